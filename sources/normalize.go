@@ -1,0 +1,219 @@
+package sources
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+)
+
+// MAC is a normalised hardware address: six octets, upper case, colon separated
+// ("BC:24:11:2E:C5:4A"), the form NetBox shows.
+type MAC string
+
+// ParseMAC accepts any case and the usual separators (":", "-", ".", none) and rejects
+// addresses that identify no single interface: multicast, broadcast and all-zero.
+func ParseMAC(s string) (MAC, error) {
+	raw := strings.TrimSpace(s)
+	clean := strings.NewReplacer(":", "", "-", "", ".", "", " ", "").Replace(raw)
+	if len(clean) != 12 {
+		return "", fmt.Errorf("mac %q: want 6 octets", s)
+	}
+	b, err := hex.DecodeString(clean)
+	if err != nil {
+		return "", fmt.Errorf("mac %q: not hexadecimal", s)
+	}
+	switch {
+	case allBytes(b, 0x00):
+		return "", fmt.Errorf("mac %q: all-zero address", s)
+	case allBytes(b, 0xff):
+		return "", fmt.Errorf("mac %q: broadcast address", s)
+	case b[0]&0x01 != 0:
+		return "", fmt.Errorf("mac %q: multicast address", s)
+	}
+	parts := make([]string, 6)
+	for i, o := range b {
+		parts[i] = fmt.Sprintf("%02X", o)
+	}
+	return MAC(strings.Join(parts, ":")), nil
+}
+
+// NormalizeMAC returns the normalised MAC or "" when s is not a usable address.
+func NormalizeMAC(s string) MAC {
+	m, err := ParseMAC(s)
+	if err != nil {
+		return ""
+	}
+	return m
+}
+
+// IsLocal reports a locally administered address (second-lowest bit of the first octet):
+// phones' private Wi-Fi addresses and many VM, container and veth MACs. Such a MAC is only a
+// weak identity key.
+func (m MAC) IsLocal() bool {
+	if len(m) < 2 {
+		return false
+	}
+	b, err := hex.DecodeString(string(m[:2]))
+	return err == nil && b[0]&0x02 != 0
+}
+
+func allBytes(b []byte, v byte) bool {
+	for _, x := range b {
+		if x != v {
+			return false
+		}
+	}
+	return true
+}
+
+// ParseIP parses an address (IPv4-mapped IPv6 unmapped, zones dropped) and rejects the
+// unspecified address.
+func ParseIP(s string) (netip.Addr, error) {
+	a, err := netip.ParseAddr(strings.TrimSpace(s))
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("ip %q: %w", s, err)
+	}
+	a = a.Unmap().WithZone("")
+	if a.IsUnspecified() {
+		return netip.Addr{}, fmt.Errorf("ip %q: unspecified address", s)
+	}
+	return a, nil
+}
+
+// ParseInterfaceIP parses "addr/len" (or a bare address, given the host length) into the
+// host-address-with-prefix form NetBox stores for an IP address.
+func ParseInterfaceIP(s string) (netip.Prefix, error) {
+	s = strings.TrimSpace(s)
+	if !strings.Contains(s, "/") {
+		a, err := ParseIP(s)
+		if err != nil {
+			return netip.Prefix{}, err
+		}
+		return netip.PrefixFrom(a, a.BitLen()), nil
+	}
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("ip %q: %w", s, err)
+	}
+	a := p.Addr().Unmap()
+	bits := p.Bits()
+	if p.Addr().Is4In6() {
+		bits -= 96
+	}
+	if a.IsUnspecified() {
+		return netip.Prefix{}, fmt.Errorf("ip %q: unspecified address", s)
+	}
+	if bits == 0 {
+		return netip.Prefix{}, fmt.Errorf("ip %q: a /0 is not an interface address", s)
+	}
+	return netip.PrefixFrom(a, bits), nil
+}
+
+// PrefixFromMask builds an interface prefix from an address and a dotted or numeric mask
+// ("255.255.255.0" or "24").
+func PrefixFromMask(addr, mask string) (netip.Prefix, error) {
+	mask = strings.TrimSpace(mask)
+	if m, err := netip.ParseAddr(mask); err == nil && m.Is4() {
+		b := m.As4()
+		ones := 0
+		seenZero := false
+		for _, o := range b {
+			for i := 7; i >= 0; i-- {
+				if o&(1<<i) != 0 {
+					if seenZero {
+						return netip.Prefix{}, fmt.Errorf("netmask %q: not contiguous", mask)
+					}
+					ones++
+				} else {
+					seenZero = true
+				}
+			}
+		}
+		mask = fmt.Sprint(ones)
+	}
+	return ParseInterfaceIP(strings.TrimSpace(addr) + "/" + mask)
+}
+
+// junkSerials are placeholders firmware vendors ship instead of a serial number.
+var junkSerials = []string{
+	"to be filled by o.e.m.", "to be filled by oem", "default string", "system serial number",
+	"chassis serial number", "not specified", "not applicable", "none", "n/a", "na", "unknown",
+	"0123456789", "123456789", "1234567890", "serial", "oem", "invalid", "null", "empty",
+	"not available", "base board serial number", "sn", "xxxxxxxxxx",
+}
+
+// CleanSerial trims a serial and returns "" for the junk that cannot identify a machine.
+func CleanSerial(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return ""
+	}
+	if slices.Contains(junkSerials, strings.ToLower(s)) {
+		return ""
+	}
+	// Serials made of one repeated character ("00000000", "FFFFFFFF", "........").
+	if strings.Count(s, s[:1]) == len(s) {
+		return ""
+	}
+	return s
+}
+
+// CleanSystemUUID returns the canonical lower-case form of an SMBIOS system UUID, or "" for a
+// value that identifies nothing (invalid, all zeros, all F).
+func CleanSystemUUID(s string) string {
+	h := strings.ToLower(strings.NewReplacer("-", "", "{", "", "}", "", " ", "").Replace(strings.TrimSpace(s)))
+	if len(h) != 32 {
+		return ""
+	}
+	if _, err := hex.DecodeString(h); err != nil {
+		return ""
+	}
+	if strings.Count(h, "0") == 32 || strings.Count(h, "f") == 32 {
+		return ""
+	}
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+var errEmptyHostname = errors.New("empty hostname")
+
+// NormalizeHostname lower-cases a host name or FQDN, drops a trailing dot and checks each label
+// (letters, digits, hyphen and underscore; 1..63 characters; 253 in all).
+func NormalizeHostname(s string) (string, error) {
+	h := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(s)), ".")
+	if h == "" {
+		return "", errEmptyHostname
+	}
+	if len(h) > 253 {
+		return "", fmt.Errorf("hostname %q: longer than 253 characters", s)
+	}
+	for _, label := range strings.Split(h, ".") {
+		if label == "" || len(label) > 63 {
+			return "", fmt.Errorf("hostname %q: bad label %q", s, label)
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+				return "", fmt.Errorf("hostname %q: bad character %q", s, r)
+			}
+		}
+		if label[0] == '-' || label[len(label)-1] == '-' {
+			return "", fmt.Errorf("hostname %q: label %q starts or ends with '-'", s, label)
+		}
+	}
+	return h, nil
+}
+
+// SplitFQDN returns the short host name and, when s has a domain, the FQDN.
+// Invalid names give empty strings.
+func SplitFQDN(s string) (short, fqdn string) {
+	h, err := NormalizeHostname(s)
+	if err != nil {
+		return "", ""
+	}
+	if i := strings.IndexByte(h, '.'); i > 0 {
+		return h[:i], h
+	}
+	return h, ""
+}
