@@ -16,28 +16,49 @@ type MAC string
 // ParseMAC accepts any case and the usual separators (":", "-", ".", none) and rejects
 // addresses that identify no single interface: multicast, broadcast and all-zero.
 func ParseMAC(s string) (MAC, error) {
-	raw := strings.TrimSpace(s)
-	clean := strings.NewReplacer(":", "", "-", "", ".", "", " ", "").Replace(raw)
-	if len(clean) != 12 {
+	var b [6]byte
+	n := 0 // hex digits read
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		var v byte
+		switch {
+		case c >= '0' && c <= '9':
+			v = c - '0'
+		case c >= 'a' && c <= 'f':
+			v = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			v = c - 'A' + 10
+		case c == ':' || c == '-' || c == '.' || c == ' ' || c == '\t':
+			continue
+		default:
+			return "", fmt.Errorf("mac %q: not hexadecimal", s)
+		}
+		if n >= 12 {
+			return "", fmt.Errorf("mac %q: want 6 octets", s)
+		}
+		b[n/2] = b[n/2]<<4 | v
+		n++
+	}
+	if n != 12 {
 		return "", fmt.Errorf("mac %q: want 6 octets", s)
 	}
-	b, err := hex.DecodeString(clean)
-	if err != nil {
-		return "", fmt.Errorf("mac %q: not hexadecimal", s)
-	}
 	switch {
-	case allBytes(b, 0x00):
+	case allBytes(b[:], 0x00):
 		return "", fmt.Errorf("mac %q: all-zero address", s)
-	case allBytes(b, 0xff):
+	case allBytes(b[:], 0xff):
 		return "", fmt.Errorf("mac %q: broadcast address", s)
 	case b[0]&0x01 != 0:
 		return "", fmt.Errorf("mac %q: multicast address", s)
 	}
-	parts := make([]string, 6)
+	const digits = "0123456789ABCDEF"
+	out := make([]byte, 0, 17)
 	for i, o := range b {
-		parts[i] = fmt.Sprintf("%02X", o)
+		if i > 0 {
+			out = append(out, ':')
+		}
+		out = append(out, digits[o>>4], digits[o&0x0f])
 	}
-	return MAC(strings.Join(parts, ":")), nil
+	return MAC(out), nil
 }
 
 // NormalizeMAC returns the normalised MAC or "" when s is not a usable address.
@@ -164,17 +185,27 @@ func CleanSerial(s string) string {
 // CleanSystemUUID returns the canonical lower-case form of an SMBIOS system UUID, or "" for a
 // value that identifies nothing (invalid, all zeros, all F).
 func CleanSystemUUID(s string) string {
-	h := strings.ToLower(strings.NewReplacer("-", "", "{", "", "}", "", " ", "").Replace(strings.TrimSpace(s)))
+	h := make([]byte, 0, 32)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9' || c >= 'a' && c <= 'f':
+			h = append(h, c)
+		case c >= 'A' && c <= 'F':
+			h = append(h, c+('a'-'A'))
+		case c == '-' || c == '{' || c == '}' || c == ' ':
+		default:
+			return ""
+		}
+	}
 	if len(h) != 32 {
 		return ""
 	}
-	if _, err := hex.DecodeString(h); err != nil {
+	hs := string(h)
+	if strings.Count(hs, "0") == 32 || strings.Count(hs, "f") == 32 {
 		return ""
 	}
-	if strings.Count(h, "0") == 32 || strings.Count(h, "f") == 32 {
-		return ""
-	}
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+	return hs[0:8] + "-" + hs[8:12] + "-" + hs[12:16] + "-" + hs[16:20] + "-" + hs[20:32]
 }
 
 var errEmptyHostname = errors.New("empty hostname")
