@@ -1,0 +1,276 @@
+package truenas
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Payload types: the fields of the middleware's answers this adapter reads. REST and JSON-RPC
+// send the same shapes.
+
+// flexUint reads a byte count sent as a number, a numeric string or null.
+type flexUint struct {
+	N     uint64
+	Valid bool
+}
+
+func (f *flexUint) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if string(b) == "null" {
+		*f = flexUint{}
+		return nil
+	}
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		if s == "" {
+			*f = flexUint{}
+			return nil
+		}
+		b = []byte(s)
+	}
+	if n, err := strconv.ParseUint(string(b), 10, 64); err == nil {
+		*f = flexUint{N: n, Valid: true}
+		return nil
+	}
+	fl, err := strconv.ParseFloat(string(b), 64)
+	if err != nil || fl < 0 || math.IsInf(fl, 0) || math.IsNaN(fl) {
+		return fmt.Errorf("%s is not a byte count", b)
+	}
+	*f = flexUint{N: uint64(fl), Valid: true}
+	return nil
+}
+
+// zfsProperty reads a ZFS property dict {value, rawvalue, parsed, source}: parsed when it is a
+// number, else rawvalue; a bare number is accepted too.
+type zfsProperty struct{ flexUint }
+
+func (p *zfsProperty) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || b[0] != '{' {
+		return p.flexUint.UnmarshalJSON(b)
+	}
+	var d struct {
+		Parsed   json.RawMessage `json:"parsed"`
+		RawValue json.RawMessage `json:"rawvalue"`
+	}
+	if err := json.Unmarshal(b, &d); err != nil {
+		return err
+	}
+	if len(d.Parsed) > 0 && p.flexUint.UnmarshalJSON(d.Parsed) == nil && p.Valid {
+		return nil
+	}
+	if len(d.RawValue) > 0 {
+		return p.flexUint.UnmarshalJSON(d.RawValue)
+	}
+	*p = zfsProperty{}
+	return nil
+}
+
+// jsonDate reads the middleware's datetimes: {"$date": milliseconds since the epoch}; a bare
+// number of milliseconds, an RFC 3339 string and null are accepted too.
+type jsonDate struct{ time.Time }
+
+func (d *jsonDate) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	switch {
+	case string(b) == "null":
+		d.Time = time.Time{}
+		return nil
+	case len(b) > 0 && b[0] == '{':
+		var w struct {
+			Date *json.Number `json:"$date"`
+		}
+		if err := json.Unmarshal(b, &w); err != nil {
+			return err
+		}
+		if w.Date == nil {
+			return fmt.Errorf("date object %s has no $date", b)
+		}
+		b = []byte(w.Date.String())
+	case len(b) > 0 && b[0] == '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		t, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			return fmt.Errorf("date %q: %w", s, err)
+		}
+		d.Time = t.UTC()
+		return nil
+	}
+	ms, err := strconv.ParseFloat(string(b), 64)
+	if err != nil {
+		return fmt.Errorf("date %s: not milliseconds", b)
+	}
+	d.Time = time.UnixMilli(int64(ms)).UTC()
+	return nil
+}
+
+// flexString reads a value the middleware sends as a string or a number (pool guids).
+type flexString string
+
+func (s *flexString) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if string(b) == "null" {
+		*s = ""
+		return nil
+	}
+	if len(b) > 0 && b[0] == '"' {
+		var v string
+		if err := json.Unmarshal(b, &v); err != nil {
+			return err
+		}
+		*s = flexString(v)
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		return fmt.Errorf("%s is neither a string nor a number", b)
+	}
+	*s = flexString(n.String())
+	return nil
+}
+
+type systemInfo struct {
+	Version            string   `json:"version"`
+	Hostname           string   `json:"hostname"`
+	PhysMem            flexUint `json:"physmem"`
+	Cores              float64  `json:"cores"`
+	SystemSerial       string   `json:"system_serial"`
+	SystemProduct      string   `json:"system_product"`
+	SystemManufacturer string   `json:"system_manufacturer"`
+	BootTime           jsonDate `json:"boottime"`
+}
+
+type networkConfig struct {
+	Hostname string `json:"hostname"`
+	Domain   string `json:"domain"`
+}
+
+type vdevPayload struct {
+	Type     string        `json:"type"`
+	Disk     *string       `json:"disk"`
+	Children []vdevPayload `json:"children"`
+}
+
+type poolPayload struct {
+	Name      string                   `json:"name"`
+	GUID      flexString               `json:"guid"`
+	Status    string                   `json:"status"`
+	Healthy   bool                     `json:"healthy"`
+	Size      flexUint                 `json:"size"`
+	Allocated flexUint                 `json:"allocated"`
+	Free      flexUint                 `json:"free"`
+	Topology  map[string][]vdevPayload `json:"topology"`
+	Scan      *struct {
+		Function string   `json:"function"`
+		State    string   `json:"state"`
+		EndTime  jsonDate `json:"end_time"`
+	} `json:"scan"`
+}
+
+type datasetPayload struct {
+	ID         string           `json:"id"`
+	Name       string           `json:"name"`
+	Type       string           `json:"type"`
+	Pool       string           `json:"pool"`
+	Mountpoint *string          `json:"mountpoint"`
+	Used       zfsProperty      `json:"used"`
+	Available  zfsProperty      `json:"available"`
+	Children   []datasetPayload `json:"children"`
+}
+
+// nfsShare carries both shapes: CORE's `paths` list and SCALE's single `path`.
+type nfsShare struct {
+	ID      json.Number `json:"id"`
+	Path    string      `json:"path"`
+	Paths   []string    `json:"paths"`
+	Comment string      `json:"comment"`
+	Enabled *bool       `json:"enabled"`
+}
+
+// allPaths returns the share's exported paths whichever shape it came in.
+func (n nfsShare) allPaths() []string {
+	var out []string
+	if n.Path != "" {
+		out = append(out, n.Path)
+	}
+	for _, p := range n.Paths {
+		if p != "" && p != n.Path {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+type smbShare struct {
+	ID      json.Number `json:"id"`
+	Name    string      `json:"name"`
+	Path    string      `json:"path"`
+	Comment string      `json:"comment"`
+	Enabled *bool       `json:"enabled"`
+}
+
+type iscsiGlobal struct {
+	Basename string `json:"basename"`
+}
+
+type iscsiTarget struct {
+	ID    json.Number `json:"id"`
+	Name  string      `json:"name"`
+	Alias *string     `json:"alias"`
+}
+
+type iscsiExtent struct {
+	Name    string  `json:"name"`
+	Type    string  `json:"type"`
+	Disk    *string `json:"disk"`
+	Path    *string `json:"path"`
+	Enabled *bool   `json:"enabled"`
+}
+
+type aliasPayload struct {
+	Type    string          `json:"type"`
+	Address string          `json:"address"`
+	Netmask json.RawMessage `json:"netmask"`
+}
+
+// mask renders the netmask as TrueNAS sent it: a prefix length (24) or a dotted mask.
+func (a aliasPayload) mask() string {
+	var n json.Number
+	if err := json.Unmarshal(a.Netmask, &n); err == nil {
+		return n.String()
+	}
+	var s string
+	if err := json.Unmarshal(a.Netmask, &s); err == nil {
+		return strings.TrimSpace(s)
+	}
+	return ""
+}
+
+type interfacePayload struct {
+	Name    string         `json:"name"`
+	Type    string         `json:"type"`
+	VLANTag *int           `json:"vlan_tag"`
+	Aliases []aliasPayload `json:"aliases"`
+	State   struct {
+		LinkAddress string         `json:"link_address"`
+		Aliases     []aliasPayload `json:"aliases"`
+	} `json:"state"`
+}
+
+type diskPayload struct {
+	Name string   `json:"name"`
+	Size flexUint `json:"size"`
+}
+
+func enabled(b *bool) bool { return b == nil || *b }

@@ -1,0 +1,283 @@
+// Package truenas discovers a TrueNAS system (CORE 13, SCALE, TrueNAS 26) through either of its
+// APIs, REST v2.0 or JSON-RPC 2.0 over a websocket: the system as a NAS device with its
+// interfaces, its shares as services, and its pools and datasets.
+package truenas
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/netbox-agent/netbox-agent/internal/secret"
+	"github.com/netbox-agent/netbox-agent/sources"
+)
+
+// Source is one configured TrueNAS system. It is safe for concurrent use: every Discover,
+// Check or Pools call opens its own session.
+type Source struct {
+	cfg      Config
+	ep       endpoints
+	client   *http.Client
+	log      *slog.Logger
+	scrubber *secret.Scrubber
+}
+
+var _ sources.Source = (*Source)(nil)
+
+// New validates cfg (after SetDefaults) and returns the source. It does not contact the system.
+func New(cfg Config, logger *slog.Logger) (*Source, error) {
+	cfg.SetDefaults()
+	if errs := cfg.Validate(); len(errs) > 0 {
+		return nil, fmt.Errorf("truenas source %q: invalid config: %w", cfg.Name, errors.Join(errs...))
+	}
+	ep, err := parseEndpoints(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("truenas source %q: %w", cfg.Name, err)
+	}
+	client, err := newHTTPClient(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("truenas source %q: %w", cfg.Name, err)
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Source{cfg: cfg, ep: ep, client: client, scrubber: secret.NewScrubber(cfg.APIKey),
+		log: logger.With("source", cfg.Name, "adapter", AdapterName)}, nil
+}
+
+// Name is the configured instance name.
+func (s *Source) Name() string { return s.cfg.Name }
+
+// Adapter is "truenas".
+func (s *Source) Adapter() string { return AdapterName }
+
+// sourceError is an error whose message names the source and is scrubbed of the API key.
+type sourceError struct {
+	msg string
+	err error
+}
+
+func (e *sourceError) Error() string { return e.msg }
+func (e *sourceError) Unwrap() error { return e.err }
+
+func (s *Source) fail(err error) error {
+	return &sourceError{msg: s.scrubber.Scrub(fmt.Sprintf("truenas source %q: %v", s.cfg.Name, err)), err: err}
+}
+
+// connect opens a session with the configured API. auto tries the websocket first: it is the
+// only API of TrueNAS 26 and the supported one from 25.04, while REST is deprecated there; it
+// falls back to REST only when the websocket endpoint is absent (CORE 13, SCALE < 25.04), never
+// on a login, TLS or timeout failure, which REST would repeat.
+func (s *Source) connect(ctx context.Context) (conn, error) {
+	rest := &restConn{base: s.ep.rest, client: s.client, key: s.cfg.APIKey, timeout: s.cfg.Timeout}
+	switch {
+	case s.cfg.API == APIREST:
+		return rest, nil
+	case s.cfg.API == APIWebsocket || s.ep.websocketOnly:
+		return dialWebsocket(ctx, s.ep.websocket, s.client, s.cfg)
+	}
+	w, err := dialWebsocket(ctx, s.ep.websocket, s.client, s.cfg)
+	if err == nil {
+		s.log.Debug("using the websocket API", "url", s.ep.websocket)
+		return w, nil
+	}
+	if errors.Is(err, errEndpointMissing) {
+		s.log.Debug("no websocket API, using REST v2.0", "url", s.ep.rest, "cause", s.scrubber.Scrub(err.Error()))
+		return rest, nil
+	}
+	return nil, err
+}
+
+// Check verifies that the system answers and the API key works.
+func (s *Source) Check(ctx context.Context) error {
+	c, err := s.connect(ctx)
+	if err != nil {
+		return s.fail(err)
+	}
+	defer c.close()
+	var info systemInfo
+	if err := fetchObject(ctx, c, "system.info", &info); err != nil {
+		return s.fail(err)
+	}
+	return nil
+}
+
+// datasetParams asks pool.dataset.query for a flat list without nested children. REST ignores
+// it, so the reader dedups either way.
+var datasetParams = []any{[]any{}, map[string]any{"extra": map[string]any{"retrieve_children": false}}}
+
+// snapshot is everything one discovery read.
+type snapshot struct {
+	info       systemInfo
+	network    networkConfig
+	interfaces []interfacePayload
+	disks      []diskPayload
+	pools      []poolPayload
+	datasets   []datasetPayload
+	nfs        []nfsShare
+	smb        []smbShare
+	iscsi      iscsiGlobal
+	targets    []iscsiTarget
+	extents    []iscsiExtent
+	warnings   []sources.Warning
+}
+
+// fetchAll reads every collection. Any failed call fails the whole read: one device carries
+// all of it, and a half-read system would look like shares or pools that vanished.
+func (s *Source) fetchAll(ctx context.Context, c conn, progress sources.Progress) (*snapshot, error) {
+	snap := &snapshot{}
+	steps := []struct {
+		what string
+		run  func() error
+	}{
+		{"system.info", func() error { return fetchObject(ctx, c, "system.info", &snap.info) }},
+		{"network.configuration.config", func() error {
+			return fetchObject(ctx, c, "network.configuration.config", &snap.network)
+		}},
+		{"interface.query", func() (err error) {
+			snap.interfaces, err = fetchList[interfacePayload](ctx, c, "interface.query", nil, &snap.warnings)
+			return
+		}},
+		{"disk.query", func() (err error) {
+			snap.disks, err = fetchList[diskPayload](ctx, c, "disk.query", nil, &snap.warnings)
+			return
+		}},
+		{"pool.query", func() (err error) {
+			snap.pools, err = fetchList[poolPayload](ctx, c, "pool.query", nil, &snap.warnings)
+			return
+		}},
+		{"pool.dataset.query", func() (err error) {
+			snap.datasets, err = fetchList[datasetPayload](ctx, c, "pool.dataset.query", datasetParams, &snap.warnings)
+			return
+		}},
+		{"sharing.nfs.query", func() (err error) {
+			snap.nfs, err = fetchList[nfsShare](ctx, c, "sharing.nfs.query", nil, &snap.warnings)
+			return
+		}},
+		{"sharing.smb.query", func() (err error) {
+			snap.smb, err = fetchList[smbShare](ctx, c, "sharing.smb.query", nil, &snap.warnings)
+			return
+		}},
+		{"iscsi.global.config", func() error { return fetchObject(ctx, c, "iscsi.global.config", &snap.iscsi) }},
+		{"iscsi.target.query", func() (err error) {
+			snap.targets, err = fetchList[iscsiTarget](ctx, c, "iscsi.target.query", nil, &snap.warnings)
+			return
+		}},
+		{"iscsi.extent.query", func() (err error) {
+			snap.extents, err = fetchList[iscsiExtent](ctx, c, "iscsi.extent.query", nil, &snap.warnings)
+			return
+		}},
+	}
+	for i, st := range steps {
+		if err := st.run(); err != nil {
+			return nil, err
+		}
+		progress.Report(i+1, len(steps), st.what)
+	}
+	return snap, nil
+}
+
+// callErr puts the endpoint into websocket call errors (REST errors already name their URL).
+func callErr(c conn, err error) error {
+	if c.api() == APIWebsocket {
+		return fmt.Errorf("%s: %w", c.endpoint(), err)
+	}
+	return err
+}
+
+func fetchObject[T any](ctx context.Context, c conn, method string, out *T) error {
+	raw, err := c.call(ctx, method, nil)
+	if err != nil {
+		return callErr(c, err)
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return callErr(c, fmt.Errorf("%s: unexpected answer: %w", method, err))
+	}
+	return nil
+}
+
+// fetchList decodes a list item by item: an item that does not decode is a warning, the rest
+// are kept. An answer that is not a list fails.
+func fetchList[T any](ctx context.Context, c conn, method string, params []any, warnings *[]sources.Warning) ([]T, error) {
+	raw, err := c.call(ctx, method, params)
+	if err != nil {
+		return nil, callErr(c, err)
+	}
+	var items []json.RawMessage
+	if err := json.Unmarshal(raw, &items); err != nil {
+		return nil, callErr(c, fmt.Errorf("%s: expected a list: %w", method, err))
+	}
+	out := make([]T, 0, len(items))
+	for i, item := range items {
+		var v T
+		if err := json.Unmarshal(item, &v); err != nil {
+			*warnings = append(*warnings, sources.Warning{Item: fmt.Sprintf("%s[%d]", method, i),
+				Message: "skipped: " + err.Error()})
+			continue
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// Discover reads the system and returns one device observation.
+func (s *Source) Discover(ctx context.Context, progress sources.Progress) (sources.Result, error) {
+	c, err := s.connect(ctx)
+	if err != nil {
+		return sources.Result{}, s.fail(err)
+	}
+	defer c.close()
+	snap, err := s.fetchAll(ctx, c, progress)
+	if err != nil {
+		return sources.Result{}, s.fail(err)
+	}
+	obs, warnings := s.observe(snap)
+	for i := range warnings {
+		warnings[i].Message = s.scrubber.Scrub(warnings[i].Message)
+	}
+	return sources.Result{Observations: []sources.Observation{obs}, Warnings: warnings}, nil
+}
+
+// Pools reads the pools with their datasets: what the list_truenas_pools tool reports.
+func (s *Source) Pools(ctx context.Context) ([]Pool, error) {
+	c, err := s.connect(ctx)
+	if err != nil {
+		return nil, s.fail(err)
+	}
+	defer c.close()
+	var warnings []sources.Warning
+	pools, err := fetchList[poolPayload](ctx, c, "pool.query", nil, &warnings)
+	if err != nil {
+		return nil, s.fail(err)
+	}
+	datasets, err := fetchList[datasetPayload](ctx, c, "pool.dataset.query", datasetParams, &warnings)
+	if err != nil {
+		return nil, s.fail(err)
+	}
+	for _, w := range warnings {
+		s.log.Warn("skipped an item", "item", w.Item, "problem", s.scrubber.Scrub(w.Message))
+	}
+	return buildPools(pools, flattenDatasets(datasets)), nil
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
+func join(parts ...string) string {
+	var kept []string
+	for _, p := range parts {
+		if p = strings.TrimSpace(p); p != "" {
+			kept = append(kept, p)
+		}
+	}
+	return strings.Join(kept, " — ")
+}

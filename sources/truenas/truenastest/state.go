@@ -1,0 +1,495 @@
+package truenastest
+
+import (
+	"fmt"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Flavour selects which TrueNAS release the server imitates: the APIs it serves, its version
+// string and the payload shapes that changed between releases.
+type Flavour string
+
+const (
+	// Core13 is TrueNAS CORE 13 (FreeBSD): REST v2.0 only, NFS shares carry a `paths` list.
+	Core13 Flavour = "core-13"
+	// Scale2410 is TrueNAS SCALE 24.10: REST v2.0 and the JSON-RPC websocket; NFS `path`.
+	Scale2410 Flavour = "scale-24.10"
+	// Scale2504 is TrueNAS SCALE 25.04: both APIs (REST deprecated); NFS `path`.
+	Scale2504 Flavour = "scale-25.04"
+	// TrueNAS26 is TrueNAS 26: the websocket API only, every REST path answers 404.
+	TrueNAS26 Flavour = "26"
+)
+
+// ServesREST reports whether the flavour still has the REST v2.0 API.
+func (f Flavour) ServesREST() bool { return f != TrueNAS26 }
+
+// ServesWebsocket reports whether the flavour has the JSON-RPC 2.0 API at /api/current.
+func (f Flavour) ServesWebsocket() bool { return f != Core13 }
+
+// Version is the system.info version string the flavour reports.
+func (f Flavour) Version() string {
+	switch f {
+	case Core13:
+		return "TrueNAS-13.0-U6.2"
+	case Scale2410:
+		return "TrueNAS-SCALE-24.10.2.1"
+	case Scale2504:
+		return "TrueNAS-SCALE-25.04.1"
+	case TrueNAS26:
+		return "TrueNAS-26.04.0"
+	}
+	return "TrueNAS-" + string(f)
+}
+
+// State is everything the simulated system knows. Fields are plain Go values; the server
+// renders them in the JSON shapes of the configured flavour. Change it through Server.Update.
+type State struct {
+	System     System
+	Network    NetworkConfig
+	Interfaces []Interface
+	Disks      []Disk
+	Pools      []Pool
+	Datasets   []Dataset
+	NFSShares  []NFSShare
+	SMBShares  []SMBShare
+	// ISCSIBasename is iscsi.global.config's basename; a target's IQN is basename + ":" + name.
+	ISCSIBasename string
+	ISCSITargets  []ISCSITarget
+	ISCSIExtents  []ISCSIExtent
+}
+
+// System is system.info.
+type System struct {
+	Hostname     string
+	Version      string // empty: the flavour's version
+	Serial       string // whitebox boards send "To Be Filled By O.E.M."
+	Product      string
+	Manufacturer string
+	PhysMem      uint64
+	Cores        int
+	BootTime     time.Time
+	Model        string // CPU model
+}
+
+// NetworkConfig is network.configuration.config.
+type NetworkConfig struct {
+	Hostname    string
+	Domain      string
+	IPv4Gateway string
+	Nameservers []string
+}
+
+// Interface is one entry of interface.query.
+type Interface struct {
+	Name    string
+	Type    string // PHYSICAL, BRIDGE, LINK_AGGREGATION, VLAN
+	MAC     string // state.link_address
+	Aliases []Alias
+	VLANTag int
+	Up      bool
+}
+
+// Alias is one address of an interface; Netmask is a prefix length as TrueNAS sends it.
+type Alias struct {
+	Type    string // INET, INET6, LINK
+	Address string
+	Netmask int
+}
+
+// Disk is one entry of disk.query.
+type Disk struct {
+	Name   string
+	Serial string
+	Model  string
+	Size   uint64
+	Type   string // HDD, SSD
+}
+
+// Pool is one zpool. Vdevs become topology.data; each vdev lists its disks.
+type Pool struct {
+	ID        int
+	Name      string
+	GUID      string
+	Status    string
+	Healthy   bool
+	Size      uint64
+	Allocated uint64
+	Free      uint64
+	Vdevs     []Vdev
+	ScrubEnd  time.Time // scan.end_time, sent as {"$date": ms}
+}
+
+// Vdev is a data vdev: Type "MIRROR", "RAIDZ1", ... or "DISK" for a single-disk stripe.
+type Vdev struct {
+	Type  string
+	Disks []string
+}
+
+// Dataset is one dataset or zvol; Name is its full id ("tank/media").
+type Dataset struct {
+	Name      string
+	Type      string // FILESYSTEM or VOLUME
+	Used      uint64
+	Available uint64
+	Volsize   uint64 // zvols only
+}
+
+// NFSShare is one NFS export. CORE renders Paths as `paths`; SCALE renders Paths[0] as `path`.
+type NFSShare struct {
+	ID      int
+	Paths   []string
+	Comment string
+	Enabled bool
+}
+
+// SMBShare is one SMB share.
+type SMBShare struct {
+	ID      int
+	Name    string
+	Path    string
+	Comment string
+	Enabled bool
+}
+
+// ISCSITarget is an iSCSI target; Name is the IQN suffix.
+type ISCSITarget struct {
+	ID    int
+	Name  string
+	Alias string
+}
+
+// ISCSIExtent is an iSCSI extent backed by a zvol ("zvol/tank/vm") or a file.
+type ISCSIExtent struct {
+	ID      int
+	Name    string
+	Type    string // DISK or FILE
+	Disk    string
+	Path    string
+	Serial  string
+	Enabled bool
+}
+
+// DefaultState is a small homelab NAS on a whitebox board: two pools, nested datasets and a
+// zvol, shares of every kind and a junk DMI serial.
+func DefaultState() State {
+	boot := time.Date(2026, 11, 20, 6, 30, 0, 0, time.UTC)
+	return State{
+		System: System{
+			Hostname: "nas01", Serial: "To Be Filled By O.E.M.", Product: "X570D4U-2L2T",
+			Manufacturer: "ASRockRack", PhysMem: 68_719_476_736, Cores: 12, BootTime: boot,
+			Model: "AMD Ryzen 5 5600X 6-Core Processor",
+		},
+		Network: NetworkConfig{Hostname: "nas01", Domain: "lab.example", IPv4Gateway: "192.168.10.1", Nameservers: []string{"192.168.10.1"}},
+		Interfaces: []Interface{
+			{Name: "enp5s0", Type: "PHYSICAL", MAC: "a8:a1:59:3c:12:7e", Up: true, Aliases: []Alias{
+				{Type: "INET", Address: "192.168.10.20", Netmask: 24},
+				{Type: "INET6", Address: "fe80::aaa1:59ff:fe3c:127e", Netmask: 64},
+				{Type: "INET6", Address: "2001:db8:10::20", Netmask: 64},
+			}},
+			{Name: "enp6s0", Type: "PHYSICAL", MAC: "a8:a1:59:3c:12:7f"},
+			{Name: "vlan30", Type: "VLAN", MAC: "a8:a1:59:3c:12:7e", VLANTag: 30, Up: true, Aliases: []Alias{
+				{Type: "INET", Address: "10.30.0.5", Netmask: 24},
+			}},
+		},
+		Disks: []Disk{
+			{Name: "sda", Serial: "WD-WX12A3456789", Model: "WDC WD80EFZZ", Size: 8_001_563_222_016, Type: "HDD"},
+			{Name: "sdb", Serial: "WD-WX12A3456790", Model: "WDC WD80EFZZ", Size: 8_001_563_222_016, Type: "HDD"},
+			{Name: "nvme0n1", Serial: "S5GXNF0R123456", Model: "Samsung SSD 980 1TB", Size: 1_000_204_886_016, Type: "SSD"},
+		},
+		Pools: []Pool{
+			{ID: 1, Name: "tank", GUID: "11523431734892347691", Status: "ONLINE", Healthy: true,
+				Size: 7_984_378_019_840, Allocated: 2_512_880_467_968, Free: 5_471_497_551_872,
+				Vdevs: []Vdev{{Type: "MIRROR", Disks: []string{"sda", "sdb"}}}, ScrubEnd: time.Date(2026, 11, 23, 3, 12, 45, 0, time.UTC)},
+			{ID: 2, Name: "fast", GUID: "9120398470123984711", Status: "DEGRADED", Healthy: false,
+				Size: 996_432_412_672, Allocated: 120_259_084_288, Free: 876_173_328_384,
+				Vdevs: []Vdev{{Type: "DISK", Disks: []string{"nvme0n1"}}}},
+		},
+		Datasets: []Dataset{
+			{Name: "tank", Type: "FILESYSTEM", Used: 2_512_880_467_968, Available: 5_200_000_000_000},
+			{Name: "tank/media", Type: "FILESYSTEM", Used: 2_000_000_000_000, Available: 5_200_000_000_000},
+			{Name: "tank/media/photos", Type: "FILESYSTEM", Used: 400_000_000_000, Available: 5_200_000_000_000},
+			{Name: "tank/backups", Type: "FILESYSTEM", Used: 100_000_000_000, Available: 5_200_000_000_000},
+			{Name: "fast", Type: "FILESYSTEM", Used: 120_259_084_288, Available: 840_000_000_000},
+			{Name: "fast/vm-disk", Type: "VOLUME", Used: 110_000_000_000, Available: 840_000_000_000, Volsize: 107_374_182_400},
+		},
+		NFSShares: []NFSShare{
+			{ID: 1, Paths: []string{"/mnt/tank/media"}, Comment: "media library", Enabled: true},
+			{ID: 2, Paths: []string{"/mnt/tank/backups"}, Enabled: true},
+			{ID: 3, Paths: []string{"/mnt/tank/old"}, Enabled: false},
+		},
+		SMBShares: []SMBShare{
+			{ID: 1, Name: "media", Path: "/mnt/tank/media", Comment: "family media", Enabled: true},
+			{ID: 2, Name: "photos", Path: "/mnt/tank/media/photos", Enabled: true},
+		},
+		ISCSIBasename: "iqn.2005-10.org.freenas.ctl",
+		ISCSITargets:  []ISCSITarget{{ID: 1, Name: "vmstore", Alias: "Proxmox VM store"}},
+		ISCSIExtents: []ISCSIExtent{{ID: 1, Name: "vm-disk", Type: "DISK", Disk: "zvol/fast/vm-disk",
+			Serial: "ac1f6b1234567", Enabled: true}},
+	}
+}
+
+// object is a JSON object as the middleware sends it.
+type object = map[string]any
+
+func date(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return object{"$date": t.UnixMilli()}
+}
+
+// renderQuery returns the unfiltered rows of a *.query method, or ok=false for unknown ones.
+// retrieveChildren follows pool.dataset.query's extra.retrieve_children (default true).
+func (st *State) renderQuery(fl Flavour, method string, retrieveChildren bool) ([]object, bool) {
+	var rows []object
+	switch method {
+	case "pool.query":
+		for _, p := range st.Pools {
+			rows = append(rows, renderPool(p))
+		}
+	case "pool.dataset.query":
+		for _, d := range st.Datasets {
+			rows = append(rows, st.renderDataset(d, retrieveChildren))
+		}
+	case "sharing.nfs.query":
+		for _, s := range st.NFSShares {
+			r := object{"id": s.ID, "comment": s.Comment, "enabled": s.Enabled, "hosts": []any{},
+				"networks": []any{}, "ro": false, "maproot_user": nil, "security": []any{}}
+			if fl == Core13 {
+				r["paths"] = s.Paths
+				r["alldirs"] = false
+			} else {
+				p := ""
+				if len(s.Paths) > 0 {
+					p = s.Paths[0]
+				}
+				r["path"] = p
+				r["locked"] = false
+			}
+			rows = append(rows, r)
+		}
+	case "sharing.smb.query":
+		for _, s := range st.SMBShares {
+			rows = append(rows, object{"id": s.ID, "name": s.Name, "path": s.Path, "comment": s.Comment,
+				"enabled": s.Enabled, "purpose": "DEFAULT_SHARE", "browsable": true, "ro": false, "locked": false})
+		}
+	case "iscsi.target.query":
+		for _, t := range st.ISCSITargets {
+			var alias any
+			if t.Alias != "" {
+				alias = t.Alias
+			}
+			rows = append(rows, object{"id": t.ID, "name": t.Name, "alias": alias, "mode": "ISCSI",
+				"groups": []any{object{"portal": 1, "initiator": nil, "authmethod": "NONE", "auth": nil}}})
+		}
+	case "iscsi.extent.query":
+		for _, e := range st.ISCSIExtents {
+			rows = append(rows, object{"id": e.ID, "name": e.Name, "type": e.Type, "disk": nilIfEmpty(e.Disk),
+				"path": nilIfEmpty(e.Path), "serial": e.Serial, "enabled": e.Enabled, "blocksize": 512,
+				"naa": "0x6589cfc000000" + strconv.Itoa(100000+e.ID), "rpm": "SSD", "ro": false})
+		}
+	case "interface.query":
+		for _, i := range st.Interfaces {
+			rows = append(rows, renderInterface(fl, i))
+		}
+	case "disk.query":
+		for _, d := range st.Disks {
+			rows = append(rows, object{"identifier": "{serial_lunid}" + d.Serial, "name": d.Name, "devname": d.Name,
+				"serial": d.Serial, "model": d.Model, "size": d.Size, "type": d.Type, "rotationrate": nil,
+				"expiretime": nil, "pool": st.poolOfDisk(d.Name)})
+		}
+	default:
+		return nil, false
+	}
+	if rows == nil {
+		rows = []object{}
+	}
+	return rows, true
+}
+
+// renderConfig returns the object of a *.config (or system.info) method.
+func (st *State) renderConfig(fl Flavour, method string) (object, bool) {
+	switch method {
+	case "system.info":
+		v := st.System.Version
+		if v == "" {
+			v = fl.Version()
+		}
+		return object{
+			"version": v, "hostname": st.System.Hostname, "physmem": st.System.PhysMem,
+			"model": st.System.Model, "cores": st.System.Cores, "physical_cores": st.System.Cores / 2,
+			"loadavg": []float64{0.12, 0.2, 0.18}, "uptime": "3 days, 4:05:06", "uptime_seconds": 273906.5,
+			"system_serial": st.System.Serial, "system_product": st.System.Product,
+			"system_product_version": "To Be Filled By O.E.M.", "system_manufacturer": st.System.Manufacturer,
+			"license": nil, "boottime": date(st.System.BootTime), "datetime": date(st.System.BootTime.Add(273906 * time.Second)),
+			"birthday": nil, "timezone": "Europe/Berlin", "ecc_memory": true, "buildtime": date(st.System.BootTime.Add(-90 * 24 * time.Hour)),
+		}, true
+	case "network.configuration.config":
+		ns := object{"id": 1, "hostname": st.Network.Hostname, "domain": st.Network.Domain,
+			"ipv4gateway": st.Network.IPv4Gateway, "ipv6gateway": "", "domains": []any{}, "httpproxy": ""}
+		for i := 0; i < 3; i++ {
+			v := ""
+			if i < len(st.Network.Nameservers) {
+				v = st.Network.Nameservers[i]
+			}
+			ns["nameserver"+strconv.Itoa(i+1)] = v
+		}
+		return ns, true
+	case "iscsi.global.config":
+		return object{"id": 1, "basename": st.ISCSIBasename, "isns_servers": []any{}, "pool_avail_threshold": nil,
+			"alua": false, "listen_port": 3260}, true
+	}
+	return nil, false
+}
+
+func nilIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func (st *State) poolOfDisk(disk string) any {
+	for _, p := range st.Pools {
+		for _, v := range p.Vdevs {
+			for _, d := range v.Disks {
+				if d == disk {
+					return p.Name
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func renderPool(p Pool) object {
+	var data []any
+	for i, v := range p.Vdevs {
+		disk := func(j int, d string) object {
+			return object{"type": "DISK", "name": d + "3", "path": "/dev/" + d + "3", "guid": fmt.Sprintf("%d%03d%03d", p.ID, i, j),
+				"status": "ONLINE", "disk": d, "unavail_disk": nil, "children": []any{},
+				"stats": object{"read_errors": 0, "write_errors": 0, "checksum_errors": 0}}
+		}
+		if v.Type == "DISK" && len(v.Disks) == 1 {
+			data = append(data, disk(0, v.Disks[0]))
+			continue
+		}
+		var children []any
+		for j, d := range v.Disks {
+			children = append(children, disk(j, d))
+		}
+		data = append(data, object{"type": v.Type, "name": strings.ToLower(v.Type) + "-" + strconv.Itoa(i),
+			"path": nil, "guid": fmt.Sprintf("%d%03d", p.ID, i), "status": "ONLINE", "disk": nil, "children": children})
+	}
+	if data == nil {
+		data = []any{}
+	}
+	scan := object{"function": "SCRUB", "state": "FINISHED", "start_time": nil, "end_time": nil, "errors": 0}
+	if !p.ScrubEnd.IsZero() {
+		scan["start_time"] = date(p.ScrubEnd.Add(-2 * time.Hour))
+		scan["end_time"] = date(p.ScrubEnd)
+	}
+	return object{
+		"id": p.ID, "name": p.Name, "guid": p.GUID, "path": "/mnt/" + p.Name, "status": p.Status,
+		"healthy": p.Healthy, "warning": false, "status_code": nil, "status_detail": nil,
+		"size": p.Size, "allocated": p.Allocated, "free": p.Free, "freeing": 0, "fragmentation": "3",
+		"size_str": strconv.FormatUint(p.Size, 10), "is_upgraded": true, "scan": scan,
+		"topology": object{"data": data, "log": []any{}, "cache": []any{}, "spare": []any{}, "special": []any{}, "dedup": []any{}},
+		"autotrim": property("off", "off", "off"),
+	}
+}
+
+// property is the {value, rawvalue, parsed, source} dict of a ZFS property.
+func property(value, raw string, parsed any) object {
+	return object{"value": value, "rawvalue": raw, "parsed": parsed, "source": "NONE"}
+}
+
+func sizeProperty(n uint64) object {
+	return property(humanSize(n), strconv.FormatUint(n, 10), n)
+}
+
+func humanSize(n uint64) string {
+	units := []string{"B", "K", "M", "G", "T", "P"}
+	f := float64(n)
+	i := 0
+	for f >= 1024 && i < len(units)-1 {
+		f /= 1024
+		i++
+	}
+	return strconv.FormatFloat(f, 'f', 2, 64) + units[i]
+}
+
+// renderDataset renders one dataset; with children it nests every direct child, recursively,
+// the way pool.dataset.query does by default (so a naive reader sees each child twice).
+func (st *State) renderDataset(d Dataset, withChildren bool) object {
+	pool, _, _ := strings.Cut(d.Name, "/")
+	o := object{
+		"id": d.Name, "name": d.Name, "pool": pool, "type": d.Type, "encrypted": false,
+		"encryption_root": nil, "key_loaded": false, "locked": false,
+		"used": sizeProperty(d.Used), "available": sizeProperty(d.Available),
+		"usedbydataset": sizeProperty(d.Used), "compression": property("LZ4", "lz4", "lz4"),
+		"readonly": property("OFF", "off", false), "children": []any{},
+	}
+	if d.Type == "VOLUME" {
+		o["mountpoint"] = nil
+		o["volsize"] = sizeProperty(d.Volsize)
+	} else {
+		o["mountpoint"] = "/mnt/" + d.Name
+		o["quota"] = property("0", "0", nil)
+	}
+	if withChildren {
+		var kids []any
+		for _, c := range st.Datasets {
+			if path.Dir(c.Name) == d.Name && c.Name != d.Name {
+				kids = append(kids, st.renderDataset(c, true))
+			}
+		}
+		if kids != nil {
+			o["children"] = kids
+		}
+	}
+	return o
+}
+
+func renderInterface(fl Flavour, i Interface) object {
+	var aliases, configured []any
+	for _, a := range i.Aliases {
+		row := object{"type": a.Type, "address": a.Address, "netmask": a.Netmask}
+		if a.Type == "INET" {
+			row["broadcast"] = ""
+		}
+		aliases = append(aliases, row)
+		if !strings.HasPrefix(a.Address, "fe80:") {
+			configured = append(configured, object{"type": a.Type, "address": a.Address, "netmask": a.Netmask})
+		}
+	}
+	if i.MAC != "" {
+		aliases = append(aliases, object{"type": "LINK", "address": i.MAC})
+	}
+	if aliases == nil {
+		aliases = []any{}
+	}
+	if configured == nil {
+		configured = []any{}
+	}
+	link := "LINK_STATE_DOWN"
+	if i.Up {
+		link = "LINK_STATE_UP"
+	}
+	state := object{"name": i.Name, "orig_name": i.Name, "description": i.Name, "mtu": 1500, "cloned": i.Type != "PHYSICAL",
+		"link_state": link, "active_media_type": "Ethernet", "link_address": i.MAC,
+		"permanent_link_address": nilIfEmpty(i.MAC), "aliases": aliases, "vrrp_config": nil}
+	if fl == Core13 {
+		state["flags"] = []string{"UP", "BROADCAST", "RUNNING"}
+	}
+	o := object{"id": i.Name, "name": i.Name, "fake": false, "type": i.Type, "state": state,
+		"aliases": configured, "ipv4_dhcp": false, "ipv6_auto": false, "description": "", "mtu": nil}
+	if i.Type == "VLAN" {
+		o["vlan_tag"] = i.VLANTag
+		o["vlan_parent_interface"] = "enp5s0"
+	}
+	return o
+}
