@@ -1,0 +1,292 @@
+package proxmox
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+
+	pve "github.com/luthermonson/go-proxmox"
+)
+
+// Why raw Client.Get with our own types instead of go-proxmox's typed calls (v0.8.2):
+//   - ClusterResource.VMID is uint64: one `"vmid": "100"` fails the whole /cluster/resources list.
+//   - Cluster.UnmarshalJSON (/cluster/status) type-asserts every field and panics on a
+//     string where it expects a number.
+//   - ContainerConfig.Memory is *int: `"memory": "2048"` fails the LXC config.
+//   - VirtualMachine.Template (IsTemplate) treats any value but "" as a template, so 0 is one.
+//   - handleResponse drops the status code and body of errors: a 500 becomes the bare status
+//     text, and a 595 from an offline node is decoded as if it were data. statusTransport
+//     below turns every non-2xx answer into a statusError carrying code and PVE's message.
+// The library's own types serve where they are tolerant: Version, Node (node status, its
+// CPUInfo.MHZ is StringOrInt), AgentNetworkIface and ContainerInterface.
+
+// statusError is a non-2xx answer from the API.
+type statusError struct {
+	Code    int
+	Message string // PVE's "message", or the status text
+}
+
+func (e *statusError) Error() string {
+	if e.Message == "" {
+		return fmt.Sprintf("HTTP %d", e.Code)
+	}
+	return fmt.Sprintf("HTTP %d: %s", e.Code, e.Message)
+}
+
+// statusTransport makes every non-2xx answer an error before go-proxmox sees it (the library
+// keeps only the status text of a 500 and silently decodes a 595).
+type statusTransport struct{ base http.RoundTripper }
+
+func (t statusTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.base.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return resp, nil
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 8<<10))
+	return nil, &statusError{Code: resp.StatusCode, Message: errorMessage(resp, body)}
+}
+
+func errorMessage(resp *http.Response, body []byte) string {
+	var e struct {
+		Message string            `json:"message"`
+		Errors  map[string]string `json:"errors"`
+	}
+	if json.Unmarshal(body, &e) == nil {
+		msg := strings.TrimSpace(e.Message)
+		for k, v := range e.Errors {
+			msg = strings.TrimSpace(msg + " " + k + ": " + strings.TrimSpace(v))
+		}
+		if msg != "" {
+			return msg
+		}
+	}
+	switch resp.StatusCode {
+	case 595, 596:
+		return "node unreachable through the cluster (pveproxy could not connect to it)"
+	}
+	// PVE puts its reason in the status line ("403 Permission check failed").
+	if _, reason, ok := strings.Cut(resp.Status, " "); ok && !strings.HasPrefix(reason, "status code") {
+		return reason
+	}
+	return http.StatusText(resp.StatusCode)
+}
+
+// newAPIClient builds the go-proxmox client with our transport; TLS is configured here rather
+// than with the library's WithRootCAFile, which only logs an unreadable CA file.
+func newAPIClient(cfg Config, base string) (*pve.Client, error) {
+	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: cfg.InsecureSkipVerify} //nolint:gosec // opt-in
+	if cfg.CAFile != "" {
+		pemData, err := os.ReadFile(cfg.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pemData) {
+			return nil, fmt.Errorf("ca_file: %q holds no PEM certificate", cfg.CAFile)
+		}
+		tlsCfg.RootCAs = pool
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = tlsCfg
+	tr.MaxIdleConnsPerHost = cfg.Concurrency
+	tr.MaxConnsPerHost = cfg.Concurrency * 2
+	hc := &http.Client{Transport: statusTransport{base: tr}}
+	return pve.NewClient(base,
+		pve.WithHTTPClient(hc),
+		pve.WithTimeout(cfg.Timeout),
+		// The one place the secret is revealed: it goes into the Authorization header.
+		pve.WithAPIToken(cfg.TokenID, cfg.TokenSecret.Reveal()),
+		pve.WithUserAgent("netbox-agent"),
+	), nil
+}
+
+// RequestError is a failed API request: it names the source, the API URL and the path, and
+// adds a hint for the common causes. It never contains the token secret.
+type RequestError struct {
+	Source string // instance name
+	URL    string // API base URL
+	Path   string // request path below the base
+	Err    error
+	msg    string
+}
+
+func (e *RequestError) Error() string { return e.msg }
+func (e *RequestError) Unwrap() error { return e.Err }
+
+// StatusCode returns the HTTP status of a failed request, or 0 when there was no answer.
+func StatusCode(err error) int {
+	var se *statusError
+	if errors.As(err, &se) {
+		return se.Code
+	}
+	return 0
+}
+
+// get fetches path into v and wraps any failure in a RequestError.
+func (s *Source) get(ctx context.Context, path string, v any) error {
+	err := s.client.Get(ctx, path, v)
+	if err == nil {
+		return nil
+	}
+	return s.requestError(path, err)
+}
+
+func (s *Source) requestError(path string, err error) error {
+	cause := err
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		// The URL is named once, by us.
+		cause = ue.Err
+	}
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	detail := cause.Error()
+	switch {
+	case errors.As(err, &syn), errors.As(err, &typ), errors.Is(err, io.ErrUnexpectedEOF),
+		strings.Contains(detail, "unexpected end of JSON input"):
+		detail = "malformed JSON in the answer: " + detail
+	}
+	hint := errorHint(err)
+	msg := fmt.Sprintf("proxmox source %q at %s: GET %s: %s", s.cfg.Name, s.base, path, detail)
+	if hint != "" {
+		msg += " (" + hint + ")"
+	}
+	return &RequestError{Source: s.cfg.Name, URL: s.base, Path: path, Err: err, msg: s.scrub.Scrub(msg)}
+}
+
+func errorHint(err error) string {
+	var ce *tls.CertificateVerificationError
+	var ua x509.UnknownAuthorityError
+	var hn x509.HostnameError
+	switch {
+	case errors.As(err, &ce), errors.As(err, &ua), errors.As(err, &hn):
+		return "TLS certificate not trusted: set ca_file to the cluster's CA (/etc/pve/pve-root-ca.pem), or insecure_skip_verify for a lab"
+	}
+	switch code := StatusCode(err); {
+	case code == http.StatusUnauthorized:
+		return "authentication failed: check token_id and token_secret"
+	case code == http.StatusForbidden:
+		return "permission denied: the token lacks this privilege; give the token (and its user) the PVEAuditor role on /, or turn privilege separation off"
+	case code == 595 || code == 596:
+		return "node offline"
+	}
+	var ne interface{ Timeout() bool }
+	if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, context.DeadlineExceeded) {
+		return "timed out: raise timeout or check the network"
+	}
+	return ""
+}
+
+// flexInt decodes a JSON number or a numeric string ("2048", "2048.0"); null and "" are 0.
+// PVE sends memory and vmid either way depending on version and endpoint.
+type flexInt int64
+
+func (f *flexInt) UnmarshalJSON(b []byte) error {
+	n, err := parseFlexInt(b)
+	if err != nil {
+		return err
+	}
+	*f = flexInt(n)
+	return nil
+}
+
+func parseFlexInt(b []byte) (int64, error) {
+	s := strings.TrimSpace(string(b))
+	if s == "null" {
+		return 0, nil
+	}
+	if strings.HasPrefix(s, `"`) {
+		if err := json.Unmarshal(b, &s); err != nil {
+			return 0, err
+		}
+		s = strings.TrimSpace(s)
+		// qemu-server >= 8.0.8 may write memory as a property string: "current=4096".
+		s = strings.TrimPrefix(s, "current=")
+		if i := strings.IndexByte(s, ','); i >= 0 {
+			s = s[:i]
+		}
+		if s == "" {
+			return 0, nil
+		}
+	}
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return n, nil
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%s is not a number", b)
+	}
+	return int64(f), nil
+}
+
+// flexBool decodes 0/1, "0"/"1", true/false and "" (false).
+type flexBool bool
+
+func (f *flexBool) UnmarshalJSON(b []byte) error {
+	s := strings.Trim(strings.TrimSpace(string(b)), `"`)
+	switch strings.ToLower(s) {
+	case "", "0", "false", "null", "no", "off":
+		*f = false
+	case "1", "true", "yes", "on":
+		*f = true
+	default:
+		return fmt.Errorf("%s is not a boolean", b)
+	}
+	return nil
+}
+
+// clusterStatusEntry is one element of /cluster/status.
+type clusterStatusEntry struct {
+	Type   string  `json:"type"`
+	ID     string  `json:"id"`
+	Name   string  `json:"name"`
+	Online flexInt `json:"online"`
+	IP     string  `json:"ip"`
+	Local  flexInt `json:"local"`
+}
+
+// clusterResource is one element of /cluster/resources?type=vm.
+type clusterResource struct {
+	ID       string   `json:"id"`
+	Type     string   `json:"type"`
+	VMID     flexInt  `json:"vmid"`
+	Node     string   `json:"node"`
+	Name     string   `json:"name"`
+	Status   string   `json:"status"`
+	MaxCPU   float64  `json:"maxcpu"`
+	MaxMem   flexInt  `json:"maxmem"`
+	MaxDisk  flexInt  `json:"maxdisk"`
+	Tags     string   `json:"tags"`
+	Template flexBool `json:"template"`
+}
+
+// nodeNetwork is one element of /nodes/{n}/network (the library's NodeNetwork has
+// vlan-id as a string and active as StringOrInt, which holds; we keep the few fields we use).
+type nodeNetwork struct {
+	Iface  string `json:"iface"`
+	Type   string `json:"type"`
+	CIDR   string `json:"cidr"`
+	CIDR6  string `json:"cidr6"`
+	VLANID any    `json:"vlan-id"`
+}
+
+// agentInterfaces is the answer of .../agent/network-get-interfaces.
+type agentInterfaces struct {
+	Result []*pve.AgentNetworkIface `json:"result"`
+}
+
+// permissions is /access/permissions: privileges by ACL path.
+type permissions map[string]map[string]flexInt
