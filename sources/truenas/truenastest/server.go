@@ -14,6 +14,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -101,6 +102,8 @@ func newServer(useTLS bool, opts ...Option) *Server {
 		}
 	}
 	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
+	// Clients that refuse the certificate are part of the tests, not news.
+	s.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
 	if useTLS {
 		s.srv.StartTLS()
 	} else {
@@ -275,6 +278,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case p == "/api/current" && s.flavour.ServesWebsocket():
 		s.serveWebsocket(w, r)
+	case p == "/api/current":
+		s.count("websocket")
+		http.Error(w, "404: Not Found", http.StatusNotFound)
 	case strings.HasPrefix(p, "/api/v2.0/") && s.flavour.ServesREST():
 		s.serveREST(w, r, strings.TrimPrefix(p, "/api/v2.0/"))
 	default:
