@@ -9,6 +9,8 @@ package homeassistanttest
 import (
 	"crypto/tls"
 	"encoding/pem"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -68,6 +70,9 @@ func WithVersion(v string) Option { return func(s *Server) { s.version = v } }
 // WithDataset loads the registries and states.
 func WithDataset(d Dataset) Option { return func(s *Server) { s.data = cloneDataset(d) } }
 
+// WithCoreState sets the core state /api/config reports ("RUNNING", "STARTING", "NOT_RUNNING").
+func WithCoreState(state string) Option { return func(s *Server) { s.coreState = state } }
+
 // WithLatency delays every REST answer and every websocket reply.
 func WithLatency(d time.Duration) Option { return func(s *Server) { s.latency = d } }
 
@@ -81,6 +86,7 @@ type Server struct {
 	mu        sync.Mutex
 	token     string
 	version   string
+	coreState string
 	latency   time.Duration
 	data      Dataset
 	faults    map[string]*Fault
@@ -92,6 +98,7 @@ func newServer(opts []Option) *Server {
 	s := &Server{
 		token:     DefaultToken,
 		version:   DefaultVersion,
+		coreState: "RUNNING",
 		faults:    map[string]*Fault{},
 		requests:  map[string]int{},
 		bytesSent: map[string]int{},
@@ -112,7 +119,9 @@ func (s *Server) handler() http.Handler {
 // NewServer starts a plain-HTTP simulator; call Close when done.
 func NewServer(opts ...Option) *Server {
 	s := newServer(opts)
-	s.srv = httptest.NewServer(s.handler())
+	s.srv = httptest.NewUnstartedServer(s.handler())
+	s.srv.Config.ErrorLog = log.New(io.Discard, "", 0) // clients failing TLS on purpose are not news
+	s.srv.Start()
 	s.URL = s.srv.URL
 	return s
 }
@@ -121,7 +130,9 @@ func NewServer(opts ...Option) *Server {
 // ::1 and example.com (see CACertPEM and Client).
 func NewTLSServer(opts ...Option) *Server {
 	s := newServer(opts)
-	s.srv = httptest.NewTLSServer(s.handler())
+	s.srv = httptest.NewUnstartedServer(s.handler())
+	s.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	s.srv.StartTLS()
 	s.URL = s.srv.URL
 	return s
 }
@@ -169,6 +180,13 @@ func (s *Server) Client() *http.Client { return s.srv.Client() }
 
 // TLSConfig returns the server's TLS configuration (nil for a plain server).
 func (s *Server) TLSConfig() *tls.Config { return s.srv.TLS }
+
+// SetCoreState changes the core state /api/config reports.
+func (s *Server) SetCoreState(state string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.coreState = state
+}
 
 // SetLatency changes the delay of every answer.
 func (s *Server) SetLatency(d time.Duration) {
@@ -369,6 +387,10 @@ func (s *Server) serveREST(w http.ResponseWriter, r *http.Request) {
 		aiohttpError(w, http.StatusUnauthorized)
 		return
 	}
+	if r.Method != http.MethodGet {
+		aiohttpError(w, http.StatusMethodNotAllowed)
+		return
+	}
 	var body []byte
 	switch path {
 	case "/api/":
@@ -381,10 +403,6 @@ func (s *Server) serveREST(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 	default:
 		aiohttpError(w, http.StatusNotFound)
-		return
-	}
-	if r.Method != http.MethodGet {
-		aiohttpError(w, http.StatusMethodNotAllowed)
 		return
 	}
 	body = applyBodyFault(fault, body)
@@ -428,7 +446,7 @@ func (s *Server) config() map[string]any {
 		"radius":                  100,
 		"recovery_mode":           false,
 		"safe_mode":               false,
-		"state":                   "RUNNING",
+		"state":                   s.coreState,
 		"time_zone":               "Europe/Berlin",
 		"unit_system": map[string]string{
 			"length": "km", "accumulated_precipitation": "mm", "mass": "g", "pressure": "Pa",

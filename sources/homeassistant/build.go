@@ -1,0 +1,508 @@
+package homeassistant
+
+import (
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/netbox-agent/netbox-agent/sources"
+)
+
+type rawJSON = json.RawMessage
+
+// input is what one discovery read: each registry and the states as undecoded entries, so one
+// odd entry costs a warning, not the run.
+type input struct {
+	areas, devices, entities, states []rawJSON
+}
+
+// decodeList decodes a command's result into its entries; anything but a JSON list is an error.
+func decodeList(result json.RawMessage, into *[]rawJSON) error {
+	if len(result) == 0 || string(result) == "null" {
+		return errors.New("result is null, expected a list")
+	}
+	var list []rawJSON
+	if err := json.Unmarshal(result, &list); err != nil {
+		return malformed(result, err)
+	}
+	*into = list
+	return nil
+}
+
+// Registry entries: only the fields the adapter reads. JSON null leaves a string empty.
+type haDevice struct {
+	ID           string  `json:"id"`
+	AreaID       string  `json:"area_id"`
+	Connections  [][]any `json:"connections"`
+	Identifiers  [][]any `json:"identifiers"`
+	Manufacturer string  `json:"manufacturer"`
+	Model        string  `json:"model"`
+	ModelID      string  `json:"model_id"`
+	SWVersion    string  `json:"sw_version"`
+	HWVersion    string  `json:"hw_version"`
+	SerialNumber string  `json:"serial_number"`
+	Name         string  `json:"name"`
+	NameByUser   string  `json:"name_by_user"`
+	EntryType    string  `json:"entry_type"`
+	DisabledBy   string  `json:"disabled_by"`
+}
+
+type haEntity struct {
+	EntityID   string `json:"entity_id"`
+	DeviceID   string `json:"device_id"`
+	AreaID     string `json:"area_id"`
+	Platform   string `json:"platform"`
+	DisabledBy string `json:"disabled_by"`
+}
+
+type haArea struct {
+	AreaID  string `json:"area_id"`
+	Name    string `json:"name"`
+	FloorID string `json:"floor_id"`
+}
+
+type haState struct {
+	EntityID   string          `json:"entity_id"`
+	State      string          `json:"state"`
+	Attributes json.RawMessage `json:"attributes"`
+}
+
+// label names a device in warnings.
+func (d haDevice) label() string {
+	name := cmp.Or(d.NameByUser, d.Name)
+	if name == "" {
+		return "device " + d.ID
+	}
+	return fmt.Sprintf("device %s (%s)", d.ID, name)
+}
+
+// candidate is a device that passed the service/disabled/hardware checks.
+type candidate struct {
+	dev  haDevice
+	macs []sources.MAC
+}
+
+// builder turns decoded input into observations and warnings.
+type builder struct {
+	s        *Source
+	seenAt   time.Time
+	areas    map[string]haArea
+	devices  map[string]haDevice
+	entities map[string]haEntity   // by entity_id
+	byDevice map[string][]haEntity // by device_id
+	res      sources.Result
+}
+
+func (b *builder) warn(item, format string, args ...any) {
+	b.res.Warnings = append(b.res.Warnings, sources.Warning{Item: item, Message: fmt.Sprintf(format, args...)})
+}
+
+// build is pure: the same input gives the same result.
+func (s *Source) build(in input, seenAt time.Time) sources.Result {
+	b := &builder{
+		s: s, seenAt: seenAt,
+		areas:    map[string]haArea{},
+		devices:  map[string]haDevice{},
+		entities: map[string]haEntity{},
+		byDevice: map[string][]haEntity{},
+	}
+	for i, raw := range in.areas {
+		var a haArea
+		if err := json.Unmarshal(raw, &a); err != nil || a.AreaID == "" {
+			b.warn(fmt.Sprintf("area_registry[%d]", i), "skipped: %s", entryProblem(err, "no area_id"))
+			continue
+		}
+		b.areas[a.AreaID] = a
+	}
+	var devices []haDevice
+	for i, raw := range in.devices {
+		var d haDevice
+		if err := json.Unmarshal(raw, &d); err != nil || d.ID == "" {
+			b.warn(fmt.Sprintf("device_registry[%d]", i), "skipped: %s", entryProblem(err, "no id"))
+			continue
+		}
+		devices = append(devices, d)
+		b.devices[d.ID] = d
+	}
+	for i, raw := range in.entities {
+		var e haEntity
+		if err := json.Unmarshal(raw, &e); err != nil || e.EntityID == "" {
+			b.warn(fmt.Sprintf("entity_registry[%d]", i), "skipped: %s", entryProblem(err, "no entity_id"))
+			continue
+		}
+		b.entities[e.EntityID] = e
+		if e.DeviceID != "" {
+			b.byDevice[e.DeviceID] = append(b.byDevice[e.DeviceID], e)
+		}
+	}
+	b.addDevices(devices)
+	b.addTrackers(in.states)
+	for i := range b.res.Observations {
+		b.res.Observations[i].Normalize()
+	}
+	sortObservations(b.res.Observations)
+	slices.SortStableFunc(b.res.Warnings, func(x, y sources.Warning) int { return cmp.Compare(x.Item, y.Item) })
+	if b.res.Observations == nil {
+		b.res.Observations = []sources.Observation{}
+	}
+	return b.res
+}
+
+func entryProblem(err error, missing string) string {
+	if err != nil {
+		return err.Error()
+	}
+	return missing
+}
+
+// addDevices reports devices, one observation per group of devices sharing a MAC.
+func (b *builder) addDevices(devices []haDevice) {
+	cfg := b.s.cfg
+	var cands []candidate
+	for _, d := range devices {
+		switch {
+		case d.EntryType == "service" && !cfg.IncludeServices:
+			continue
+		case d.DisabledBy != "" && !cfg.IncludeDisabled:
+			continue
+		}
+		c := candidate{dev: d, macs: b.deviceMACs(d)}
+		if d.Manufacturer == "" && d.Model == "" && d.ModelID == "" && sources.CleanSerial(d.SerialNumber) == "" && len(c.macs) == 0 {
+			continue // no hardware fact: a helper or virtual device
+		}
+		cands = append(cands, c)
+	}
+	slices.SortFunc(cands, func(x, y candidate) int { return cmp.Compare(x.dev.ID, y.dev.ID) })
+
+	// Union-find over shared MACs: split devices of one box become one group.
+	parent := make([]int, len(cands))
+	for i := range parent {
+		parent[i] = i
+	}
+	var find func(int) int
+	find = func(i int) int {
+		for parent[i] != i {
+			parent[i] = parent[parent[i]]
+			i = parent[i]
+		}
+		return i
+	}
+	firstWithMAC := map[sources.MAC]int{}
+	for i, c := range cands {
+		for _, m := range c.macs {
+			if j, seen := firstWithMAC[m]; seen {
+				ri, rj := find(i), find(j)
+				if ri != rj {
+					parent[max(ri, rj)] = min(ri, rj)
+				}
+				continue
+			}
+			firstWithMAC[m] = i
+		}
+	}
+	groups := map[int][]candidate{}
+	var roots []int
+	for i, c := range cands {
+		r := find(i)
+		if _, ok := groups[r]; !ok {
+			roots = append(roots, r)
+		}
+		groups[r] = append(groups[r], c) // in id order, as cands is
+	}
+	for _, r := range roots {
+		b.addDeviceGroup(groups[r])
+	}
+}
+
+// deviceMACs returns the device's "mac" connections, normalised; bad ones are warnings.
+func (b *builder) deviceMACs(d haDevice) []sources.MAC {
+	var macs []sources.MAC
+	for _, conn := range d.Connections {
+		if len(conn) != 2 {
+			continue
+		}
+		typ, _ := conn[0].(string)
+		if !strings.EqualFold(typ, "mac") {
+			continue // zigbee IEEE, bluetooth, upnp: not network interface MACs
+		}
+		value, _ := conn[1].(string)
+		m, err := sources.ParseMAC(value)
+		if err != nil {
+			b.warn(d.label(), "connection %q ignored: %v", value, err)
+			continue
+		}
+		macs = append(macs, m)
+	}
+	return macs
+}
+
+// integrations returns a device's integration domains: identifier domains and entity platforms.
+func (b *builder) integrations(d haDevice) []string {
+	var out []string
+	for _, id := range d.Identifiers {
+		if len(id) > 0 {
+			if domain, ok := id[0].(string); ok && domain != "" {
+				out = append(out, strings.ToLower(domain))
+			}
+		}
+	}
+	for _, e := range b.byDevice[d.ID] {
+		if e.Platform != "" {
+			out = append(out, strings.ToLower(e.Platform))
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// first returns the first non-empty value of field over the members (which are in id order).
+func first(members []candidate, field func(haDevice) string) string {
+	for _, m := range members {
+		if v := strings.TrimSpace(field(m.dev)); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func (b *builder) addDeviceGroup(members []candidate) {
+	cfg := b.s.cfg
+	lead := members[0].dev
+	var macs []sources.MAC
+	var integrations, manufacturers, ids []string
+	allDisabled := true
+	for _, m := range members {
+		macs = append(macs, m.macs...)
+		integrations = append(integrations, b.integrations(m.dev)...)
+		if m.dev.Manufacturer != "" {
+			manufacturers = append(manufacturers, m.dev.Manufacturer)
+		}
+		ids = append(ids, m.dev.ID)
+		allDisabled = allDisabled && m.dev.DisabledBy != ""
+	}
+	slices.Sort(integrations)
+	integrations = slices.Compact(integrations)
+
+	areaID := first(members, func(d haDevice) string { return d.AreaID })
+	area, areaKnown := b.areas[areaID]
+	if areaID != "" && !areaKnown {
+		b.warn(lead.label(), "area_id %q is not in the area registry: no location", areaID)
+	}
+	if !b.s.keep(subject{integrations: integrations, manufacturers: manufacturers, areaID: areaID, areaName: area.Name}) {
+		return
+	}
+
+	serial := ""
+	for _, m := range members {
+		s := sources.CleanSerial(m.dev.SerialNumber)
+		switch {
+		case s == "":
+		case serial == "":
+			serial = s
+		case s != serial:
+			b.warn(lead.label(), "split devices %s disagree on the serial (%q, %q): keeping %q", strings.Join(ids, ", "), serial, s, serial)
+		}
+	}
+	manufacturer := first(members, func(d haDevice) string { return d.Manufacturer })
+	model := first(members, func(d haDevice) string { return d.Model })
+	modelID := first(members, func(d haDevice) string { return d.ModelID })
+	name := cmp.Or(
+		first(members, func(d haDevice) string { return d.NameByUser }),
+		first(members, func(d haDevice) string { return d.Name }),
+		strings.TrimSpace(manufacturer+" "+cmp.Or(model, modelID)),
+		lead.ID,
+	)
+	attrs := map[string]string{
+		"homeassistant.device_id":    lead.ID,
+		"homeassistant.integrations": strings.Join(integrations, ","),
+	}
+	setAttr(attrs, "homeassistant.device_ids", strings.Join(ids, ","), len(ids) > 1)
+	setAttr(attrs, "homeassistant.model_id", modelID, modelID != "" && modelID != model)
+	setAttr(attrs, "homeassistant.sw_version", first(members, func(d haDevice) string { return d.SWVersion }), true)
+	setAttr(attrs, "homeassistant.hw_version", first(members, func(d haDevice) string { return d.HWVersion }), true)
+	setAttr(attrs, "homeassistant.area_id", areaID, areaKnown)
+	setAttr(attrs, "homeassistant.floor_id", area.FloorID, areaKnown)
+
+	obs := sources.Observation{
+		Source:   cfg.Name,
+		Adapter:  AdapterName,
+		NativeID: cfg.Name + "/device/" + lead.ID,
+		Kind:     sources.KindDevice,
+		Name:     name,
+		Keys:     sources.Keys{Serial: serial, MACs: macs},
+		Facts: sources.Facts{
+			Manufacturer: manufacturer,
+			Model:        cmp.Or(model, modelID),
+			Site:         cfg.Site,
+			Location:     area.Name,
+			Attributes:   attrs,
+		},
+		SeenAt: b.seenAt,
+	}
+	if allDisabled {
+		obs.Facts.Status = "offline"
+	}
+	b.res.Observations = append(b.res.Observations, obs)
+}
+
+func setAttr(attrs map[string]string, key, value string, when bool) {
+	if when && value != "" {
+		attrs[key] = value
+	}
+}
+
+// addTrackers reports router device trackers as hosts.
+func (b *builder) addTrackers(states []rawJSON) {
+	cfg := b.s.cfg
+	for i, raw := range states {
+		var st haState
+		if err := json.Unmarshal(raw, &st); err != nil {
+			b.warn(fmt.Sprintf("states[%d]", i), "skipped: %v", err)
+			continue
+		}
+		if !strings.HasPrefix(st.EntityID, "device_tracker.") {
+			continue
+		}
+		var attrs map[string]any
+		if len(st.Attributes) > 0 {
+			if err := json.Unmarshal(st.Attributes, &attrs); err != nil {
+				b.warn(st.EntityID, "attributes skipped: %v", err)
+				continue
+			}
+		}
+		if str(attrs, "source_type") != "router" {
+			continue // gps, bluetooth, ...: no network identity
+		}
+		home := st.State == "home"
+		if !home && cfg.Trackers == TrackersHome {
+			continue
+		}
+		b.addTracker(st, attrs, home)
+	}
+}
+
+func (b *builder) addTracker(st haState, attrs map[string]any, home bool) {
+	cfg := b.s.cfg
+	ent := b.entities[st.EntityID] // absent for legacy known_devices.yaml trackers
+	dev := b.devices[ent.DeviceID]
+	integrations := b.integrations(dev)
+	if ent.Platform != "" {
+		integrations = append(integrations, strings.ToLower(ent.Platform))
+		slices.Sort(integrations)
+		integrations = slices.Compact(integrations)
+	}
+	areaID := cmp.Or(ent.AreaID, dev.AreaID)
+	area, areaKnown := b.areas[areaID]
+	if areaID != "" && !areaKnown {
+		b.warn(st.EntityID, "area_id %q is not in the area registry: no location", areaID)
+	}
+	var manufacturers []string
+	if dev.Manufacturer != "" {
+		manufacturers = []string{dev.Manufacturer}
+	}
+	if !b.s.keep(subject{integrations: integrations, manufacturers: manufacturers, areaID: areaID, areaName: area.Name}) {
+		return
+	}
+
+	var keys sources.Keys
+	if v, ok := attrs["mac"]; ok && v != nil {
+		if m, err := sources.ParseMAC(fmt.Sprint(v)); err != nil {
+			b.warn(st.EntityID, "attribute mac ignored: %v", err)
+		} else {
+			keys.MACs = []sources.MAC{m}
+		}
+	}
+	// An absent client's address is stale: DHCP may have handed it to someone else.
+	if v, ok := attrs["ip"]; ok && v != nil && home {
+		if ip, err := sources.ParseIP(fmt.Sprint(v)); err != nil {
+			b.warn(st.EntityID, "attribute ip ignored: %v", err)
+		} else {
+			keys.IPs = []netip.Addr{ip}
+		}
+	}
+	if len(keys.MACs) == 0 && len(keys.IPs) == 0 {
+		return // nothing that identifies it on the network
+	}
+	hostName := str(attrs, "host_name")
+	if strings.Contains(hostName, ".") {
+		keys.FQDN = hostName // Normalize drops it unless it is a valid FQDN
+	}
+	_, objectID, _ := strings.Cut(st.EntityID, ".")
+	status := "offline"
+	if home {
+		status = "active"
+	}
+	tattrs := map[string]string{
+		"homeassistant.entity_id": st.EntityID,
+		"homeassistant.state":     st.State,
+	}
+	setAttr(tattrs, "homeassistant.integrations", strings.Join(integrations, ","), true)
+	setAttr(tattrs, "homeassistant.device_id", ent.DeviceID, true)
+	setAttr(tattrs, "homeassistant.area_id", areaID, areaKnown)
+	b.res.Observations = append(b.res.Observations, sources.Observation{
+		Source:   cfg.Name,
+		Adapter:  AdapterName,
+		NativeID: cfg.Name + "/tracker/" + st.EntityID,
+		Kind:     sources.KindHost,
+		Name:     cmp.Or(hostName, str(attrs, "friendly_name"), objectID),
+		Keys:     keys,
+		Facts: sources.Facts{
+			Site:       cfg.Site,
+			Location:   area.Name,
+			Status:     status,
+			Attributes: tattrs,
+		},
+		SeenAt: b.seenAt,
+	})
+}
+
+// str returns a string attribute, "" when absent or not a string.
+func str(attrs map[string]any, key string) string {
+	s, _ := attrs[key].(string)
+	return strings.TrimSpace(s)
+}
+
+// subject is what filters look at.
+type subject struct {
+	integrations  []string
+	manufacturers []string
+	areaID        string
+	areaName      string
+}
+
+// keep applies Include (every non-empty list must match) and Exclude (any match drops).
+func (s *Source) keep(sub subject) bool {
+	var areas []string
+	for _, a := range []string{sub.areaID, sub.areaName} {
+		if a != "" {
+			areas = append(areas, a)
+		}
+	}
+	inc, exc := s.cfg.Include, s.cfg.Exclude
+	for _, f := range []struct{ want, have []string }{
+		{inc.Integrations, sub.integrations}, {inc.Manufacturers, sub.manufacturers}, {inc.Areas, areas},
+	} {
+		if len(f.want) > 0 && !anyMatch(f.want, f.have) {
+			return false
+		}
+	}
+	return !anyMatch(exc.Integrations, sub.integrations) &&
+		!anyMatch(exc.Manufacturers, sub.manufacturers) &&
+		!anyMatch(exc.Areas, areas)
+}
+
+func anyMatch(list, values []string) bool {
+	for _, l := range list {
+		for _, v := range values {
+			if strings.EqualFold(strings.TrimSpace(l), strings.TrimSpace(v)) {
+				return true
+			}
+		}
+	}
+	return false
+}
