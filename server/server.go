@@ -1,0 +1,326 @@
+// Package server exposes discovery and sync as MCP tools, resources and prompts, over stdio
+// and streamable HTTP (with /healthz, /readyz and /metrics beside /mcp).
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	mcpserver "github.com/mark3labs/mcp-go/server"
+
+	"github.com/netbox-agent/netbox-agent/internal/secret"
+	"github.com/netbox-agent/netbox-agent/sources"
+)
+
+// Name is the server name clients see.
+const Name = "netbox-agent"
+
+// Server is the MCP server of the agent. Build it with New; serve it with ServeStdio or
+// ListenAndServe (or mount Handler yourself).
+type Server struct {
+	cfg      Config
+	deps     Deps
+	log      *slog.Logger
+	scrubber *secret.Scrubber
+	metrics  *Metrics
+	mcp      *mcpserver.MCPServer
+	tools    []string
+
+	// stopCtx is cancelled when a shutdown's grace period is over: running applies then stop.
+	stopCtx  context.Context
+	stopNow  context.CancelFunc
+	applying sync.WaitGroup
+	// applyMu lets one apply run at a time: two applies of overlapping plans would race.
+	applyMu sync.Mutex
+
+	mu        sync.Mutex
+	plans     []*Plan // most recent last, bounded by maxPlans
+	lastApply *ApplyReport
+	runs      []RunRecord // most recent last, bounded by maxRuns
+}
+
+const (
+	maxPlans = 8
+	maxRuns  = 20
+)
+
+// RunRecord is one preview or apply in sync_status.
+type RunRecord struct {
+	Kind       string    `json:"kind"` // "preview" or "apply"
+	PlanID     string    `json:"plan_id,omitempty"`
+	StartedAt  time.Time `json:"started_at"`
+	FinishedAt time.Time `json:"finished_at"`
+	Status     string    `json:"status"` // ok, failed; for apply: applied, partial, failed, cancelled
+	Summary    string    `json:"summary"`
+}
+
+// New builds the server and registers a tool for every configured backend. metrics may be
+// nil (a fresh registry is made); pass the one whose ObserveNetBoxRequest the netbox client
+// reports to.
+func New(cfg Config, deps Deps, metrics *Metrics) (*Server, error) {
+	cfg.SetDefaults()
+	if errs := cfg.Validate(); len(errs) > 0 {
+		return nil, fmt.Errorf("mcp server config: %w", errors.Join(errs...))
+	}
+	if metrics == nil {
+		metrics = NewMetrics()
+	}
+	scrubber := secret.NewScrubber(append([]secret.Secret{cfg.AuthToken}, deps.Secrets...)...)
+	base := deps.Logger
+	if base == nil {
+		base = slog.New(slog.DiscardHandler)
+	}
+	logger := slog.New(&scrubHandler{next: base.Handler(), scrubber: scrubber}).With("component", "mcp")
+	if deps.Version == "" {
+		deps.Version = "dev"
+	}
+	stopCtx, stopNow := context.WithCancel(context.Background())
+	s := &Server{cfg: cfg, deps: deps, log: logger, scrubber: scrubber, metrics: metrics, stopCtx: stopCtx, stopNow: stopNow}
+
+	s.mcp = mcpserver.NewMCPServer(Name, deps.Version,
+		mcpserver.WithInstructions(instructions),
+		mcpserver.WithToolCapabilities(false),
+		mcpserver.WithResourceCapabilities(false, false),
+		mcpserver.WithPromptCapabilities(false),
+		mcpserver.WithLogging(),
+		mcpserver.WithElicitation(),
+		mcpserver.WithRecovery(),
+		mcpserver.WithInputSchemaValidation(),
+		mcpserver.WithOutputSchemaValidation(),
+		mcpserver.WithToolHandlerMiddleware(s.toolMiddleware),
+	)
+	s.registerTools()
+	s.registerResources()
+	s.registerPrompts()
+	return s, nil
+}
+
+const instructions = `netbox-agent discovers machines (Proxmox, TrueNAS, Home Assistant, network scans, inventory files) and keeps NetBox in step.
+Typical flow: preview_sync -> get_plan (review) -> apply_sync with the plan id, after the person agreed.
+Results are summaries first; page details with limit/offset.`
+
+// MCPServer is the underlying mcp-go server (for in-process clients in tests and tools).
+func (s *Server) MCPServer() *mcpserver.MCPServer { return s.mcp }
+
+// Metrics returns the server's metrics (for the netbox client observer and the scheduler).
+func (s *Server) Metrics() *Metrics { return s.metrics }
+
+// Tools lists the names of the registered tools, in registration order.
+func (s *Server) Tools() []string { return append([]string(nil), s.tools...) }
+
+// toolMiddleware scrubs secrets from every tool result and counts calls.
+func (s *Server) toolMiddleware(next mcpserver.ToolHandlerFunc) mcpserver.ToolHandlerFunc {
+	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		res, err := next(ctx, req)
+		if err != nil {
+			s.metrics.observeTool(req.Params.Name, true)
+			s.log.Warn("tool failed", "tool", req.Params.Name, "error", err)
+			return nil, errors.New(s.scrubber.Scrub(err.Error()))
+		}
+		if res == nil {
+			return nil, nil
+		}
+		s.metrics.observeTool(req.Params.Name, res.IsError)
+		for i, c := range res.Content {
+			if tc, ok := c.(mcp.TextContent); ok {
+				tc.Text = s.scrubber.Scrub(tc.Text)
+				res.Content[i] = tc
+			}
+		}
+		if res.StructuredContent != nil {
+			res.StructuredContent = s.scrubValue(res.StructuredContent)
+		}
+		return res, nil
+	}
+}
+
+// scrubValue returns v with every secret value replaced, round-tripping through JSON only
+// when a secret is actually present.
+func (s *Server) scrubValue(v any) any {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return v
+	}
+	clean := s.scrubber.Scrub(string(b))
+	if clean == string(b) {
+		return v
+	}
+	var out any
+	if err := json.Unmarshal([]byte(clean), &out); err != nil {
+		return v
+	}
+	return out
+}
+
+// addTool registers a tool whose handler binds In and returns Out as structured content.
+func addTool[In, Out any](s *Server, tool mcp.Tool, h func(ctx context.Context, req mcp.CallToolRequest, in In) (Out, error)) {
+	s.addRawTool(tool, func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		var in In
+		if err := req.BindArguments(&in); err != nil {
+			return mcp.NewToolResultError(fmt.Sprintf("%s: bad arguments: %v", tool.Name, err)), nil
+		}
+		out, err := h(ctx, req, in)
+		if err != nil {
+			return mcp.NewToolResultError(fmt.Sprintf("%s: %v", tool.Name, err)), nil
+		}
+		return mcp.NewToolResultStructuredOnly(out), nil
+	})
+}
+
+func (s *Server) addRawTool(tool mcp.Tool, h mcpserver.ToolHandlerFunc) {
+	s.mcp.AddTool(tool, h)
+	s.tools = append(s.tools, tool.Name)
+}
+
+// progress returns a sources.Progress that sends notifications/progress when the client
+// asked for them (a progress token) and logs otherwise. Progress values only ever increase,
+// as the protocol requires.
+func (s *Server) progress(ctx context.Context, req mcp.CallToolRequest, what string) sources.Progress {
+	var token mcp.ProgressToken
+	if req.Params.Meta != nil {
+		token = req.Params.Meta.ProgressToken
+	}
+	var mu sync.Mutex
+	last := -1.0
+	return func(done, total int, message string) {
+		s.log.Debug("progress", "what", what, "done", done, "total", total, "message", message)
+		if token == nil {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		p := float64(done)
+		if p <= last {
+			return
+		}
+		last = p
+		params := map[string]any{"progressToken": token, "progress": p}
+		if total > 0 {
+			params["total"] = float64(total)
+		}
+		if message != "" {
+			params["message"] = message
+		}
+		if err := s.mcp.SendNotificationToClient(ctx, "notifications/progress", params); err != nil {
+			s.log.Debug("progress notification not sent", "error", err)
+		}
+	}
+}
+
+// clientLog sends a log message to the client (shown when it set a level) and to our log.
+func (s *Server) clientLog(ctx context.Context, level mcp.LoggingLevel, msg string) {
+	msg = s.scrubber.Scrub(msg)
+	_ = s.mcp.SendLogMessageToClient(ctx, mcp.NewLoggingMessageNotification(level, Name, msg))
+}
+
+func (s *Server) recordRun(r RunRecord) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.runs = append(s.runs, r)
+	if len(s.runs) > maxRuns {
+		s.runs = s.runs[len(s.runs)-maxRuns:]
+	}
+}
+
+// RecordPlan keeps a plan made outside the tools (the scheduler, --run-once) so get_plan,
+// apply_sync, the resources and the metrics see it too.
+func (s *Server) RecordPlan(p *Plan) {
+	s.mu.Lock()
+	s.plans = append(s.plans, p)
+	if len(s.plans) > maxPlans {
+		s.plans = s.plans[len(s.plans)-maxPlans:]
+	}
+	s.mu.Unlock()
+	s.metrics.ObservePlan(p)
+}
+
+// RecordApply keeps an apply report made outside the tools (the scheduler).
+func (s *Server) RecordApply(r *ApplyReport) {
+	s.mu.Lock()
+	s.lastApply = r
+	s.mu.Unlock()
+	s.metrics.ObserveApply(r)
+}
+
+func (s *Server) findPlan(id string) (*Plan, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if id == "" {
+		if len(s.plans) == 0 {
+			return nil, false
+		}
+		return s.plans[len(s.plans)-1], true
+	}
+	for i := len(s.plans) - 1; i >= 0; i-- {
+		if s.plans[i].ID == id {
+			return s.plans[i], true
+		}
+	}
+	return nil, false
+}
+
+func (s *Server) lastReport() *ApplyReport {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lastApply
+}
+
+// scrubHandler scrubs secret values from log messages and string attributes.
+type scrubHandler struct {
+	next     slog.Handler
+	scrubber *secret.Scrubber
+}
+
+func (h *scrubHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return h.next.Enabled(ctx, l)
+}
+
+func (h *scrubHandler) Handle(ctx context.Context, r slog.Record) error {
+	out := slog.NewRecord(r.Time, r.Level, h.scrubber.Scrub(r.Message), r.PC)
+	r.Attrs(func(a slog.Attr) bool {
+		out.AddAttrs(h.scrubAttr(a))
+		return true
+	})
+	return h.next.Handle(ctx, out)
+}
+
+func (h *scrubHandler) scrubAttr(a slog.Attr) slog.Attr {
+	v := a.Value.Resolve()
+	switch v.Kind() {
+	case slog.KindString:
+		return slog.String(a.Key, h.scrubber.Scrub(v.String()))
+	case slog.KindGroup:
+		attrs := v.Group()
+		clean := make([]any, len(attrs))
+		for i, g := range attrs {
+			clean[i] = h.scrubAttr(g)
+		}
+		return slog.Group(a.Key, clean...)
+	case slog.KindAny:
+		if err, ok := v.Any().(error); ok {
+			return slog.String(a.Key, h.scrubber.Scrub(err.Error()))
+		}
+		if st, ok := v.Any().(fmt.Stringer); ok {
+			return slog.String(a.Key, h.scrubber.Scrub(st.String()))
+		}
+	}
+	return slog.Attr{Key: a.Key, Value: v}
+}
+
+func (h *scrubHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	clean := make([]slog.Attr, len(attrs))
+	for i, a := range attrs {
+		clean[i] = h.scrubAttr(a)
+	}
+	return &scrubHandler{next: h.next.WithAttrs(clean), scrubber: h.scrubber}
+}
+
+func (h *scrubHandler) WithGroup(name string) slog.Handler {
+	return &scrubHandler{next: h.next.WithGroup(name), scrubber: h.scrubber}
+}

@@ -1,0 +1,33 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log"
+	"log/slog"
+
+	mcpserver "github.com/mark3labs/mcp-go/server"
+)
+
+// ServeStdio serves MCP on in/out (the process's stdin and stdout) until ctx ends or in is
+// closed. Only protocol goes to out: every log line goes to the logger (stderr). On the way
+// out a running apply gets the grace period, then is cancelled.
+func (s *Server) ServeStdio(ctx context.Context, in io.Reader, out io.Writer) error {
+	stdio := mcpserver.NewStdioServer(s.mcp)
+	stdio.SetErrorLogger(slogErrorLog(s.log))
+	err := stdio.Listen(ctx, in, out)
+	if !s.waitApplies(s.cfg.ShutdownGrace) {
+		s.log.Warn("shutdown grace over: cancelling the running apply")
+	}
+	s.Close()
+	if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, io.EOF) {
+		return err
+	}
+	return nil
+}
+
+// slogErrorLog adapts the logger for APIs that want a *log.Logger.
+func slogErrorLog(l *slog.Logger) *log.Logger {
+	return slog.NewLogLogger(l.Handler(), slog.LevelWarn)
+}
