@@ -232,6 +232,45 @@ func parseFlexInt(b []byte) (int64, error) {
 	return int64(f), nil
 }
 
+// flexFloat decodes a JSON number or a numeric string.
+type flexFloat float64
+
+func (f *flexFloat) UnmarshalJSON(b []byte) error {
+	s := strings.Trim(strings.TrimSpace(string(b)), `"`)
+	if s == "" || s == "null" {
+		*f = 0
+		return nil
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return fmt.Errorf("%s is not a number", b)
+	}
+	*f = flexFloat(v)
+	return nil
+}
+
+// flexString decodes a string, or keeps the text of a number: Perl's JSON encoder sends a
+// name like "2024" as a number when it was last used as one.
+type flexString string
+
+func (f *flexString) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		*f = flexString(s)
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err == nil {
+		*f = flexString(n.String())
+		return nil
+	}
+	if strings.TrimSpace(string(b)) == "null" {
+		*f = ""
+		return nil
+	}
+	return fmt.Errorf("%s is not a string", b)
+}
+
 // flexBool decodes 0/1, "0"/"1", true/false and "" (false).
 type flexBool bool
 
@@ -260,17 +299,17 @@ type clusterStatusEntry struct {
 
 // clusterResource is one element of /cluster/resources?type=vm.
 type clusterResource struct {
-	ID       string   `json:"id"`
-	Type     string   `json:"type"`
-	VMID     flexInt  `json:"vmid"`
-	Node     string   `json:"node"`
-	Name     string   `json:"name"`
-	Status   string   `json:"status"`
-	MaxCPU   float64  `json:"maxcpu"`
-	MaxMem   flexInt  `json:"maxmem"`
-	MaxDisk  flexInt  `json:"maxdisk"`
-	Tags     string   `json:"tags"`
-	Template flexBool `json:"template"`
+	ID       string     `json:"id"`
+	Type     string     `json:"type"`
+	VMID     flexInt    `json:"vmid"`
+	Node     string     `json:"node"`
+	Name     flexString `json:"name"`
+	Status   string     `json:"status"`
+	MaxCPU   flexFloat  `json:"maxcpu"`
+	MaxMem   flexInt    `json:"maxmem"`
+	MaxDisk  flexInt    `json:"maxdisk"`
+	Tags     flexString `json:"tags"`
+	Template flexBool   `json:"template"`
 }
 
 // nodeNetwork is one element of /nodes/{n}/network (the library's NodeNetwork has

@@ -325,12 +325,12 @@ func (s *Source) discoverGuest(ctx context.Context, cluster string, r clusterRes
 	obs := sources.Observation{
 		Source: s.cfg.Name, Adapter: AdapterName,
 		NativeID: fmt.Sprintf("%s/%s/%d", cluster, r.Type, vmid),
-		Kind:     sources.KindVM, Name: r.Name, SeenAt: seenAt,
+		Kind:     sources.KindVM, Name: string(r.Name), SeenAt: seenAt,
 		Parent: &sources.Parent{Cluster: cluster, ClusterType: ClusterType, Node: r.Node},
 		Facts: sources.Facts{
-			Status: guestStatus(r.Status), VCPUs: r.MaxCPU,
+			Status: guestStatus(r.Status), VCPUs: float64(r.MaxCPU),
 			MemoryMB: int64(r.MaxMem) >> 20, DiskMB: int64(r.MaxDisk) >> 20,
-			Tags: splitTags(r.Tags),
+			Tags: splitTags(string(r.Tags)),
 			Attributes: map[string]string{"proxmox.vmid": strconv.FormatInt(vmid, 10), "proxmox.type": r.Type,
 				"proxmox.node": r.Node},
 		},
