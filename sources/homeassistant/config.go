@@ -162,6 +162,9 @@ func redactURL(raw string) string {
 		}
 		return raw
 	}
+	if u.User == nil {
+		return raw
+	}
 	u.User = nil
 	return u.String()
 }
