@@ -5,8 +5,40 @@ import (
 	"testing"
 	"time"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/netbox-agent/netbox-agent/internal/secret"
 )
+
+func TestConfigYAML(t *testing.T) {
+	const doc = `
+name: pve-lab
+url: https://pve1.lan:8006
+token_id: netbox@pve!agent
+token_secret: 0b6e6c1f-aaaa-bbbb-cccc-0123456789ab
+ca_file: ""
+timeout: 45s
+concurrency: 12
+include_templates: true
+cluster_name: home
+`
+	var c Config
+	if err := yaml.Unmarshal([]byte(doc), &c); err != nil {
+		t.Fatal(err)
+	}
+	c.SetDefaults()
+	if c.Name != "pve-lab" || c.Timeout != 45*time.Second || c.Concurrency != 12 || !c.IncludeTemplates ||
+		c.ClusterName != "home" || c.TokenSecret.Reveal() != "0b6e6c1f-aaaa-bbbb-cccc-0123456789ab" {
+		t.Errorf("decoded %+v", c)
+	}
+	if errs := c.Validate(); len(errs) != 0 {
+		t.Errorf("validate: %v", errs)
+	}
+	out, err := yaml.Marshal(c)
+	if err != nil || strings.Contains(string(out), c.TokenSecret.Reveal()) {
+		t.Errorf("marshalled config leaks the secret: %s %v", out, err)
+	}
+}
 
 func validConfig() Config {
 	return Config{URL: "https://pve1.lan:8006", TokenID: "netbox@pve!agent", TokenSecret: secret.New("0b6e6c1f-aaaa-bbbb-cccc-0123456789ab")}

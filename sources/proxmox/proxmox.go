@@ -160,7 +160,9 @@ func (s *Source) Discover(ctx context.Context, progress sources.Progress) (sourc
 	}
 	for i, g := range guests {
 		jobs <- func() {
-			guestObs[i], itemWarnings[len(nodes)+i] = s.discoverGuest(ctx, cluster, g, online[g.Node], seenAt)
+			// A node missing from /cluster/status is tried rather than assumed down.
+			up, known := online[g.Node]
+			guestObs[i], itemWarnings[len(nodes)+i] = s.discoverGuest(ctx, cluster, g, up || !known, seenAt)
 			finish(fmt.Sprintf("%s/%d", g.Type, g.VMID))
 		}
 	}

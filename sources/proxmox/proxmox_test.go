@@ -3,6 +3,7 @@ package proxmox
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -413,7 +414,9 @@ func TestPerGuestFaults(t *testing.T) {
 			proxmoxtest.Fault{PathContains: "/qemu/100/config", Malformed: true},
 			proxmoxtest.Fault{PathContains: "/lxc/200/interfaces", Status: 500, Message: "got timeout"},
 			proxmoxtest.Fault{PathContains: "/nodes/pve1/status", Status: 500},
+			proxmoxtest.Fault{PathContains: "/qemu/102/config", Delay: 2 * time.Second},
 		))
+	cfg.Timeout = 300 * time.Millisecond
 	res, err := discover(t, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -434,6 +437,9 @@ func TestPerGuestFaults(t *testing.T) {
 	}
 	if db := obs["homelab/qemu/101"]; db.Keys.SystemUUID == "" || len(db.Interfaces) != 1 {
 		t.Errorf("unaffected guest: %+v", db)
+	}
+	if old := obs["homelab/qemu/102"]; old.Name != "old" || len(old.Interfaces) != 0 || !warningFor(res, "qemu/102", "timed out") {
+		t.Errorf("guest whose config timed out: %+v", old)
 	}
 	if n := obs["homelab/node/pve1"]; n.Facts.Platform != "" || n.Facts.Status != "active" {
 		t.Errorf("node whose status failed: %+v", n)
@@ -538,30 +544,36 @@ func TestDiscoverCancelled(t *testing.T) {
 	}
 }
 
+// BenchmarkDiscover1000VMs: 1,000 guests on 3 nodes, 5 ms per request, over TLS, at the
+// default concurrency and at 16.
 func BenchmarkDiscover1000VMs(b *testing.B) {
 	lab := proxmoxtest.GenerateLab(proxmoxtest.LabSpec{Nodes: 3, Guests: 1000, Seed: 42})
-	srv := proxmoxtest.NewTestServer(b, proxmoxtest.WithCluster("bench"), proxmoxtest.WithLab(lab),
-		proxmoxtest.WithLatency(5*time.Millisecond))
-	cfg := configFor(b, srv, "bench")
-	src, err := New(cfg, nil)
-	if err != nil {
-		b.Fatal(err)
+	for _, conc := range []int{DefaultConcurrency, 16} {
+		b.Run(fmt.Sprintf("concurrency=%d", conc), func(b *testing.B) {
+			srv := proxmoxtest.NewTestServer(b, proxmoxtest.WithCluster("bench"), proxmoxtest.WithLab(lab),
+				proxmoxtest.WithLatency(5*time.Millisecond))
+			cfg := configFor(b, srv, "bench")
+			cfg.Concurrency = conc
+			src, err := New(cfg, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var obs, requests int
+			var wall time.Duration
+			for b.Loop() {
+				srv.ResetRequests()
+				start := time.Now()
+				res, err := src.Discover(context.Background(), nil)
+				wall += time.Since(start)
+				if err != nil {
+					b.Fatal(err)
+				}
+				obs, requests = len(res.Observations), int(srv.Requests())
+			}
+			b.ReportMetric(wall.Seconds()/float64(b.N), "wall-s/op")
+			b.ReportMetric(float64(requests), "requests/op")
+			b.ReportMetric(float64(obs), "observations/op")
+			b.ReportMetric(float64(srv.MaxInFlight()), "max-in-flight")
+		})
 	}
-	var obs, requests int
-	var wall time.Duration
-	b.ResetTimer()
-	for b.Loop() {
-		srv.ResetRequests()
-		start := time.Now()
-		res, err := src.Discover(context.Background(), nil)
-		wall += time.Since(start)
-		if err != nil {
-			b.Fatal(err)
-		}
-		obs, requests = len(res.Observations), int(srv.Requests())
-	}
-	b.ReportMetric(wall.Seconds()/float64(b.N), "wall-s/op")
-	b.ReportMetric(float64(requests), "requests/op")
-	b.ReportMetric(float64(obs), "observations/op")
-	b.ReportMetric(float64(srv.MaxInFlight()), "max-in-flight")
 }
