@@ -96,6 +96,12 @@ type builder struct {
 	entities map[string]haEntity   // by entity_id
 	byDevice map[string][]haEntity // by device_id
 	res      sources.Result
+	skipped  skipCounts
+}
+
+// skipCounts say why devices and trackers were left out, for the discovery log line.
+type skipCounts struct {
+	services, disabled, noHardware, filtered int
 }
 
 func (b *builder) warn(item, format string, args ...any) {
@@ -103,7 +109,7 @@ func (b *builder) warn(item, format string, args ...any) {
 }
 
 // build is pure: the same input gives the same result.
-func (s *Source) build(in input, seenAt time.Time) sources.Result {
+func (s *Source) build(in input, seenAt time.Time) (sources.Result, skipCounts) {
 	b := &builder{
 		s: s, seenAt: seenAt,
 		areas:    map[string]haArea{},
@@ -150,7 +156,7 @@ func (s *Source) build(in input, seenAt time.Time) sources.Result {
 	if b.res.Observations == nil {
 		b.res.Observations = []sources.Observation{}
 	}
-	return b.res
+	return b.res, b.skipped
 }
 
 func entryProblem(err error, missing string) string {
@@ -167,12 +173,15 @@ func (b *builder) addDevices(devices []haDevice) {
 	for _, d := range devices {
 		switch {
 		case d.EntryType == "service" && !cfg.IncludeServices:
+			b.skipped.services++
 			continue
 		case d.DisabledBy != "" && !cfg.IncludeDisabled:
+			b.skipped.disabled++
 			continue
 		}
 		c := candidate{dev: d, macs: b.deviceMACs(d)}
 		if d.Manufacturer == "" && d.Model == "" && d.ModelID == "" && sources.CleanSerial(d.SerialNumber) == "" && len(c.macs) == 0 {
+			b.skipped.noHardware++
 			continue // no hardware fact: a helper or virtual device
 		}
 		cands = append(cands, c)
@@ -294,6 +303,7 @@ func (b *builder) addDeviceGroup(members []candidate) {
 		b.warn(lead.label(), "area_id %q is not in the area registry: no location", areaID)
 	}
 	if !b.s.keep(subject{integrations: integrations, manufacturers: manufacturers, areaID: areaID, areaName: area.Name}) {
+		b.skipped.filtered += len(members)
 		return
 	}
 
@@ -406,6 +416,7 @@ func (b *builder) addTracker(st haState, attrs map[string]any, home bool) {
 		manufacturers = []string{dev.Manufacturer}
 	}
 	if !b.s.keep(subject{integrations: integrations, manufacturers: manufacturers, areaID: areaID, areaName: area.Name}) {
+		b.skipped.filtered++
 		return
 	}
 

@@ -5,6 +5,10 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -626,4 +630,30 @@ func obsEqual(a, b sources.Observation) bool {
 		}
 		return true
 	}()
+}
+
+// TestBehindReverseProxyWithPathPrefix: Home Assistant served under /ha/ by a proxy; REST and
+// websocket URLs keep the prefix.
+func TestBehindReverseProxyWithPathPrefix(t *testing.T) {
+	srv := newSim(t)
+	target, err := url.Parse(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	front := httptest.NewServer(http.StripPrefix("/ha", proxy))
+	t.Cleanup(front.Close)
+	src, logs := newSource(t, front.URL+"/ha/", nil)
+	if res := discover(t, src); len(res.Observations) != 7 {
+		t.Fatalf("%d observations through the proxy, want 7", len(res.Observations))
+	}
+	if srv.Requests("/api/websocket") != 1 || srv.Requests("/api/states") != 1 {
+		t.Fatalf("websocket %d, states %d requests reached Home Assistant", srv.Requests("/api/websocket"), srv.Requests("/api/states"))
+	}
+	// The summary line says why things were left out.
+	for _, want := range []string{"skipped_services=2", "skipped_disabled=1", "observations=7"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("log lacks %s:\n%s", want, logs)
+		}
+	}
 }

@@ -138,12 +138,14 @@ func (s *Source) Discover(ctx context.Context, progress sources.Progress) (sourc
 		}
 		in.states = states
 	}
-	res := s.build(in, start.UTC())
+	res, skipped := s.build(in, start.UTC())
 	progress.Report(steps, steps, fmt.Sprintf("%d observations", len(res.Observations)))
 	s.log.InfoContext(ctx, "home assistant discovered",
 		"version", cc.Version, "location", cc.LocationName,
 		"devices", len(in.devices), "entities", len(in.entities), "areas", len(in.areas), "states", len(in.states),
 		"observations", len(res.Observations), "warnings", len(res.Warnings),
+		"skipped_services", skipped.services, "skipped_disabled", skipped.disabled,
+		"skipped_without_hardware_facts", skipped.noHardware, "filtered_out", skipped.filtered,
 		"duration", s.now().Sub(start).Round(time.Millisecond))
 	return res, nil
 }
