@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -86,7 +87,7 @@ func errorMessage(resp *http.Response, body []byte) string {
 
 // newAPIClient builds the go-proxmox client with our transport; TLS is configured here rather
 // than with the library's WithRootCAFile, which only logs an unreadable CA file.
-func newAPIClient(cfg Config, base string) (*pve.Client, error) {
+func newAPIClient(cfg Config, base string, logger *slog.Logger) (*pve.Client, error) {
 	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: cfg.InsecureSkipVerify} //nolint:gosec // opt-in
 	if cfg.CAFile != "" {
 		pemData, err := os.ReadFile(cfg.CAFile)
@@ -110,8 +111,23 @@ func newAPIClient(cfg Config, base string) (*pve.Client, error) {
 		// The one place the secret is revealed: it goes into the Authorization header.
 		pve.WithAPIToken(cfg.TokenID, cfg.TokenSecret.Reveal()),
 		pve.WithUserAgent("netbox-agent"),
+		// The library's default logger writes to stdout, which carries MCP in stdio mode.
+		pve.WithLogger(libLogger{log: logger}),
 	), nil
 }
+
+// libLogger routes go-proxmox's log lines to slog: errors and warnings as warnings; its debug
+// lines (whole response bodies) and info are dropped.
+type libLogger struct{ log *slog.Logger }
+
+func (l libLogger) Errorf(format string, v ...any) {
+	l.log.Warn("go-proxmox: " + fmt.Sprintf(format, v...))
+}
+func (l libLogger) Warnf(format string, v ...any) {
+	l.log.Warn("go-proxmox: " + fmt.Sprintf(format, v...))
+}
+func (l libLogger) Infof(string, ...any)  {}
+func (l libLogger) Debugf(string, ...any) {}
 
 // RequestError is a failed API request: it names the source, the API URL and the path, and
 // adds a hint for the common causes. It never contains the token secret.

@@ -47,14 +47,15 @@ func New(cfg Config, logger *slog.Logger) (*Source, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	logger = logger.With("source", cfg.Name, "adapter", AdapterName)
 	base := apiBase(cfg.URL)
-	client, err := newAPIClient(cfg, base)
+	client, err := newAPIClient(cfg, base, logger)
 	if err != nil {
 		return nil, fmt.Errorf("proxmox source %q: %w", cfg.Name, err)
 	}
 	return &Source{
 		cfg: cfg, base: base, client: client,
-		log:   logger.With("source", cfg.Name, "adapter", AdapterName),
+		log:   logger,
 		scrub: secret.NewScrubber(cfg.TokenSecret),
 		now:   time.Now,
 	}, nil
