@@ -267,15 +267,17 @@ func newFixture(t *testing.T, cfg Config, mutate ...func(*Deps)) *fixture {
 			{Name: "tank", Status: "ONLINE", Healthy: true, SizeBytes: 4 << 40, FreeBytes: 1 << 40, Datasets: []PoolDataset{{Name: "tank/media", Type: "FILESYSTEM"}}},
 			{Name: "backup", Status: "DEGRADED", Healthy: false, SizeBytes: 2 << 40},
 		}}},
-		Scanner:         f.scanner,
-		Inventory:       fakeInventory{},
-		InventoryPaths:  []string{invDir},
-		AllSources:      []sources.Source{f.proxmox, ha},
-		Sync:            f.syncer,
-		Ready:           func(context.Context) error { return nil },
-		EffectiveConfig: func() any { return map[string]any{"netbox": map[string]any{"url": "http://127.0.0.1:1", "token": secret.New(canary)}} },
-		Secrets:         []secret.Secret{secret.New(canary)},
-		Version:         "test",
+		Scanner:        f.scanner,
+		Inventory:      fakeInventory{},
+		InventoryPaths: []string{invDir},
+		AllSources:     []sources.Source{f.proxmox, ha},
+		Sync:           f.syncer,
+		Ready:          func(context.Context) error { return nil },
+		EffectiveConfig: func() any {
+			return map[string]any{"netbox": map[string]any{"url": "http://127.0.0.1:1", "token": secret.New(canary)}}
+		},
+		Secrets: []secret.Secret{secret.New(canary)},
+		Version: "test",
 	}
 	for _, m := range mutate {
 		m(&deps)
