@@ -71,7 +71,8 @@ func TestDiscoverEveryFlavour(t *testing.T) {
 	}{
 		{truenastest.Core13, APIAuto, false, "TrueNAS CORE 13.0", false},
 		{truenastest.Scale2410, APIREST, false, "TrueNAS SCALE 24.10", false},
-		{truenastest.Scale2410, APIAuto, false, "TrueNAS SCALE 24.10", true},
+		{truenastest.Scale2410, APIAuto, false, "TrueNAS SCALE 24.10", false},
+		{truenastest.Scale2510, APIAuto, false, "TrueNAS 25.10", true},
 		{truenastest.Scale2504, APIWebsocket, true, "TrueNAS SCALE 25.04", true},
 		{truenastest.TrueNAS26, APIAuto, true, "TrueNAS 26.04", true},
 	}
@@ -165,7 +166,7 @@ func TestNFSPathsVersusPath(t *testing.T) {
 
 // TestBothAPIsSameObservations reads one SCALE state through REST and through the websocket.
 func TestBothAPIsSameObservations(t *testing.T) {
-	for _, fl := range []truenastest.Flavour{truenastest.Scale2410, truenastest.Scale2504} {
+	for _, fl := range []truenastest.Flavour{truenastest.Scale2504, truenastest.Scale2510} {
 		t.Run(string(fl), func(t *testing.T) {
 			srv := truenastest.NewTestServer(t, truenastest.WithFlavour(fl))
 			rest := discover(t, testConfig(t, srv, APIREST))

@@ -3,7 +3,8 @@
 // key, bare JSON, `?limit=&offset=`, `?field=value` filters, URL-encoded ids) and JSON-RPC 2.0
 // over a websocket at /api/current (auth.login_ex / auth.login_with_api_key, `[filters, options]`
 // params, errors carrying error.data.reason). A Flavour picks the release: CORE 13 (REST only,
-// NFS `paths`), SCALE 24.10 and 25.04 (both APIs, NFS `path`) or TrueNAS 26 (websocket only).
+// NFS `paths`), SCALE 24.10 (REST only, NFS `path`), 25.04 and 25.10 (both APIs) or TrueNAS 26
+// (websocket only).
 //
 // It imports none of the agent's packages: it fakes the product, not the agent's reading of it.
 package truenastest
@@ -48,7 +49,7 @@ type Fault struct {
 // Option configures a Server.
 type Option func(*Server)
 
-// WithFlavour picks the TrueNAS release to imitate (default Scale2410).
+// WithFlavour picks the TrueNAS release to imitate (default Scale2504, which serves both APIs).
 func WithFlavour(f Flavour) Option { return func(s *Server) { s.flavour = f } }
 
 // WithAPIKey sets the one valid API key.
@@ -90,7 +91,7 @@ type Server struct {
 }
 
 func newServer(useTLS bool, opts ...Option) *Server {
-	s := &Server{flavour: Scale2410, apiKey: DefaultAPIKey, state: DefaultState(), tls: useTLS,
+	s := &Server{flavour: Scale2504, apiKey: DefaultAPIKey, state: DefaultState(), tls: useTLS,
 		faults: map[string]*Fault{}, requests: map[string]int{}}
 	for _, o := range opts {
 		o(s)

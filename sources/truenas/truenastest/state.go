@@ -15,10 +15,13 @@ type Flavour string
 const (
 	// Core13 is TrueNAS CORE 13 (FreeBSD): REST v2.0 only, NFS shares carry a `paths` list.
 	Core13 Flavour = "core-13"
-	// Scale2410 is TrueNAS SCALE 24.10: REST v2.0 and the JSON-RPC websocket; NFS `path`.
+	// Scale2410 is TrueNAS SCALE 24.10: REST v2.0 only (the JSON-RPC API at /api/current
+	// arrived in 25.04); NFS `path`.
 	Scale2410 Flavour = "scale-24.10"
 	// Scale2504 is TrueNAS SCALE 25.04: both APIs (REST deprecated); NFS `path`.
 	Scale2504 Flavour = "scale-25.04"
+	// Scale2510 is TrueNAS 25.10, the last release with REST v2.0: both APIs.
+	Scale2510 Flavour = "25.10"
 	// TrueNAS26 is TrueNAS 26: the websocket API only, every REST path answers 404.
 	TrueNAS26 Flavour = "26"
 )
@@ -27,7 +30,7 @@ const (
 func (f Flavour) ServesREST() bool { return f != TrueNAS26 }
 
 // ServesWebsocket reports whether the flavour has the JSON-RPC 2.0 API at /api/current.
-func (f Flavour) ServesWebsocket() bool { return f != Core13 }
+func (f Flavour) ServesWebsocket() bool { return f != Core13 && f != Scale2410 }
 
 // Version is the system.info version string the flavour reports.
 func (f Flavour) Version() string {
@@ -38,6 +41,8 @@ func (f Flavour) Version() string {
 		return "TrueNAS-SCALE-24.10.2.1"
 	case Scale2504:
 		return "TrueNAS-SCALE-25.04.1"
+	case Scale2510:
+		return "TrueNAS-25.10.0"
 	case TrueNAS26:
 		return "TrueNAS-26.04.0"
 	}
