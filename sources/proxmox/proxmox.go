@@ -145,12 +145,12 @@ func (s *Source) Discover(ctx context.Context, progress sources.Progress) (sourc
 		mu   sync.Mutex
 		done int
 	)
+	// Reported under the lock so callers see done counts in order.
 	finish := func(msg string) {
 		mu.Lock()
+		defer mu.Unlock()
 		done++
-		d := done
-		mu.Unlock()
-		progress.Report(d, total, msg)
+		progress.Report(done, total, msg)
 	}
 	jobs := make(chan func(), total)
 	for i, n := range nodes {

@@ -256,6 +256,28 @@ func TestDiscoverLab(t *testing.T) {
 	}
 }
 
+// TestMigratedGuestKeepsIdentity: a VM moved to another node is the same observation (same
+// NativeID and SMBIOS UUID), with the new node as parent.
+func TestMigratedGuestKeepsIdentity(t *testing.T) {
+	srv, cfg := startLab(t)
+	before, err := discover(t, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.MigrateGuest(100, "pve2")
+	after, err := discover(t, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, a := byID(before)["homelab/qemu/100"], byID(after)["homelab/qemu/100"]
+	if b.Parent.Node != "pve1" || a.Parent.Node != "pve2" || a.Keys.SystemUUID != b.Keys.SystemUUID || a.Keys.SystemUUID == "" {
+		t.Errorf("before %+v / after %+v", b.Parent, a.Parent)
+	}
+	if len(a.Keys.IPs) == 0 {
+		t.Errorf("after migration the agent is read on the new node: %+v", a.Keys)
+	}
+}
+
 func TestIncludeTemplates(t *testing.T) {
 	_, cfg := startLab(t)
 	cfg.IncludeTemplates = true
