@@ -361,7 +361,7 @@ func (s *session) command(ctx context.Context, typ string) (json.RawMessage, err
 				code, text = reply.Error.Code, reply.Error.Message
 			}
 			if code == "unauthorized" {
-				return nil, s.c.fail(typ, s.url, fmt.Errorf("%w: %s (%s): the token's user must be an administrator", ErrAuth, code, text))
+				return nil, s.c.fail(typ, s.url, fmt.Errorf("%w: %s (%s): the token's user lacks the rights for this command (try an administrator's token)", ErrAuth, code, text))
 			}
 			return nil, s.c.fail(typ, s.url, fmt.Errorf("command failed: %s: %s", code, text))
 		}

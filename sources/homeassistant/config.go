@@ -40,8 +40,8 @@ type Config struct {
 	// URL is the base URL of Home Assistant ("http://homeassistant.local:8123"); a path prefix
 	// from a reverse proxy is kept.
 	URL string `yaml:"url"`
-	// Token is a long-lived access token (profile page, "Long-lived access tokens"). It needs an
-	// administrator: the registry commands are admin-only.
+	// Token is a long-lived access token (profile page, "Long-lived access tokens"). The
+	// commands and paths read need no administrator.
 	Token              secret.Secret `yaml:"token" env:"TOKEN"`
 	CAFile             string        `yaml:"ca_file"`
 	InsecureSkipVerify bool          `yaml:"insecure_skip_verify"`

@@ -480,7 +480,7 @@ func TestBadInput(t *testing.T) {
 		{name: "websocket closed mid-stream", target: "config/device_registry/list", fault: homeassistanttest.Fault{CloseMidStream: true},
 			wantURL: "/api/websocket", want: []string{"config/device_registry/list"}},
 		{name: "non-admin token", target: "config/device_registry/list", fault: homeassistanttest.Fault{ErrorCode: "unauthorized", ErrorMessage: "Unauthorized"},
-			wantURL: "/api/websocket", want: []string{"administrator"}, auth: true},
+			wantURL: "/api/websocket", want: []string{"unauthorized", "administrator"}, auth: true},
 		{name: "401 from REST", target: "/api/states", fault: homeassistanttest.Fault{Status: 401},
 			wantURL: "/api/states", want: []string{"HTTP 401", `"401: Unauthorized"`, "check token"}, auth: true},
 		{name: "403 from REST", target: "/api/config", fault: homeassistanttest.Fault{Status: 403},
@@ -489,10 +489,10 @@ func TestBadInput(t *testing.T) {
 			wantURL: "/api/states", want: []string{"HTTP 500", "500: Internal Server Error"}},
 		{name: "proxy refusing websockets", target: homeassistanttest.TargetWebsocket, fault: homeassistanttest.Fault{Status: 502},
 			wantURL: "/api/websocket", want: []string{"HTTP 502", "upgrade request"}},
-		{name: "REST timeout", target: "/api/states", fault: homeassistanttest.Fault{Delay: 3 * time.Second},
-			change: func(c *homeassistant.Config) { c.Timeout = 300 * time.Millisecond }, wantURL: "/api/states", want: []string{"timed out after 300ms"}},
-		{name: "websocket timeout", target: "config/entity_registry/list", fault: homeassistanttest.Fault{Delay: 3 * time.Second},
-			change: func(c *homeassistant.Config) { c.Timeout = 300 * time.Millisecond }, wantURL: "/api/websocket", want: []string{"timed out after 300ms"}},
+		{name: "REST timeout", target: "/api/states", fault: homeassistanttest.Fault{Delay: 10 * time.Second},
+			change: func(c *homeassistant.Config) { c.Timeout = time.Second }, wantURL: "/api/states", want: []string{"timed out after 1s"}},
+		{name: "websocket timeout", target: "config/entity_registry/list", fault: homeassistanttest.Fault{Delay: 10 * time.Second},
+			change: func(c *homeassistant.Config) { c.Timeout = time.Second }, wantURL: "/api/websocket", want: []string{"timed out after 1s"}},
 		{name: "core starting", state: "STARTING", wantURL: "/api/config", want: []string{"STARTING", "not RUNNING"}},
 	}
 	for _, tt := range tests {

@@ -101,7 +101,7 @@ func (c *wsClient) send(v any) {
 
 func (c *wsClient) recv() map[string]any {
 	c.t.Helper()
-	ctx, cancel := context.WithTimeout(c.t.Context(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(c.t.Context(), 30*time.Second)
 	defer cancel()
 	_, b, err := c.conn.Read(ctx)
 	if err != nil {
@@ -213,5 +213,27 @@ func TestCloseMidStream(t *testing.T) {
 	_, b, err := c.conn.Read(ctx)
 	if err == nil && json.Valid(b) {
 		t.Fatalf("read a valid %d-byte message the server dropped half-way", len(b))
+	}
+}
+
+func TestWebsocketBatchAndInvalidFormat(t *testing.T) {
+	srv := NewTestServer(t, WithDataset(SampleHome()))
+	c := dial(t, srv)
+	c.recv()
+	c.send(map[string]any{"type": "auth", "access_token": DefaultToken})
+	c.recv()
+	c.send([]any{
+		map[string]any{"id": 1, "type": "ping"},
+		map[string]any{"id": 2, "type": "config/area_registry/list"},
+		map[string]any{"id": "three", "type": "ping"},
+	})
+	if m := c.recv(); m["id"] != float64(1) || m["type"] != "pong" {
+		t.Fatalf("first answer %v", m)
+	}
+	if m := c.recv(); m["id"] != float64(2) || m["success"] != true {
+		t.Fatalf("second answer %v", m)
+	}
+	if m := c.recv(); m["success"] != false || m["error"].(map[string]any)["code"] != "invalid_format" {
+		t.Fatalf("third answer %v", m)
 	}
 }

@@ -50,27 +50,39 @@ func (s *Server) serveWebsocket(w http.ResponseWriter, r *http.Request) {
 			_ = conn.Close(websocket.StatusUnsupportedData, "Received invalid JSON.")
 			return
 		}
-		msg, _ := raw.(map[string]any)
-		idNum, idOK := msg["id"].(float64)
-		cmd, typeOK := msg["type"].(string)
-		id := int(idNum)
-		if msg == nil || !idOK || id <= 0 || float64(id) != idNum || !typeOK || cmd == "" {
-			var replyID any
-			if msg != nil {
-				replyID = msg["id"]
+		// A client may send several commands as one JSON array.
+		batch, isBatch := raw.([]any)
+		if !isBatch {
+			batch = []any{raw}
+		}
+		for _, one := range batch {
+			var ok bool
+			if lastID, ok = s.dispatch(r, conn, one, lastID); !ok {
+				return
 			}
-			_ = s.send(ctx, conn, "", errorReply(replyID, "invalid_format", "Message incorrectly formatted."))
-			continue
-		}
-		if id <= lastID {
-			_ = s.send(ctx, conn, "", errorReply(id, "id_reuse", "Identifier values have to increase."))
-			continue
-		}
-		lastID = id
-		if !s.command(r, conn, id, cmd) {
-			return
 		}
 	}
+}
+
+// dispatch checks one command's envelope as ActiveConnection.async_handle does and answers it.
+// It returns the new last id, and false when the connection is gone.
+func (s *Server) dispatch(r *http.Request, conn *websocket.Conn, raw any, lastID int) (int, bool) {
+	ctx := r.Context()
+	msg, _ := raw.(map[string]any)
+	idNum, idOK := msg["id"].(float64)
+	cmd, typeOK := msg["type"].(string)
+	id := int(idNum)
+	if msg == nil || !idOK || id <= 0 || float64(id) != idNum || !typeOK || cmd == "" {
+		var replyID any = 0
+		if msg != nil {
+			replyID = msg["id"]
+		}
+		return lastID, s.send(ctx, conn, "", errorReply(replyID, "invalid_format", "Message incorrectly formatted.")) == nil
+	}
+	if id <= lastID {
+		return lastID, s.send(ctx, conn, "", errorReply(id, "id_reuse", "Identifier values have to increase.")) == nil
+	}
+	return id, s.command(r, conn, id, cmd)
 }
 
 // authenticate reads the auth message and answers auth_ok or auth_invalid.
