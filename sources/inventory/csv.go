@@ -1,0 +1,214 @@
+package inventory
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/netbox-agent/netbox-agent/sources"
+)
+
+// csvColumns maps header names (lower case, spaces and dashes as underscores) to fields.
+var csvColumns = map[string]string{
+	"name": "name", "hostname": "name", "host": "name", "device": "name", "device_name": "name",
+	"fqdn": "fqdn", "dns_name": "fqdn",
+	"ip": "ip", "ips": "ip", "ip_address": "ip", "ip_addresses": "ip", "address": "ip", "primary_ip": "ip", "primary_ip4": "ip", "primary_ip6": "ip", "ipv4": "ip", "ipv6": "ip", "ansible_host": "ip",
+	"mac": "mac", "macs": "mac", "mac_address": "mac", "hwaddr": "mac", "hardware_address": "mac",
+	"serial": "serial", "serial_number": "serial", "sn": "serial", "service_tag": "serial",
+	"site": "site", "role": "role", "device_role": "role",
+	"manufacturer": "manufacturer", "vendor": "manufacturer", "make": "manufacturer",
+	"model": "model", "device_type": "model",
+	"platform": "platform", "os": "os", "operating_system": "os",
+	"location": "location", "room": "location", "area": "location",
+	"kind": "kind", "type": "kind", "object_type": "kind",
+	"description": "description", "comments": "description", "notes": "description",
+	"tags": "tags", "tag": "tags", "groups": "tags",
+	"status": "status",
+}
+
+func headerKey(h string) string {
+	h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
+	return strings.NewReplacer(" ", "_", "-", "_").Replace(h)
+}
+
+// sniffDelimiter picks the separator of the header line: comma, semicolon (spreadsheets in
+// many locales) or tab.
+func sniffDelimiter(header []byte) rune {
+	best, n := ',', bytes.Count(header, []byte(","))
+	for _, d := range []rune{';', '\t'} {
+		if c := bytes.Count(header, []byte(string(d))); c > n {
+			best, n = d, c
+		}
+	}
+	return best
+}
+
+// parseCSV reads a CSV inventory with a header row; columns are matched by header name.
+func parseCSV(r io.Reader, file string) ([]record, []sources.Warning, error) {
+	br := bufio.NewReader(r)
+	peek, _ := br.Peek(4096)
+	first, _, _ := bytes.Cut(peek, []byte("\n"))
+	cr := csv.NewReader(br)
+	cr.Comma = sniffDelimiter(first)
+	cr.FieldsPerRecord = -1
+	cr.ReuseRecord = true
+	cr.Comment = '#'
+	header, err := cr.Read()
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, nil, fmt.Errorf("%s: empty file, want a header row", file)
+		}
+		return nil, nil, fmt.Errorf("%s: header row: %w", file, err)
+	}
+	var warns []sources.Warning
+	fields := make([]string, len(header))
+	var unknown []string
+	for i, h := range header {
+		f, ok := csvColumns[headerKey(h)]
+		if !ok {
+			unknown = append(unknown, h)
+			continue
+		}
+		if slices.Contains(fields, f) && f != "ip" && f != "mac" && f != "tags" {
+			warns = append(warns, warnf(file, 1, "column %q repeats field %s: ignored", h, f))
+			continue
+		}
+		fields[i] = f
+	}
+	if !slices.Contains(fields, "name") && !slices.Contains(fields, "ip") && !slices.Contains(fields, "mac") && !slices.Contains(fields, "serial") {
+		return nil, nil, fmt.Errorf("%s:1: header %q has no name, ip, mac or serial column", file, clip(strings.Join(header, string(cr.Comma))))
+	}
+	if len(unknown) > 0 {
+		warns = append(warns, warnf(file, 1, "unknown columns ignored: %s", strings.Join(unknown, ", ")))
+	}
+
+	var recs []record
+	seen := map[string]int{}
+	for {
+		row, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		line, _ := cr.FieldPos(0)
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				warns = append(warns, warnf(file, pe.StartLine, "malformed CSV row: %v: skipped", pe.Err))
+				continue
+			}
+			return recs, warns, fmt.Errorf("%s: %w", file, err)
+		}
+		if len(row) == 1 && strings.TrimSpace(row[0]) == "" {
+			continue
+		}
+		if len(row) != len(header) {
+			warns = append(warns, warnf(file, line, "%d fields, header has %d: skipped", len(row), len(header)))
+			continue
+		}
+		rec, err := csvRecord(row, fields, line)
+		if err != nil {
+			warns = append(warns, warnf(file, line, "%v: skipped", err))
+			continue
+		}
+		if first, dup := seen[rec.key]; dup {
+			warns = append(warns, warnf(file, line, "host %q already defined on line %d: skipped", rec.key, first))
+			continue
+		}
+		seen[rec.key] = line
+		recs = append(recs, rec)
+	}
+	return recs, warns, nil
+}
+
+func csvRecord(row, fields []string, line int) (record, error) {
+	rec := record{line: line}
+	for i, v := range row {
+		v = strings.TrimSpace(v)
+		if v == "" || fields[i] == "" {
+			continue
+		}
+		switch fields[i] {
+		case "name":
+			rec.name = v
+		case "fqdn":
+			rec.fqdn = v
+		case "ip":
+			for _, ip := range splitList(v) {
+				if err := rec.addIP(ip); err != nil {
+					return rec, err
+				}
+			}
+		case "mac":
+			for _, m := range splitList(v) {
+				if err := rec.addMAC(m); err != nil {
+					return rec, err
+				}
+			}
+		case "serial":
+			rec.serial = v
+		case "site":
+			rec.site = v
+		case "role":
+			rec.role = v
+		case "manufacturer":
+			rec.manufacturer = v
+		case "model":
+			rec.model = v
+		case "platform":
+			rec.platform = v
+		case "os":
+			rec.os = v
+		case "location":
+			rec.location = v
+		case "kind":
+			k, err := parseKind(v)
+			if err != nil {
+				return rec, err
+			}
+			rec.kind = k
+		case "description":
+			rec.descr = v
+		case "status":
+			rec.status = strings.ToLower(v)
+		case "tags":
+			rec.tags = append(rec.tags, splitTags(v)...)
+		}
+	}
+	switch {
+	case rec.name != "":
+		rec.key = strings.ToLower(rec.name)
+	case rec.fqdn != "":
+		rec.key = strings.ToLower(rec.fqdn)
+	case rec.serial != "":
+		rec.key = "serial:" + rec.serial
+	case len(rec.macs) > 0:
+		rec.key = string(rec.macs[0])
+	case len(rec.ips) > 0:
+		rec.key = rec.ips[0].Addr().String()
+	default:
+		return rec, fmt.Errorf("row has no name, fqdn, serial, mac or ip")
+	}
+	return rec, nil
+}
+
+// splitList splits a cell holding several values: "a;b", "a|b", "a b" or, in a cell of its
+// own, "a,b".
+func splitList(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ';' || r == '|' || r == ',' || r == ' ' || r == '\t' })
+}
+
+// splitTags splits a tags cell on ";", "|" or ","; tags may hold spaces.
+func splitTags(s string) []string {
+	var out []string
+	for _, t := range strings.FieldsFunc(s, func(r rune) bool { return r == ';' || r == '|' || r == ',' }) {
+		if t = strings.TrimSpace(t); t != "" {
+			out = append(out, t)
+		}
+	}
+	return out
+}
