@@ -246,16 +246,22 @@ func (s *Server) fault(method string) *Fault {
 	return nil
 }
 
-func (s *Server) sleep(r *http.Request) {
+// sleep applies the latency; false means the client went away meanwhile and gets no answer
+// (answering at once would let a racing client see a fast reply from a slow server).
+func (s *Server) sleep(r *http.Request) bool {
 	s.mu.Lock()
 	d := s.latency
 	s.mu.Unlock()
 	if d <= 0 {
-		return
+		return true
 	}
+	t := time.NewTimer(d)
+	defer t.Stop()
 	select {
-	case <-time.After(d):
+	case <-t.C:
+		return true
 	case <-r.Context().Done():
+		return false
 	}
 }
 
@@ -338,7 +344,10 @@ func (s *Server) serveREST(w http.ResponseWriter, r *http.Request, p string) {
 		http.Error(w, "401: Unauthorized", http.StatusUnauthorized)
 		return
 	}
-	s.sleep(r)
+	if !s.sleep(r) {
+		closeConnection(w)
+		return
+	}
 	f := s.fault(method)
 	if f != nil && f.Status != 0 {
 		writeJSON(w, f.Status, object{"message": f.Reason, "errno": 14})
