@@ -172,8 +172,33 @@ func (s *Server) checkResponse(r *http.Request, schema *openapi3.Schema, body []
 		s.recordRespErr(r, err)
 		return
 	}
+	dropNullCustomFields(v)
 	if err := validateResponse(schema, v); err != nil {
 		s.recordRespErr(r, err)
+	}
+}
+
+// dropNullCustomFields removes unset custom fields before validation: NetBox answers null
+// for them, which the spec's untyped additionalProperties does not allow, and go-netbox
+// decodes custom_fields into a map[string]any, where null is fine.
+func dropNullCustomFields(v any) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, sub := range x {
+			if cf, ok := sub.(map[string]any); ok && k == "custom_fields" {
+				for name, val := range cf {
+					if val == nil {
+						delete(cf, name)
+					}
+				}
+				continue
+			}
+			dropNullCustomFields(sub)
+		}
+	case []any:
+		for _, sub := range x {
+			dropNullCustomFields(sub)
+		}
 	}
 }
 
