@@ -198,6 +198,10 @@ func dialWebsocket(ctx context.Context, u string, client *http.Client, cfg Confi
 func (w *wsConn) login(ctx context.Context, cfg Config) error {
 	if cfg.Username == "" {
 		res, err := w.call(ctx, "auth.login_with_api_key", []any{cfg.APIKey.Reveal()})
+		var rpcErr *rpcCallError
+		if errors.As(err, &rpcErr) && rpcErr.Code == codeMethodNotFound {
+			return fmt.Errorf("login: this release has no auth.login_with_api_key: set username (the API key's owner) to log in with auth.login_ex: %w", err)
+		}
 		if err != nil {
 			return fmt.Errorf("login: %w", err)
 		}
@@ -275,17 +279,32 @@ func (w *wsConn) call(ctx context.Context, method string, params []any) (json.Ra
 			continue // an answer to an earlier, abandoned call
 		}
 		if ans.Error != nil {
-			reason := ans.Error.Data.Reason
-			if reason == "" {
-				reason = ans.Error.Message
-			}
-			return nil, fmt.Errorf("%s: JSON-RPC error %d (%s): %s", method, ans.Error.Code, ans.Error.Message, reason)
+			return nil, &rpcCallError{Method: method, Code: ans.Error.Code, Message: ans.Error.Message, Reason: ans.Error.Data.Reason}
 		}
 		if len(ans.Result) == 0 {
 			return nil, fmt.Errorf("%s: answer has neither result nor error", method)
 		}
 		return ans.Result, nil
 	}
+}
+
+// codeMethodNotFound is JSON-RPC's "Method not found".
+const codeMethodNotFound = -32601
+
+// rpcCallError is a JSON-RPC error answer; Reason is the middleware's error.data.reason.
+type rpcCallError struct {
+	Method  string
+	Code    int
+	Message string
+	Reason  string
+}
+
+func (e *rpcCallError) Error() string {
+	reason := e.Reason
+	if reason == "" {
+		reason = e.Message
+	}
+	return fmt.Sprintf("%s: JSON-RPC error %d (%s): %s", e.Method, e.Code, e.Message, reason)
 }
 
 func describeWSError(ctx context.Context, err error, timeout time.Duration) error {

@@ -310,7 +310,7 @@ func (s *Source) observe(snap *snapshot) (sources.Observation, []sources.Warning
 		Facts: sources.Facts{
 			Manufacturer: cleanText(info.SystemManufacturer), Model: cleanText(info.SystemProduct),
 			Platform: platformOf(info.Version), Role: "nas", Site: s.cfg.Site, Status: "active",
-			MemoryMB: int64(info.PhysMem.N >> 20), OS: strings.TrimSpace(info.Version),
+			MemoryMB:   int64(info.PhysMem.N >> 20),
 			Attributes: map[string]string{},
 		},
 		SeenAt: time.Now().UTC(),

@@ -168,7 +168,8 @@ func TestNFSPathsVersusPath(t *testing.T) {
 func TestBothAPIsSameObservations(t *testing.T) {
 	for _, fl := range []truenastest.Flavour{truenastest.Scale2504, truenastest.Scale2510} {
 		t.Run(string(fl), func(t *testing.T) {
-			srv := truenastest.NewTestServer(t, truenastest.WithFlavour(fl))
+			// Notifications interleaved with answers must be skipped by the websocket reader.
+			srv := truenastest.NewTestServer(t, truenastest.WithFlavour(fl), truenastest.WithNotifications())
 			rest := discover(t, testConfig(t, srv, APIREST))
 			wsCfg := testConfig(t, srv, APIWebsocket)
 			wsCfg.Username = srv.Username()
@@ -352,6 +353,10 @@ func TestBadInput(t *testing.T) {
 			[]string{"/api/current", "login refused", "login_with_api_key"}},
 		{"websocket wrong user", server(truenastest.Scale2504, APIWebsocket, false, func(_ *truenastest.Server, c *Config) { c.Username = "root" }),
 			[]string{"/api/current", "login refused", `username "root"`}},
+		{"websocket without login_with_api_key", func(t *testing.T) (*truenastest.Server, Config) {
+			srv := truenastest.NewTestServer(t, truenastest.WithFlavour(truenastest.TrueNAS26), truenastest.WithoutLegacyKeyLogin())
+			return srv, testConfig(t, srv, APIAuto)
+		}, []string{"/api/current", "set username", "auth.login_ex"}},
 		{"rest timeout", server(truenastest.Scale2410, APIREST, false, func(s *truenastest.Server, c *Config) {
 			s.SetLatency(2 * time.Second)
 			c.Timeout = 150 * time.Millisecond

@@ -69,6 +69,14 @@ func WithLatency(d time.Duration) Option { return func(s *Server) { s.latency = 
 // key arrives unencrypted: revoke the key and refuse it from then on.
 func WithKeyRevocationOnPlainTransport() Option { return func(s *Server) { s.revokeOnPlain = true } }
 
+// WithoutLegacyKeyLogin removes auth.login_with_api_key (deprecated since 25.04), leaving
+// auth.login_ex as the only way in, as a future release may.
+func WithoutLegacyKeyLogin() Option { return func(s *Server) { s.noLegacyLogin = true } }
+
+// WithNotifications makes the websocket send a collection_update notification before every
+// answer, as a connection with event subscriptions receives them interleaved with results.
+func WithNotifications() Option { return func(s *Server) { s.notify = true } }
+
 // Server is a running simulator.
 type Server struct {
 	// URL is the base URL ("https://127.0.0.1:PORT"); REST lives under URL+"/api/v2.0/".
@@ -80,6 +88,8 @@ type Server struct {
 	apiKey        string
 	username      string
 	revokeOnPlain bool
+	noLegacyLogin bool
+	notify        bool
 
 	mu       sync.Mutex
 	state    State

@@ -111,6 +111,13 @@ func (s *Server) sleepCtx(ctx context.Context) error {
 }
 
 func (s *Server) reply(ctx context.Context, conn *websocket.Conn, id json.RawMessage, result any, rerr *rpcError, f *Fault) error {
+	if s.notify {
+		note, _ := json.Marshal(object{"jsonrpc": "2.0", "method": "collection_update", "params": object{
+			"msg": "changed", "collection": "alert.list", "id": 1, "fields": object{"level": "WARNING"}}})
+		if err := conn.Write(ctx, websocket.MessageText, note); err != nil {
+			return err
+		}
+	}
 	msg := object{"jsonrpc": "2.0", "id": id}
 	if rerr != nil {
 		msg["error"] = rerr
@@ -162,6 +169,9 @@ func (s *Server) dispatch(req rpcRequest, authed *bool) (any, *rpcError) {
 		return object{"response_type": "SUCCESS", "authenticator": "LEVEL_1",
 			"user_info": object{"pw_name": s.username, "pw_uid": 950, "privilege": object{"roles": []string{"READONLY_ADMIN"}}}}, nil
 	case "auth.login_with_api_key":
+		if s.noLegacyLogin {
+			return nil, &rpcError{Code: codeMethodNotFound, Message: "Method not found"}
+		}
 		var key string
 		if err := json.Unmarshal(param(0), &key); err != nil {
 			return nil, &rpcError{Code: codeInvalidParams, Message: "Invalid params",
