@@ -23,6 +23,7 @@ func BenchmarkDiscoverLargeHome(b *testing.B) {
 		b.Fatal(err)
 	}
 	before := srv.TotalRequests()
+	b.ReportAllocs()
 	var observations int
 	b.ResetTimer()
 	for b.Loop() {

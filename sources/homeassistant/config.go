@@ -33,7 +33,19 @@ const (
 	TrackersNone = "none"
 )
 
-// Config is one Home Assistant instance.
+// Config is one Home Assistant instance. In YAML:
+//
+//	name: ha-main
+//	url: https://homeassistant.lan:8123
+//	token: ...              # or the TOKEN environment variable
+//	ca_file: /etc/ssl/ha-ca.pem
+//	timeout: 30s
+//	site: Home              # areas become locations under this NetBox site
+//	include:
+//	  integrations: [unifi, hue, shelly]
+//	exclude:
+//	  areas: [Garage]
+//	trackers: all           # all | home | none
 type Config struct {
 	// Name is the instance name used in observations and logs (default "homeassistant").
 	Name string `yaml:"name"`

@@ -394,7 +394,8 @@ func TestOneBadEntryLosesNothingElse(t *testing.T) {
 func TestLargeRegistry(t *testing.T) {
 	const devices = 7500
 	srv := newSim(t, homeassistanttest.WithDataset(homeassistanttest.Generate(devices, 40)))
-	src, _ := newSource(t, srv.URL, func(c *homeassistant.Config) { c.Timeout = 30 * time.Second })
+	// Generous: under -race on a busy machine the simulator alone needs seconds to encode 5 MiB.
+	src, _ := newSource(t, srv.URL, func(c *homeassistant.Config) { c.Timeout = 2 * time.Minute })
 	res := discover(t, src)
 	if n := srv.BytesSent("config/device_registry/list"); n <= 5<<20 {
 		t.Fatalf("device registry message was %d bytes: the test needs more than 5 MiB", n)
