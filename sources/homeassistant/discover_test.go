@@ -470,6 +470,8 @@ func TestBadInput(t *testing.T) {
 			wantURL: "/api/states", want: []string{"GET", "malformed JSON at byte"}},
 		{name: "truncated states", target: "/api/states", fault: homeassistanttest.Fault{Truncate: true},
 			wantURL: "/api/states", want: []string{"malformed JSON"}},
+		{name: "states null", target: "/api/states", fault: homeassistanttest.Fault{Body: `null`},
+			wantURL: "/api/states", want: []string{"expected a list"}},
 		{name: "states not a list", target: "/api/states", fault: homeassistanttest.Fault{Body: `{"message":"oops"}`},
 			wantURL: "/api/states", want: []string{"unexpected JSON"}},
 		{name: "truncated device registry", target: "config/device_registry/list", fault: homeassistanttest.Fault{Truncate: true},

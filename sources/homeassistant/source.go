@@ -136,6 +136,9 @@ func (s *Source) Discover(ctx context.Context, progress sources.Progress) (sourc
 		if err := s.client.getJSON(ctx, "/api/states", &states); err != nil {
 			return sources.Result{}, err
 		}
+		if states == nil { // null: reading it as "no trackers" would mark every tracker stale
+			return sources.Result{}, s.client.fail("GET", s.client.endpoint("/api/states"), errors.New("answer is null, expected a list"))
+		}
 		in.states = states
 	}
 	res, skipped := s.build(in, start.UTC())
