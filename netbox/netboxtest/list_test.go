@@ -158,7 +158,7 @@ func TestFilters(t *testing.T) {
 	}
 	srv.MustSeed(pathDevices,
 		dev("web01", "SN-AAA", ids["site"], []string{"agent"}, map[string]any{"agent_id": "px:1", "rank": 1}), // 1
-		dev("Web02", "sn-bbb", ids["site"], []string{"agent", "stale"}, map[string]any{"agent_id": "px:2"}), // 2
+		dev("Web02", "sn-bbb", ids["site"], []string{"agent", "stale"}, map[string]any{"agent_id": "px:2"}),   // 2
 		dev("db01", "", ids["site2"], nil, nil), // 3
 	)
 	now = now.Add(time.Hour)

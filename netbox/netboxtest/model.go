@@ -472,7 +472,7 @@ func clusterSum(field string) func(rc *renderCtx, o *object) any {
 		t := rc.s.tables[pathVMs]
 		total := 0.0
 		for _, id := range t.referrers("cluster", o.id) {
-			if f, ok := t.byID[id].f[field].(float64); ok {
+			if f, ok := toFloat(t.byID[id].f[field]); ok {
 				total += f
 			}
 		}

@@ -198,6 +198,10 @@ func (w *writeCtx) writeOne(def *endpoint, old *object, body map[string]any, sch
 			delete(vbody, "tags") // ids are valid too, though the spec only lists objects
 			continue
 		}
+		if _, isMap := v.(map[string]any); isMap && name == "custom_fields" {
+			delete(vbody, name) // checked against the defined custom fields below; null clears a value
+			continue
+		}
 		if str, ok := v.(string); ok && prop != nil && isRefSchema(prop) {
 			if n, err := strconv.Atoi(strings.TrimSpace(str)); err == nil {
 				vbody[name] = float64(n) // NetBox casts a numeric string to a pk
@@ -235,6 +239,9 @@ func (w *writeCtx) writeOne(def *endpoint, old *object, body map[string]any, sch
 		}
 	}
 	var cfGiven map[string]any
+	if cf, ok := body["custom_fields"].(map[string]any); ok && es.writable["custom_fields"] != nil {
+		cfGiven = cf
+	}
 	for name, v := range vbody {
 		prop := es.writable[name]
 		if prop == nil {
