@@ -213,6 +213,12 @@ func TestPoolsFlatDatasets(t *testing.T) {
 		if !reflect.DeepEqual(pools, want) {
 			t.Errorf("%s pools:\n got %+v\nwant %+v", api, pools, want)
 		}
+		var lister interface {
+			ListPools(context.Context) (any, error)
+		} = newSource(t, testConfig(t, srv, api))
+		if got, err := lister.ListPools(context.Background()); err != nil || !reflect.DeepEqual(got, any(want)) {
+			t.Errorf("%s ListPools: %v %+v", api, err, got)
+		}
 	}
 }
 
@@ -292,6 +298,19 @@ func TestAutoDetection(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "404") || !strings.Contains(err.Error(), "api: websocket") {
 		t.Errorf("26 over REST: %v", err)
 	}
+	// A proxy answering the upgrade with 404 means "no websocket here": REST takes over; a 503
+	// is an outage, not a missing endpoint, and is reported.
+	proxied := truenastest.NewTestServer(t, truenastest.WithFlavour(truenastest.Scale2510))
+	proxied.Fail("websocket", truenastest.Fault{Status: 404})
+	discover(t, testConfig(t, proxied, APIAuto))
+	if proxied.RequestsFor("auth.login_with_api_key") != 0 || proxied.RequestsFor("pool.query") != 1 {
+		t.Errorf("404 on the upgrade should fall back to REST")
+	}
+	proxied.Fail("websocket", truenastest.Fault{Status: 503, Reason: "maintenance"})
+	_, err = newSource(t, testConfig(t, proxied, APIAuto)).Discover(context.Background(), nil)
+	if err == nil || !strings.Contains(err.Error(), "HTTP 503") || proxied.RequestsFor("pool.query") != 1 {
+		t.Errorf("503 on the upgrade: %v", err)
+	}
 	// A refused login is not "no websocket": auto must not fall back to REST.
 	scale := truenastest.NewTestServer(t, truenastest.WithFlavour(truenastest.Scale2504))
 	cfg := testConfig(t, scale, APIAuto)
@@ -343,6 +362,9 @@ func TestBadInput(t *testing.T) {
 		{"websocket error reason", server(truenastest.Scale2504, APIWebsocket, true, func(s *truenastest.Server, _ *Config) {
 			s.Fail("pool.query", truenastest.Fault{Status: 500, Reason: "[EFAULT] pool.query failed: zpool busy"})
 		}), []string{"/api/current", "pool.query", "zpool busy"}},
+		{"rest connection dropped", server(truenastest.Scale2504, APIREST, false, func(s *truenastest.Server, _ *Config) {
+			s.Fail("disk.query", truenastest.Fault{Close: true})
+		}), []string{"/api/v2.0/disk", "EOF"}},
 		{"rest 401", server(truenastest.Scale2410, APIREST, false, wrongKey), []string{"/api/v2.0/system/info", "401", "API key rejected"}},
 		{"rest 403", server(truenastest.Core13, APIAuto, false, func(s *truenastest.Server, _ *Config) {
 			s.Fail("sharing.nfs.query", truenastest.Fault{Status: 403, Reason: "Not authorized"})

@@ -226,16 +226,22 @@ func (s *Server) count(method string) {
 	s.mu.Unlock()
 }
 
-// fault returns the fault that fires now for method, consuming one of its Times.
+// fault returns the fault that fires now for method, consuming one of its Times. A fault is
+// looked up under the method's name, then "auth" for the login methods, then "*" (which spares
+// the login and the websocket upgrade).
 func (s *Server) fault(method string) *Fault {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, key := range []string{method, "*"} {
+	keys := []string{method}
+	switch {
+	case strings.HasPrefix(method, "auth."):
+		keys = append(keys, "auth")
+	case method != "websocket":
+		keys = append(keys, "*")
+	}
+	for _, key := range keys {
 		f, ok := s.faults[key]
 		if !ok {
-			continue
-		}
-		if key == "*" && (method == "websocket" || strings.HasPrefix(method, "auth.")) {
 			continue
 		}
 		if f.Times > 0 {
@@ -246,12 +252,6 @@ func (s *Server) fault(method string) *Fault {
 		}
 		c := *f
 		return &c
-	}
-	if strings.HasPrefix(method, "auth.") {
-		if f, ok := s.faults["auth"]; ok {
-			c := *f
-			return &c
-		}
 	}
 	return nil
 }
