@@ -144,6 +144,14 @@ type Syncer interface {
 	Apply(ctx context.Context, planID string, progress sources.Progress) (*ApplyReport, error)
 }
 
+// PlanLoader is optionally implemented by a Syncer that keeps plans beyond one process (a
+// state directory, see sync.SavePlan): apply_sync and get_plan then find a plan previewed by
+// an earlier process, as happens over stdio where each client session is a new process.
+type PlanLoader interface {
+	// LoadPlan returns the plan with this id, or an error wrapping fs.ErrNotExist.
+	LoadPlan(ctx context.Context, id string) (*Plan, error)
+}
+
 // Plan is a sync plan as the tools and resources show it.
 type Plan struct {
 	ID        string    `json:"id"`

@@ -35,8 +35,8 @@ func (s *Server) registerResources() {
 		mcp.WithResourceTitle("Last sync plan"),
 		mcp.WithResourceDescription("The latest plan preview_sync (or the scheduler) made, in full, as JSON."),
 		mcp.WithMIMEType("application/json"),
-	), func(_ context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
-		plan, ok := s.findPlan("")
+	), func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
+		plan, ok := s.findPlan(ctx, "")
 		if !ok {
 			return nil, fmt.Errorf("%s: no plan yet: run preview_sync", req.Params.URI)
 		}
@@ -46,12 +46,12 @@ func (s *Server) registerResources() {
 		mcp.WithTemplateTitle("Sync plan by id"),
 		mcp.WithTemplateDescription("One of the recent plans, in full, as JSON."),
 		mcp.WithTemplateMIMEType("application/json"),
-	), func(_ context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
+	), func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
 		id := strings.TrimPrefix(req.Params.URI, planURIPrefix)
 		if id == "last" {
 			id = ""
 		}
-		plan, ok := s.findPlan(id)
+		plan, ok := s.findPlan(ctx, id)
 		if !ok {
 			return nil, fmt.Errorf("%s: no such plan among the last %d", req.Params.URI, maxPlans)
 		}

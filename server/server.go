@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"sync"
 	"time"
@@ -174,7 +175,7 @@ func addTool[In, Out any](s *Server, tool mcp.Tool, h func(ctx context.Context, 
 }
 
 func (s *Server) addRawTool(tool mcp.Tool, h mcpserver.ToolHandlerFunc) {
-	s.mcp.AddTool(tool, h)
+	s.mcp.AddTool(portableTool(tool), h)
 	s.tools = append(s.tools, tool.Name)
 }
 
@@ -248,10 +249,12 @@ func (s *Server) RecordApply(r *ApplyReport) {
 	s.metrics.ObserveApply(r)
 }
 
-func (s *Server) findPlan(id string) (*Plan, bool) {
+// findPlan returns the plan with this id ("" for the latest) from memory, or from the
+// syncer's plan store when it has one.
+func (s *Server) findPlan(ctx context.Context, id string) (*Plan, bool) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if id == "" {
+		defer s.mu.Unlock()
 		if len(s.plans) == 0 {
 			return nil, false
 		}
@@ -259,10 +262,30 @@ func (s *Server) findPlan(id string) (*Plan, bool) {
 	}
 	for i := len(s.plans) - 1; i >= 0; i-- {
 		if s.plans[i].ID == id {
-			return s.plans[i], true
+			p := s.plans[i]
+			s.mu.Unlock()
+			return p, true
 		}
 	}
-	return nil, false
+	s.mu.Unlock()
+	loader, ok := s.deps.Sync.(PlanLoader)
+	if !ok {
+		return nil, false
+	}
+	p, err := loader.LoadPlan(ctx, id)
+	if err != nil || p == nil || p.ID != id {
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			s.log.Warn("loading a stored plan failed", "plan", id, "error", err)
+		}
+		return nil, false
+	}
+	s.mu.Lock()
+	s.plans = append(s.plans, p)
+	if len(s.plans) > maxPlans {
+		s.plans = s.plans[len(s.plans)-maxPlans:]
+	}
+	s.mu.Unlock()
+	return p, true
 }
 
 func (s *Server) lastReport() *ApplyReport {

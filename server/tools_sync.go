@@ -255,8 +255,8 @@ func (s *Server) previewSync(ctx context.Context, req mcp.CallToolRequest, in Pr
 	return out, nil
 }
 
-func (s *Server) getPlan(_ context.Context, _ mcp.CallToolRequest, in GetPlanInput) (GetPlanOutput, error) {
-	plan, ok := s.findPlan(in.PlanID)
+func (s *Server) getPlan(ctx context.Context, _ mcp.CallToolRequest, in GetPlanInput) (GetPlanOutput, error) {
+	plan, ok := s.findPlan(ctx, in.PlanID)
 	if !ok {
 		if in.PlanID == "" {
 			return GetPlanOutput{}, errors.New("no plan yet: run preview_sync first")
@@ -357,7 +357,7 @@ func (s *Server) applySync(ctx context.Context, req mcp.CallToolRequest) (*mcp.C
 	if !s.cfg.WritesEnabled {
 		return fail("refused: MCP writes are off in the config (writes_enabled: false); nothing was written")
 	}
-	plan, ok := s.findPlan(in.PlanID)
+	plan, ok := s.findPlan(ctx, in.PlanID)
 	if !ok {
 		return fail("plan_id: %q is unknown (plans are kept in memory for the last %d previews): run preview_sync", in.PlanID, maxPlans)
 	}

@@ -1,0 +1,74 @@
+package server
+
+import (
+	"encoding/json"
+	"slices"
+
+	"github.com/mark3labs/mcp-go/mcp"
+)
+
+// portableTool rewrites a tool's generated schemas for clients that map JSON Schema onto a
+// single-type dialect: `"type": ["null", X]` (how Go slices and pointers come out) becomes
+// `"type": X`, which is what the tools actually send (empty lists and absent values are
+// omitted or sent as [], never null). It also adds the bounds the Go types cannot carry.
+func portableTool(tool mcp.Tool) mcp.Tool {
+	if raw := tool.RawInputSchema; raw != nil {
+		tool.RawInputSchema = rewriteSchema(raw, inputBounds)
+	}
+	if tool.RawOutputSchema == nil && tool.OutputSchema.Type != "" {
+		if b, err := json.Marshal(tool.OutputSchema); err == nil {
+			tool.RawOutputSchema = rewriteSchema(b, nil)
+			tool.OutputSchema = mcp.ToolOutputSchema{}
+		}
+	}
+	return tool
+}
+
+// inputBounds are added to top-level input properties of these names.
+var inputBounds = map[string]map[string]any{
+	"limit":   {"minimum": 0, "maximum": maxPageLimit},
+	"offset":  {"minimum": 0},
+	"targets": {"minItems": 1, "maxItems": maxScanTargets},
+	"sources": {"maxItems": maxToolTargets},
+}
+
+func rewriteSchema(raw json.RawMessage, bounds map[string]map[string]any) json.RawMessage {
+	var schema map[string]any
+	if err := json.Unmarshal(raw, &schema); err != nil {
+		return raw
+	}
+	dropNullTypes(schema)
+	if props, ok := schema["properties"].(map[string]any); ok {
+		for name, extra := range bounds {
+			if p, ok := props[name].(map[string]any); ok {
+				for k, v := range extra {
+					p[k] = v
+				}
+			}
+		}
+	}
+	b, err := json.Marshal(schema)
+	if err != nil {
+		return raw
+	}
+	return b
+}
+
+func dropNullTypes(v any) {
+	switch x := v.(type) {
+	case map[string]any:
+		if types, ok := x["type"].([]any); ok {
+			rest := slices.DeleteFunc(slices.Clone(types), func(t any) bool { return t == "null" })
+			if len(rest) == 1 {
+				x["type"] = rest[0]
+			}
+		}
+		for _, child := range x {
+			dropNullTypes(child)
+		}
+	case []any:
+		for _, child := range x {
+			dropNullTypes(child)
+		}
+	}
+}
