@@ -109,6 +109,10 @@ func (inv *ansibleInventory) records(file string) ([]record, []sources.Warning) 
 	var recs []record
 	var warns []sources.Warning
 	for _, host := range inv.hostOrder {
+		if strings.TrimSpace(host) == "" {
+			warns = append(warns, warnf(file, inv.hostLine[host], "empty host name: skipped"))
+			continue
+		}
 		member := map[string]bool{}
 		stack := append([]string(nil), direct[host]...)
 		for len(stack) > 0 {

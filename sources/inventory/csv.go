@@ -94,7 +94,6 @@ func parseCSV(r io.Reader, file string) ([]record, []sources.Warning, error) {
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
@@ -103,6 +102,7 @@ func parseCSV(r io.Reader, file string) ([]record, []sources.Warning, error) {
 			}
 			return recs, warns, fmt.Errorf("%s: %w", file, err)
 		}
+		line, _ := cr.FieldPos(0)
 		if len(row) == 1 && strings.TrimSpace(row[0]) == "" {
 			continue
 		}

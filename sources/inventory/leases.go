@@ -148,7 +148,6 @@ func parseKea(r io.Reader, file string, now time.Time) ([]record, []sources.Warn
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
@@ -157,6 +156,7 @@ func parseKea(r io.Reader, file string, now time.Time) ([]record, []sources.Warn
 			}
 			return nil, warns, fmt.Errorf("%s: %w", file, err)
 		}
+		line, _ := cr.FieldPos(0)
 		if len(row) != len(header) {
 			warns = append(warns, warnf(file, line, "%d fields, header has %d: skipped", len(row), len(header)))
 			continue
