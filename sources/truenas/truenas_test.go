@@ -2,6 +2,7 @@ package truenas
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -18,7 +19,7 @@ import (
 // testConfig points a source at srv, trusting its certificate through a ca_file.
 func testConfig(t testing.TB, srv *truenastest.Server, api string) Config {
 	t.Helper()
-	cfg := Config{Name: "nas-lab", URL: srv.URL, APIKey: secret.New(srv.APIKey()), API: api, Timeout: 5 * time.Second}
+	cfg := Config{Name: "nas-lab", URL: srv.URL, APIKey: secret.New(srv.APIKey()), API: api, Timeout: 30 * time.Second}
 	if pemData := srv.CertPEM(); pemData != nil {
 		cfg.CAFile = filepath.Join(t.TempDir(), "ca.pem")
 		if err := os.WriteFile(cfg.CAFile, pemData, 0o600); err != nil {
@@ -331,7 +332,7 @@ func TestBadInput(t *testing.T) {
 			if user {
 				cfg.Username = srv.Username()
 			}
-			cfg.Timeout = 2 * time.Second
+			cfg.Timeout = 20 * time.Second
 			if f != nil {
 				f(srv, &cfg)
 			}
@@ -517,5 +518,37 @@ func BenchmarkDiscover(b *testing.B) {
 			}
 			b.ReportMetric(float64(srv.Requests())/float64(b.N), "requests/op")
 		})
+	}
+}
+
+// TestLargeDatasetList: hundreds of datasets make answers far larger than coder/websocket's
+// default 32 KiB read limit; both APIs must read them whole.
+func TestLargeDatasetList(t *testing.T) {
+	srv := truenastest.NewTestServer(t)
+	const n = 300
+	srv.Update(func(st *truenastest.State) {
+		for i := range n {
+			parent := "tank/media"
+			if i%2 == 1 {
+				parent = fmt.Sprintf("tank/media/d%03d", i-1) // nested two levels deep
+			}
+			st.Datasets = append(st.Datasets, truenastest.Dataset{Name: fmt.Sprintf("%s/d%03d", parent, i), Type: "FILESYSTEM", Used: uint64(i)})
+		}
+	})
+	for _, api := range []string{APIREST, APIWebsocket} {
+		pools, err := newSource(t, testConfig(t, srv, api)).Pools(context.Background())
+		if err != nil {
+			t.Fatalf("%s: %v", api, err)
+		}
+		names := map[string]bool{}
+		for _, d := range pools[1].Datasets {
+			if names[d.Name] {
+				t.Fatalf("%s: %s listed twice", api, d.Name)
+			}
+			names[d.Name] = true
+		}
+		if len(names) != n+4 {
+			t.Errorf("%s: %d datasets in tank, want %d", api, len(names), n+4)
+		}
 	}
 }

@@ -306,8 +306,19 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// serves reports the query and config methods the simulator has besides system.info.
+func serves(method string) bool {
+	switch method {
+	case "pool.query", "pool.dataset.query", "sharing.nfs.query", "sharing.smb.query",
+		"iscsi.target.query", "iscsi.extent.query", "interface.query", "disk.query",
+		"network.configuration.config", "iscsi.global.config":
+		return true
+	}
+	return false
+}
+
 // restRoute maps a REST path to its method and, for /id/{id}, the decoded id.
-func (s *Server) restRoute(p string) (method, id string, ok bool) {
+func restRoute(p string) (method, id string, ok bool) {
 	parts := strings.Split(strings.Trim(p, "/"), "/")
 	if len(parts) >= 2 && parts[len(parts)-2] == "id" {
 		raw := parts[len(parts)-1]
@@ -316,7 +327,7 @@ func (s *Server) restRoute(p string) (method, id string, ok bool) {
 			return "", "", false
 		}
 		service := strings.Join(parts[:len(parts)-2], ".")
-		if _, known := s.state.renderQuery(s.flavour, service+".query", false); !known {
+		if !serves(service + ".query") {
 			return "", "", false
 		}
 		return service + ".query", dec, true
@@ -325,19 +336,17 @@ func (s *Server) restRoute(p string) (method, id string, ok bool) {
 	if service == "system.info" {
 		return service, "", true
 	}
-	if _, known := s.state.renderQuery(s.flavour, service+".query", false); known {
+	if serves(service + ".query") {
 		return service + ".query", "", true
 	}
-	if _, known := s.state.renderConfig(s.flavour, service+".config"); known {
+	if serves(service + ".config") {
 		return service + ".config", "", true
 	}
 	return "", "", false
 }
 
 func (s *Server) serveREST(w http.ResponseWriter, r *http.Request, p string) {
-	s.mu.Lock()
-	method, id, ok := s.restRoute(p)
-	s.mu.Unlock()
+	method, id, ok := restRoute(p)
 	if !ok {
 		s.count("rest:404")
 		http.Error(w, "404: Not Found", http.StatusNotFound)

@@ -256,8 +256,17 @@ func (st *State) renderQuery(fl Flavour, method string, retrieveChildren bool) (
 			rows = append(rows, renderPool(p))
 		}
 	case "pool.dataset.query":
+		var kids map[string][]Dataset
+		if retrieveChildren {
+			kids = map[string][]Dataset{}
+			for _, d := range st.Datasets {
+				if parent := path.Dir(d.Name); parent != "." && parent != d.Name {
+					kids[parent] = append(kids[parent], d)
+				}
+			}
+		}
 		for _, d := range st.Datasets {
-			rows = append(rows, st.renderDataset(d, retrieveChildren))
+			rows = append(rows, renderDataset(d, kids))
 		}
 	case "sharing.nfs.query":
 		for _, s := range st.NFSShares {
@@ -427,9 +436,10 @@ func humanSize(n uint64) string {
 	return strconv.FormatFloat(f, 'f', 2, 64) + units[i]
 }
 
-// renderDataset renders one dataset; with children it nests every direct child, recursively,
-// the way pool.dataset.query does by default (so a naive reader sees each child twice).
-func (st *State) renderDataset(d Dataset, withChildren bool) object {
+// renderDataset renders one dataset; with a children index it nests every child,
+// recursively, the way pool.dataset.query does by default (so a naive reader sees each child
+// twice: at the top level and under its parent).
+func renderDataset(d Dataset, kids map[string][]Dataset) object {
 	pool, _, _ := strings.Cut(d.Name, "/")
 	o := object{
 		"id": d.Name, "name": d.Name, "pool": pool, "type": d.Type, "encrypted": false,
@@ -445,16 +455,12 @@ func (st *State) renderDataset(d Dataset, withChildren bool) object {
 		o["mountpoint"] = "/mnt/" + d.Name
 		o["quota"] = property("0", "0", nil)
 	}
-	if withChildren {
-		var kids []any
-		for _, c := range st.Datasets {
-			if path.Dir(c.Name) == d.Name && c.Name != d.Name {
-				kids = append(kids, st.renderDataset(c, true))
-			}
+	if children := kids[d.Name]; len(children) > 0 {
+		nested := make([]any, 0, len(children))
+		for _, c := range children {
+			nested = append(nested, renderDataset(c, kids))
 		}
-		if kids != nil {
-			o["children"] = kids
-		}
+		o["children"] = nested
 	}
 	return o
 }
