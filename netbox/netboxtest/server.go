@@ -406,19 +406,29 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.logMu.Unlock()
 
 	entry := Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery}
-	defer func() {
+	// The entry is logged before the response is written, so a client that got its answer
+	// finds its request in the log.
+	logged := false
+	record := func() {
+		if logged {
+			return
+		}
+		logged = true
 		entry.Duration = time.Since(start)
 		s.logMu.Lock()
 		s.log = append(s.log, entry)
 		s.logMu.Unlock()
 		s.logger.Debug("netboxtest request", "method", entry.Method, "path", entry.Path, "status", entry.Status,
 			"objects", entry.Objects, "fault", entry.Fault.String(), "duration", entry.Duration)
-	}()
+	}
+	defer record()
 
 	fault := s.decideFault(r, n)
 	entry.Fault = fault.Kind
 	if fault.Kind != FaultNone && fault.Kind != FaultSlow && !fault.AfterApply {
-		entry.Status = s.writeFault(w, fault)
+		entry.Status = faultStatus(fault.Kind)
+		record()
+		s.writeFault(w, fault)
 		return
 	}
 	if s.sem != nil {
@@ -453,10 +463,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if fault.AfterApply && fault.Kind != FaultSlow && fault.Kind != FaultNone {
-		entry.Status = s.writeFault(w, fault)
+		entry.Status = faultStatus(fault.Kind)
+		record()
+		s.writeFault(w, fault)
 		return
 	}
 	entry.Status = resp.status
+	record()
 	h := w.Header()
 	h.Set("API-Version", s.cfg.profile.APIVersion())
 	h.Set("X-Request-ID", s.requestID())
@@ -492,6 +505,10 @@ func (s *Server) requestID() string {
 	_, _ = rand.Read(b)
 	h := hex.EncodeToString(b)
 	return fmt.Sprintf("%08x-%s-4%s-8%s-%012x", uint32(n), h[0:4], h[4:7], h[7:10], n)
+}
+
+func faultStatus(k FaultKind) int {
+	return map[FaultKind]int{FaultRateLimit: 429, FaultServerError: 500, FaultBadGateway: 502, FaultUnavailable: 503}[k]
 }
 
 // writeFault answers with the fault and returns the status written (0 when dropped).

@@ -135,7 +135,10 @@ func TestGoNetboxDecodes(t *testing.T) {
 				{"ip addresses", func() (int32, error) { r, _, err := c.IpamAPI.IpamIpAddressesList(ctx).Execute(); return cnt(r, err) }},
 				{"services", func() (int32, error) { r, _, err := c.IpamAPI.IpamServicesList(ctx).Execute(); return cnt(r, err) }},
 				{"tags", func() (int32, error) { r, _, err := c.ExtrasAPI.ExtrasTagsList(ctx).Execute(); return cnt(r, err) }},
-				{"custom fields", func() (int32, error) { r, _, err := c.ExtrasAPI.ExtrasCustomFieldsList(ctx).Execute(); return cnt(r, err) }},
+				{"custom fields", func() (int32, error) {
+					r, _, err := c.ExtrasAPI.ExtrasCustomFieldsList(ctx).Execute()
+					return cnt(r, err)
+				}},
 				{"cluster types", func() (int32, error) {
 					r, _, err := c.VirtualizationAPI.VirtualizationClusterTypesList(ctx).Execute()
 					return cnt(r, err)
