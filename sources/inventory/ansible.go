@@ -20,6 +20,7 @@ type ansibleInventory struct {
 type ansibleGroup struct {
 	name     string
 	hosts    []string
+	hostSet  map[string]bool
 	children []string
 	vars     map[string]string
 }
@@ -34,7 +35,7 @@ func newAnsibleInventory() *ansibleInventory {
 func (inv *ansibleInventory) group(name string) *ansibleGroup {
 	g, ok := inv.groups[name]
 	if !ok {
-		g = &ansibleGroup{name: name, vars: map[string]string{}}
+		g = &ansibleGroup{name: name, vars: map[string]string{}, hostSet: map[string]bool{}}
 		inv.groups[name] = g
 	}
 	return g
@@ -49,7 +50,8 @@ func (inv *ansibleInventory) addHost(group, host string, line int, vars map[stri
 		inv.hostVars[host] = map[string]string{}
 	}
 	g := inv.group(group)
-	if !slices.Contains(g.hosts, host) {
+	if !g.hostSet[host] {
+		g.hostSet[host] = true
 		g.hosts = append(g.hosts, host)
 	}
 	for k, v := range vars {
@@ -67,7 +69,7 @@ func (inv *ansibleInventory) addChild(parent, child string) {
 
 // records resolves group membership and variable precedence (all, then groups from parent
 // to child, then the host's own vars) and maps the vars to records.
-func (inv *ansibleInventory) records(file string) ([]record, []sources.Warning) {
+func (inv *ansibleInventory) records(file string) ([]*record, []sources.Warning) {
 	// Groups that are nobody's child hang under all.
 	isChild := map[string]bool{}
 	for _, g := range inv.groups {
@@ -106,12 +108,16 @@ func (inv *ansibleInventory) records(file string) ([]record, []sources.Warning) 
 		}
 	}
 
-	var recs []record
-	var warns []sources.Warning
-	for _, host := range inv.hostOrder {
-		if strings.TrimSpace(host) == "" {
-			warns = append(warns, warnf(file, inv.hostLine[host], "empty host name: skipped"))
-			continue
+	// Hosts in the same groups share their resolved group vars and tags: resolve each set once.
+	type resolved struct {
+		vars map[string]string
+		tags []string
+	}
+	cache := map[string]resolved{}
+	resolve := func(host string) resolved {
+		key := strings.Join(direct[host], "\x00")
+		if r, ok := cache[key]; ok {
+			return r
 		}
 		member := map[string]bool{}
 		stack := append([]string(nil), direct[host]...)
@@ -135,15 +141,30 @@ func (inv *ansibleInventory) records(file string) ([]record, []sources.Warning) 
 			}
 			return strings.Compare(a, b)
 		})
-		vars := map[string]string{}
-		var tags []string
+		r := resolved{vars: map[string]string{}}
 		for _, g := range groups {
 			for k, v := range inv.groups[g].vars {
-				vars[k] = v
+				r.vars[k] = v
 			}
 			if g != "all" && g != "ungrouped" {
-				tags = append(tags, g)
+				r.tags = append(r.tags, g)
 			}
+		}
+		cache[key] = r
+		return r
+	}
+
+	var recs []*record
+	var warns []sources.Warning
+	for _, host := range inv.hostOrder {
+		if strings.TrimSpace(host) == "" {
+			warns = append(warns, warnf(file, inv.hostLine[host], "empty host name: skipped"))
+			continue
+		}
+		gr := resolve(host)
+		vars := make(map[string]string, len(gr.vars)+len(inv.hostVars[host]))
+		for k, v := range gr.vars {
+			vars[k] = v
 		}
 		for k, v := range inv.hostVars[host] {
 			vars[k] = v
@@ -153,8 +174,8 @@ func (inv *ansibleInventory) records(file string) ([]record, []sources.Warning) 
 			warns = append(warns, warnf(file, inv.hostLine[host], "host %q: %v: skipped", host, err))
 			continue
 		}
-		rec.tags = tags
-		recs = append(recs, rec)
+		rec.tags = slices.Clone(gr.tags)
+		recs = append(recs, &rec)
 	}
 	return recs, warns
 }

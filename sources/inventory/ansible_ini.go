@@ -12,7 +12,7 @@ import (
 // parseAnsibleINI reads an Ansible INI inventory: hosts before any section are ungrouped;
 // [g] lists hosts (with key=value vars and ranges), [g:vars] sets group vars, [g:children]
 // nests groups.
-func parseAnsibleINI(r io.Reader, file string) ([]record, []sources.Warning, error) {
+func parseAnsibleINI(r io.Reader, file string) ([]*record, []sources.Warning, error) {
 	inv := newAnsibleInventory()
 	var warns []sources.Warning
 	sc := bufio.NewScanner(r)

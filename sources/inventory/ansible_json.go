@@ -12,7 +12,7 @@ import (
 
 // parseAnsibleJSON reads the output of `ansible-inventory --list`: groups with hosts, children
 // and vars at the top level, and every host's resolved vars under _meta.hostvars.
-func parseAnsibleJSON(r io.Reader, file string) ([]record, []sources.Warning, error) {
+func parseAnsibleJSON(r io.Reader, file string) ([]*record, []sources.Warning, error) {
 	data, err := io.ReadAll(io.LimitReader(r, maxFileBytes))
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", file, err)

@@ -11,7 +11,7 @@ import (
 
 // parseAnsibleYAML reads a YAML inventory: `all: {hosts: {h: {vars}}, vars: {}, children:
 // {g: {...}}}` (other top-level groups are children of all).
-func parseAnsibleYAML(r io.Reader, file string) ([]record, []sources.Warning, error) {
+func parseAnsibleYAML(r io.Reader, file string) ([]*record, []sources.Warning, error) {
 	var doc yaml.Node
 	if err := yaml.NewDecoder(io.LimitReader(r, maxFileBytes)).Decode(&doc); err != nil {
 		if err == io.EOF {

@@ -49,7 +49,7 @@ func sniffDelimiter(header []byte) rune {
 }
 
 // parseCSV reads a CSV inventory with a header row; columns are matched by header name.
-func parseCSV(r io.Reader, file string) ([]record, []sources.Warning, error) {
+func parseCSV(r io.Reader, file string) ([]*record, []sources.Warning, error) {
 	br := bufio.NewReader(r)
 	peek, _ := br.Peek(4096)
 	first, _, _ := bytes.Cut(peek, []byte("\n"))
@@ -87,7 +87,7 @@ func parseCSV(r io.Reader, file string) ([]record, []sources.Warning, error) {
 		warns = append(warns, warnf(file, 1, "unknown columns ignored: %s", strings.Join(unknown, ", ")))
 	}
 
-	var recs []record
+	var recs []*record
 	seen := map[string]int{}
 	for {
 		row, err := cr.Read()
@@ -120,7 +120,7 @@ func parseCSV(r io.Reader, file string) ([]record, []sources.Warning, error) {
 			continue
 		}
 		seen[rec.key] = line
-		recs = append(recs, rec)
+		recs = append(recs, &rec)
 	}
 	return recs, warns, nil
 }

@@ -96,7 +96,7 @@ func dhcpdTokens(r io.Reader) ([]dhcpdToken, error) {
 // MAC; client-hostname "name"; ends N YYYY/MM/DD HH:MM:SS; }`. dhcpd appends a new block on
 // every change, so the last block for an address wins; only active bindings that have not
 // ended are kept. Other blocks (server-duid, failover, host) are skipped.
-func parseDhcpd(r io.Reader, file string, now time.Time) ([]record, []sources.Warning, error) {
+func parseDhcpd(r io.Reader, file string, now time.Time) ([]*record, []sources.Warning, error) {
 	toks, err := dhcpdTokens(io.LimitReader(r, maxFileBytes))
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", file, err)
@@ -195,7 +195,7 @@ func parseDhcpd(r io.Reader, file string, now time.Time) ([]record, []sources.Wa
 		}
 		last[l.ip] = l
 	}
-	var recs []record
+	var recs []*record
 	for _, ip := range order {
 		l := last[ip]
 		if l.state != "active" || dhcpdEnded(l.ends, now) {
@@ -206,7 +206,7 @@ func parseDhcpd(r io.Reader, file string, now time.Time) ([]record, []sources.Wa
 			warns = append(warns, warnf(file, l.line, "lease %s: %v: skipped", ip, err))
 			continue
 		}
-		recs = append(recs, rec)
+		recs = append(recs, &rec)
 	}
 	return byKey(recs), warns, nil
 }

@@ -12,8 +12,8 @@ import (
 // parseHosts reads /etc/hosts: "IP canonical [aliases...]"; loopback, multicast and the
 // link-local/unspecified entries are skipped. The same canonical name on several lines (its
 // IPv4 and IPv6 addresses) is one host.
-func parseHosts(r io.Reader, file string) ([]record, []sources.Warning, error) {
-	var recs []record
+func parseHosts(r io.Reader, file string) ([]*record, []sources.Warning, error) {
+	var recs []*record
 	var warns []sources.Warning
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
@@ -70,7 +70,7 @@ func parseHosts(r io.Reader, file string) ([]record, []sources.Warning, error) {
 		if len(names) > 1 {
 			rec.setAttr("inventory.aliases", strings.Join(names[1:], " "))
 		}
-		recs = append(recs, rec)
+		recs = append(recs, &rec)
 	}
 	if err := sc.Err(); err != nil {
 		return nil, warns, fmt.Errorf("%s:%d: %w", file, line+1, err)

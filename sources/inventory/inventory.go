@@ -362,7 +362,7 @@ func Parse(ctx context.Context, r io.Reader, file string, format Format, source 
 	if format == FormatAuto {
 		format = Detect(file, br.peek())
 	}
-	var recs []record
+	var recs []*record
 	var warns []sources.Warning
 	var err error
 	switch format {

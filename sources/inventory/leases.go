@@ -42,12 +42,12 @@ func leaseRecord(line int, ip netip.Addr, mac, hostname string) (record, error) 
 }
 
 // byKey merges records that share a key (one client holding several leases), keeping order.
-func byKey(recs []record) []record {
+func byKey(recs []*record) []*record {
 	idx := map[string]int{}
 	out := recs[:0:0]
 	for _, r := range recs {
 		if i, ok := idx[r.key]; ok {
-			out[i].merge(r)
+			out[i].merge(*r)
 			continue
 		}
 		idx[r.key] = len(out)
@@ -59,8 +59,8 @@ func byKey(recs []record) []record {
 // parseDnsmasq reads dnsmasq.leases: "expiry mac ip hostname|* clientid|*" per IPv4 lease;
 // after the "duid SERVER-DUID" line, IPv6 leases put an IAID where the MAC was. Expiry 0
 // means infinite; expired leases are dropped.
-func parseDnsmasq(r io.Reader, file string, now time.Time) ([]record, []sources.Warning, error) {
-	var recs []record
+func parseDnsmasq(r io.Reader, file string, now time.Time) ([]*record, []sources.Warning, error) {
+	var recs []*record
 	var warns []sources.Warning
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
@@ -101,7 +101,7 @@ func parseDnsmasq(r io.Reader, file string, now time.Time) ([]record, []sources.
 			warns = append(warns, warnf(file, line, "%v: skipped", err))
 			continue
 		}
-		recs = append(recs, rec)
+		recs = append(recs, &rec)
 	}
 	if err := sc.Err(); err != nil {
 		return nil, warns, fmt.Errorf("%s:%d: %w", file, line+1, err)
@@ -115,7 +115,7 @@ const keaInfinite = math.MaxUint32
 // parseKea reads a Kea memfile (kea-leases4.csv or kea-leases6.csv). The file is
 // append-only: the last row for an address is its current state. Rows with state != 0
 // (declined, expired-reclaimed, released) and expired rows are dropped.
-func parseKea(r io.Reader, file string, now time.Time) ([]record, []sources.Warning, error) {
+func parseKea(r io.Reader, file string, now time.Time) ([]*record, []sources.Warning, error) {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
 	header, err := cr.Read()
@@ -171,7 +171,7 @@ func parseKea(r io.Reader, file string, now time.Time) ([]record, []sources.Warn
 		}
 		last[ip] = keaRow{line: line, row: row}
 	}
-	var recs []record
+	var recs []*record
 	for _, ip := range order {
 		kr := last[ip]
 		row := kr.row
@@ -187,7 +187,7 @@ func parseKea(r io.Reader, file string, now time.Time) ([]record, []sources.Warn
 			warns = append(warns, warnf(file, kr.line, "%v: skipped", err))
 			continue
 		}
-		recs = append(recs, rec)
+		recs = append(recs, &rec)
 	}
 	return byKey(recs), warns, nil
 }
