@@ -75,43 +75,34 @@ func (p *zfsProperty) UnmarshalJSON(b []byte) error {
 }
 
 // jsonDate reads the middleware's datetimes: {"$date": milliseconds since the epoch}; a bare
-// number of milliseconds, an RFC 3339 string and null are accepted too.
+// number of milliseconds, an RFC 3339 string and null are accepted too. A shape it does not
+// know leaves the zero time rather than failing the item: dates here are informational.
 type jsonDate struct{ time.Time }
 
 func (d *jsonDate) UnmarshalJSON(b []byte) error {
+	d.Time = time.Time{}
 	b = bytes.TrimSpace(b)
-	switch {
-	case string(b) == "null":
-		d.Time = time.Time{}
-		return nil
-	case len(b) > 0 && b[0] == '{':
+	if len(b) > 0 && b[0] == '{' {
 		var w struct {
-			Date *json.Number `json:"$date"`
+			Date json.Number `json:"$date"`
 		}
-		if err := json.Unmarshal(b, &w); err != nil {
-			return err
-		}
-		if w.Date == nil {
-			return fmt.Errorf("date object %s has no $date", b)
+		if json.Unmarshal(b, &w) != nil {
+			return nil
 		}
 		b = []byte(w.Date.String())
-	case len(b) > 0 && b[0] == '"':
+	}
+	if len(b) > 0 && b[0] == '"' {
 		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
+		if json.Unmarshal(b, &s) == nil {
+			if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+				d.Time = t.UTC()
+			}
 		}
-		t, err := time.Parse(time.RFC3339Nano, s)
-		if err != nil {
-			return fmt.Errorf("date %q: %w", s, err)
-		}
-		d.Time = t.UTC()
 		return nil
 	}
-	ms, err := strconv.ParseFloat(string(b), 64)
-	if err != nil {
-		return fmt.Errorf("date %s: not milliseconds", b)
+	if ms, err := strconv.ParseFloat(string(b), 64); err == nil && ms > 0 {
+		d.Time = time.UnixMilli(int64(ms)).UTC()
 	}
-	d.Time = time.UnixMilli(int64(ms)).UTC()
 	return nil
 }
 
@@ -144,11 +135,9 @@ type systemInfo struct {
 	Version            string   `json:"version"`
 	Hostname           string   `json:"hostname"`
 	PhysMem            flexUint `json:"physmem"`
-	Cores              float64  `json:"cores"`
 	SystemSerial       string   `json:"system_serial"`
 	SystemProduct      string   `json:"system_product"`
 	SystemManufacturer string   `json:"system_manufacturer"`
-	BootTime           jsonDate `json:"boottime"`
 }
 
 type networkConfig struct {
