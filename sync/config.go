@@ -1,0 +1,194 @@
+package sync
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Config holds the mapping rules, ownership and orphan policy of the sync engine.
+// Zero values are filled by SetDefaults.
+type Config struct {
+	// Tag marks every object the agent created or adopted (default "netbox-agent").
+	Tag string `yaml:"tag"`
+	// StaleTag marks owned objects no source sees any more (default "netbox-agent-stale").
+	StaleTag string `yaml:"stale_tag"`
+	// CustomField is the JSON custom field holding the agent's ownership record
+	// (default "netbox_agent").
+	CustomField string `yaml:"custom_field"`
+
+	// Site is the one site everything goes to unless a rule below says otherwise
+	// (default "Homelab"). The agent never creates one site per node, area or subnet unless
+	// the rules ask for it.
+	Site string `yaml:"site"`
+	// SitePerSource maps a source instance (or adapter) name to a site.
+	SitePerSource map[string]string `yaml:"site_per_source"`
+	// SitePerSubnet maps a prefix to a site; the first rule holding one of the entity's IPs wins.
+	SitePerSubnet []SubnetSite `yaml:"site_per_subnet"`
+	// UseSiteHints uses a source's own site hint (Facts.Site) as the site name.
+	UseSiteHints bool `yaml:"use_site_hints"`
+
+	// Roles maps role hints ("hypervisor", "nas") to NetBox device role names; the first rule
+	// matching wins. Hints without a rule are title-cased.
+	Roles []RoleRule `yaml:"roles"`
+	// DefaultRole is the role of a device without a hint (default "Server").
+	DefaultRole string `yaml:"default_role"`
+	// ManufacturerAliases maps lower-case spellings to one manufacturer name
+	// (built in: ubnt -> Ubiquiti, hp -> HPE, ...).
+	ManufacturerAliases map[string]string `yaml:"manufacturer_aliases"`
+	// UnknownManufacturer and UnknownModel name the device type of devices no source gave a
+	// model for (defaults "Generic", "Unknown").
+	UnknownManufacturer string `yaml:"unknown_manufacturer"`
+	UnknownModel        string `yaml:"unknown_model"`
+	// DefaultClusterType is the cluster type of clusters no source typed (default "Virtual").
+	DefaultClusterType string `yaml:"default_cluster_type"`
+
+	// Hosts says what an entity seen only on the network (nmap, DHCP, inventory without
+	// kind) becomes: "ip" (default: an IP address object, nothing more) or "device" (a device
+	// with role HostRole and the unknown device type).
+	Hosts string `yaml:"hosts"`
+	// HostRole is the device role of hosts when Hosts is "device" (default "Unknown").
+	HostRole string `yaml:"host_role"`
+
+	// Authoritative lists, per field, sources (instance or adapter names) whose value
+	// overwrites even a person's later edit. Fields: name, status, role, site, platform,
+	// serial, description, vcpus, memory, disk, device_type.
+	Authoritative map[string][]string `yaml:"authoritative"`
+	// Adopt says what the agent writes on objects it did not create but matched by a strong
+	// key: "fill_empty" (default) or "overwrite".
+	Adopt string `yaml:"adopt"`
+	// LastSeenRefresh is how old last_seen may get before an unchanged object is written just
+	// to refresh it (default 24h). A shorter value means more writes on quiet runs.
+	LastSeenRefresh time.Duration `yaml:"last_seen_refresh"`
+
+	Orphans OrphanConfig `yaml:"orphans"`
+}
+
+// SubnetSite puts entities with an IP in Prefix into Site.
+type SubnetSite struct {
+	Prefix string `yaml:"prefix"`
+	Site   string `yaml:"site"`
+}
+
+// RoleRule maps entities to a device role. Empty match fields match anything.
+type RoleRule struct {
+	Hint   string `yaml:"hint"`   // the source's role hint, case-insensitive
+	Source string `yaml:"source"` // a source instance or adapter name
+	Kind   string `yaml:"kind"`   // device, virtual_machine or host
+	Role   string `yaml:"role"`   // the NetBox device role name
+}
+
+// OrphanConfig is what happens to owned objects no successful source sees any more.
+type OrphanConfig struct {
+	// Delete turns on deletion of stale objects after Grace (default off: mark stale only).
+	Delete bool `yaml:"delete"`
+	// Grace is how long an object stays stale before it may be deleted (default 720h).
+	Grace time.Duration `yaml:"grace"`
+	// MaxDeleteShare refuses every delete of a run that would delete more than this share of
+	// the objects the agent owns (default 0.2).
+	MaxDeleteShare float64 `yaml:"max_delete_share"`
+}
+
+var builtinManufacturerAliases = map[string]string{
+	"ubnt": "Ubiquiti", "ubiquiti networks": "Ubiquiti", "ubiquiti inc.": "Ubiquiti",
+	"hp": "HPE", "hewlett-packard": "HPE", "hewlett packard enterprise": "HPE",
+	"dell inc.": "Dell", "dell inc": "Dell", "supermicro": "Supermicro", "super micro computer, inc.": "Supermicro",
+	"intel corporation": "Intel", "lenovo": "Lenovo", "asustek computer inc.": "ASUS",
+	"tp-link": "TP-Link", "raspberry pi foundation": "Raspberry Pi", "raspberry pi ltd": "Raspberry Pi",
+	"qemu": "QEMU", "ixsystems": "iXsystems", "ixsystems, inc.": "iXsystems",
+}
+
+// SetDefaults fills unset fields with the documented defaults.
+func (c *Config) SetDefaults() {
+	def := func(s *string, v string) {
+		if *s == "" {
+			*s = v
+		}
+	}
+	def(&c.Tag, "netbox-agent")
+	def(&c.StaleTag, "netbox-agent-stale")
+	def(&c.CustomField, "netbox_agent")
+	def(&c.Site, "Homelab")
+	def(&c.DefaultRole, "Server")
+	def(&c.UnknownManufacturer, "Generic")
+	def(&c.UnknownModel, "Unknown")
+	def(&c.DefaultClusterType, "Virtual")
+	def(&c.Hosts, "ip")
+	def(&c.HostRole, "Unknown")
+	def(&c.Adopt, "fill_empty")
+	if c.LastSeenRefresh == 0 {
+		c.LastSeenRefresh = 24 * time.Hour
+	}
+	if c.Orphans.Grace == 0 {
+		c.Orphans.Grace = 720 * time.Hour
+	}
+	if c.Orphans.MaxDeleteShare == 0 {
+		c.Orphans.MaxDeleteShare = 0.2
+	}
+}
+
+var authoritativeFields = []string{"name", "status", "role", "site", "platform", "serial",
+	"description", "vcpus", "memory", "disk", "device_type", "cluster"}
+
+// Validate reports every bad setting, each message starting with its yaml path.
+func (c Config) Validate() []error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if c.CustomField != "" && !validCFName(c.CustomField) {
+		bad("custom_field: %q is not a NetBox custom field name (lower case letters, digits, _; no __)", c.CustomField)
+	}
+	if c.Tag != "" && c.Tag == c.StaleTag {
+		bad("stale_tag: %q must differ from tag", c.StaleTag)
+	}
+	for i, r := range c.SitePerSubnet {
+		if _, err := netip.ParsePrefix(r.Prefix); err != nil {
+			bad("site_per_subnet[%d].prefix: %q is not a prefix", i, r.Prefix)
+		}
+		if strings.TrimSpace(r.Site) == "" {
+			bad("site_per_subnet[%d].site: empty site name", i)
+		}
+	}
+	for i, r := range c.Roles {
+		if strings.TrimSpace(r.Role) == "" {
+			bad("roles[%d].role: empty role name", i)
+		}
+		if r.Kind != "" && !slices.Contains([]string{"device", "virtual_machine", "host"}, r.Kind) {
+			bad("roles[%d].kind: %q is not device, virtual_machine or host", i, r.Kind)
+		}
+	}
+	if c.Hosts != "" && c.Hosts != "ip" && c.Hosts != "device" {
+		bad("hosts: %q is not ip or device", c.Hosts)
+	}
+	if c.Adopt != "" && c.Adopt != "fill_empty" && c.Adopt != "overwrite" {
+		bad("adopt: %q is not fill_empty or overwrite", c.Adopt)
+	}
+	for f := range c.Authoritative {
+		if !slices.Contains(authoritativeFields, f) {
+			bad("authoritative.%s: unknown field (want one of %s)", f, strings.Join(authoritativeFields, ", "))
+		}
+	}
+	if c.LastSeenRefresh < 0 {
+		bad("last_seen_refresh: %s is negative", c.LastSeenRefresh)
+	}
+	if c.Orphans.Grace < 0 {
+		bad("orphans.grace: %s is negative", c.Orphans.Grace)
+	}
+	if c.Orphans.MaxDeleteShare < 0 || c.Orphans.MaxDeleteShare > 1 {
+		bad("orphans.max_delete_share: %v is not between 0 and 1", c.Orphans.MaxDeleteShare)
+	}
+	return errs
+}
+
+func validCFName(s string) bool {
+	if strings.Contains(s, "__") {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_') {
+			return false
+		}
+	}
+	return s != ""
+}

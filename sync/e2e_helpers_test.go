@@ -1,0 +1,151 @@
+package sync
+
+import (
+	"context"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/netbox-agent/netbox-agent/internal/secret"
+	"github.com/netbox-agent/netbox-agent/netbox"
+	"github.com/netbox-agent/netbox-agent/netbox/netboxtest"
+	"github.com/netbox-agent/netbox-agent/sources"
+)
+
+// lab is one simulated NetBox with an engine writing to it.
+type lab struct {
+	t   *testing.T
+	srv *netboxtest.Server
+	eng *Engine
+	cfg Config
+}
+
+func newLab(t *testing.T, cfg Config, opts ...netboxtest.Option) *lab {
+	t.Helper()
+	srv := netboxtest.NewTestServer(t, opts...)
+	l := &lab{t: t, srv: srv, cfg: cfg}
+	l.eng = NewEngine(l.client(), cfg, nil)
+	return l
+}
+
+func (l *lab) client() NetBox {
+	c, err := netbox.New(netbox.Config{URL: l.srv.URL, Token: secret.New(l.srv.Token()), Timeout: 5 * time.Second,
+		RequestsPerSecond: -1, BatchSize: 1000}, nil, netbox.WithBackoff(time.Millisecond, 10*time.Millisecond))
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	return FromClient(c)
+}
+
+// sync plans and applies the observations; it fails the test on a failed action unless
+// allowFail.
+func (l *lab) sync(obs []sources.Observation, ran map[string]bool) (*Plan, *Report) {
+	l.t.Helper()
+	p := l.plan(obs, ran)
+	rep, err := l.eng.Apply(context.Background(), p, nil)
+	if err != nil {
+		l.t.Fatalf("apply: %v", err)
+	}
+	for _, r := range rep.Results {
+		if r.Status != StatusDone {
+			l.t.Errorf("action %s %s: %s: %s", r.Op, r.Key, r.Status, r.Error)
+		}
+	}
+	return p, rep
+}
+
+func (l *lab) plan(obs []sources.Observation, ran map[string]bool) *Plan {
+	l.t.Helper()
+	mr := Merge(obs, DefaultMergeConfig())
+	if ran == nil {
+		ran = ranAll(obs)
+	}
+	p, err := l.eng.Plan(context.Background(), mr.Entities, mr.Conflicts, ran)
+	if err != nil {
+		l.t.Fatalf("plan: %v", err)
+	}
+	return p
+}
+
+func ranAll(obs []sources.Observation) map[string]bool {
+	ran := map[string]bool{}
+	for _, o := range obs {
+		ran[o.Source] = true
+	}
+	return ran
+}
+
+// writes counts the write requests the simulator served since the last ResetLog.
+func (l *lab) writes() int {
+	n := 0
+	for _, r := range l.srv.Requests() {
+		if r.Method != "GET" {
+			n++
+		}
+	}
+	return n
+}
+
+func (l *lab) find(ep, name string) map[string]any {
+	l.t.Helper()
+	var found map[string]any
+	for _, o := range l.srv.Objects("/api/" + ep + "/") {
+		if n, _ := o["name"].(string); strings.EqualFold(n, name) {
+			if found != nil {
+				l.t.Fatalf("%s: two objects named %q", ep, name)
+			}
+			found = o
+		}
+	}
+	return found
+}
+
+func (l *lab) count(ep, name string) int {
+	n := 0
+	for _, o := range l.srv.Objects("/api/" + ep + "/") {
+		if s, _ := o["name"].(string); strings.EqualFold(s, name) {
+			n++
+		}
+	}
+	return n
+}
+
+func (l *lab) objects(ep string) []map[string]any { return l.srv.Objects("/api/" + ep + "/") }
+
+func e2ePfx(s string) netip.Prefix { return netip.MustParsePrefix(s) }
+func e2eIP(s string) netip.Addr    { return netip.MustParseAddr(s) }
+
+func vmObs(id, name, cluster, node, mac, addr string) sources.Observation {
+	return sources.Observation{Source: "pve-lab", Adapter: "proxmox", NativeID: "pve-lab/qemu/" + id,
+		Kind: sources.KindVM, Name: name, Facts: sources.Facts{Status: "active", VCPUs: 2, MemoryMB: 2048, Platform: "Debian 12"},
+		Parent:     &sources.Parent{Cluster: cluster, ClusterType: "Proxmox VE", Node: node},
+		Interfaces: []sources.Interface{{Name: "net0", MAC: sources.MAC(mac), IPs: []netip.Prefix{e2ePfx(addr)}}},
+		Disks:      []sources.Disk{{Name: "scsi0", SizeMB: 32768}},
+		SeenAt:     time.Unix(1_790_000_000, 0)}
+}
+
+// homelab is a small estate: a Proxmox node with two VMs and a container, a TrueNAS box, and
+// a network scan that sees one of the VMs and a phone.
+func homelab() []sources.Observation {
+	web := vmObs("101", "web", "lab", "pve1", "BC:24:11:00:01:01", "192.168.1.101/24")
+	web.Services = []sources.Service{{Name: "https", Protocol: "tcp", Ports: []int{443}}}
+	db := vmObs("102", "db", "lab", "pve1", "BC:24:11:00:01:02", "192.168.1.102/24")
+	return []sources.Observation{
+		{Source: "pve-lab", Adapter: "proxmox", NativeID: "pve-lab/node/pve1", Kind: sources.KindDevice, Name: "pve1",
+			Keys:  sources.Keys{Serial: "S1PVE0001"},
+			Facts: sources.Facts{Manufacturer: "Supermicro", Model: "SYS-E300", Role: "hypervisor", Platform: "Proxmox VE 8.2.4", Status: "active"},
+			Interfaces: []sources.Interface{{Name: "vmbr0", MAC: "00:25:90:AA:BB:01", Type: "bridge",
+				IPs: []netip.Prefix{e2ePfx("192.168.1.10/24")}}}},
+		web, db,
+		{Source: "nas", Adapter: "truenas", NativeID: "nas/system", Kind: sources.KindDevice, Name: "nas",
+			Keys:       sources.Keys{Serial: "TN-000123", SystemUUID: "4c4c4544-0042-3510-8052-b2c04f4e3232"},
+			Facts:      sources.Facts{Manufacturer: "iXsystems", Model: "TrueNAS Mini X", Role: "nas", Platform: "TrueNAS SCALE 24.10"},
+			Interfaces: []sources.Interface{{Name: "enp1s0", MAC: "00:25:90:AA:BB:02", IPs: []netip.Prefix{e2ePfx("192.168.1.20/24")}}},
+			Services:   []sources.Service{{Name: "smb", Protocol: "tcp", Ports: []int{445}}}},
+		{Source: "netscan", Adapter: "netscan", NativeID: "nmap/192.168.1.101", Kind: sources.KindHost,
+			Keys: sources.Keys{IPs: []netip.Addr{e2eIP("192.168.1.101")}}},
+		{Source: "netscan", Adapter: "netscan", NativeID: "nmap/192.168.1.50", Kind: sources.KindHost, Name: "phone",
+			Keys: sources.Keys{IPs: []netip.Addr{e2eIP("192.168.1.50")}, MACs: []sources.MAC{"DA:A1:19:00:00:01"}}},
+	}
+}

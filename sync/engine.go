@@ -1,0 +1,76 @@
+package sync
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"slices"
+	gosync "sync"
+	"time"
+)
+
+// Engine plans and applies syncs against one NetBox. It is safe for concurrent use; applies
+// are serialised (in this process by a mutex, across processes by a lock object in NetBox).
+type Engine struct {
+	nb     NetBox
+	cfg    Config
+	log    *slog.Logger
+	now    func() time.Time
+	holder string
+
+	applyMu gosync.Mutex
+}
+
+// NewEngine returns an engine writing to nb. cfg gets its defaults filled; a nil logger
+// discards.
+func NewEngine(nb NetBox, cfg Config, logger *slog.Logger) *Engine {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	cfg.SetDefaults()
+	host, _ := os.Hostname()
+	return &Engine{nb: nb, cfg: cfg, log: logger, now: time.Now,
+		holder: fmt.Sprintf("%s:%d", host, os.Getpid())}
+}
+
+// Plan computes every write needed to bring NetBox in step with the entities. conflicts are
+// the merge's conflicts, carried into the plan. ran names the sources (instance names) that
+// ran successfully this time: objects seen only by other sources are never marked stale or
+// deleted.
+func (e *Engine) Plan(ctx context.Context, entities []Entity, conflicts []Conflict, ran map[string]bool) (*Plan, error) {
+	snap, err := readSnapshot(ctx, e.nb, e.cfg.CustomField)
+	if err != nil {
+		return nil, err
+	}
+	p := newPlanner(e, snap, ran)
+	p.plan.Conflicts = append(p.plan.Conflicts, conflicts...)
+	p.planMeta()
+	ents := slices.Clone(entities)
+	slices.SortFunc(ents, func(a, b Entity) int {
+		// machines first so that host-only entities never claim a machine's IP
+		if ka, kb := a.Kind == "host", b.Kind == "host"; ka != kb {
+			if ka {
+				return 1
+			}
+			return -1
+		}
+		if a.ID < b.ID {
+			return -1
+		} else if a.ID > b.ID {
+			return 1
+		}
+		return 0
+	})
+	for i := range ents {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		p.planEntity(&ents[i])
+	}
+	p.planOrphans()
+	p.plan.finish()
+	e.log.Info("plan ready", "id", p.plan.ID, "create", p.plan.Summary.Create, "update", p.plan.Summary.Update,
+		"stale", p.plan.Summary.Stale, "delete", p.plan.Summary.Delete, "conflicts", p.plan.Summary.Conflicts)
+	return p.plan, nil
+}

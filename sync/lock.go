@@ -1,0 +1,70 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// ErrLocked is returned by Apply when another apply holds the lock.
+var ErrLocked = errors.New("another apply is running")
+
+const lockTTL = 30 * time.Minute
+
+// lockName is the slug of the tag that is the apply lock in NetBox: tag slugs are unique, so
+// creating it succeeds for one agent only. Its description names the holder and the expiry,
+// so a person can see who holds it (Tags in NetBox's UI) and remove a stale one.
+func (e *Engine) lockName() string { return slugify(e.cfg.Tag) + "-lock" }
+
+// acquireLock takes the NetBox-wide apply lock; an expired lock is broken.
+func (e *Engine) acquireLock(ctx context.Context) (release func(), err error) {
+	name := e.lockName()
+	until := e.now().Add(lockTTL).UTC()
+	body := Object{"name": name, "slug": name, "color": "f44336",
+		"description": fmt.Sprintf("netbox-agent apply lock: held by %s until %s", e.holder, until.Format(time.RFC3339))}
+	for attempt := 0; attempt < 2; attempt++ {
+		res := e.nb.Create(ctx, epTags, []Object{body})
+		if len(res) == 1 && res[0].Err == nil {
+			id := objID(res[0].Object)
+			return func() {
+				// released even when the apply's context was cancelled
+				rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+				defer cancel()
+				if r := e.nb.Delete(rctx, epTags, []int{id}); len(r) == 1 && r[0].Err != nil {
+					e.log.Warn("releasing the apply lock failed; it expires by itself", "tag", name, "error", r[0].Err)
+				}
+			}, nil
+		}
+		got, rerr := e.nb.Snapshot(ctx, []ReadSpec{{Key: "lock", Endpoint: epTags, Query: url.Values{"slug": {name}}}})
+		if rerr != nil {
+			return nil, fmt.Errorf("apply lock: %w", rerr)
+		}
+		if len(got["lock"]) == 0 {
+			if len(res) == 1 && res[0].Err != nil {
+				return nil, fmt.Errorf("apply lock: creating tag %s: %w", name, res[0].Err)
+			}
+			continue
+		}
+		held := got["lock"][0]
+		desc := objStr(held, "description")
+		if exp, ok := lockExpiry(desc); ok && e.now().After(exp) {
+			e.log.Warn("breaking an expired apply lock", "lock", desc)
+			e.nb.Delete(ctx, epTags, []int{objID(held)})
+			continue
+		}
+		return nil, fmt.Errorf("%w: NetBox tag %q says %q", ErrLocked, name, desc)
+	}
+	return nil, fmt.Errorf("%w: could not take NetBox tag %q", ErrLocked, name)
+}
+
+func lockExpiry(desc string) (time.Time, bool) {
+	i := strings.LastIndex(desc, " until ")
+	if i < 0 {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(time.RFC3339, strings.TrimSpace(desc[i+len(" until "):]))
+	return t, err == nil
+}

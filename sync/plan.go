@@ -1,0 +1,187 @@
+package sync
+
+import (
+	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"slices"
+	"time"
+)
+
+// Op is what an action does to one NetBox object.
+type Op string
+
+const (
+	OpCreate Op = "create"
+	OpUpdate Op = "update"
+	// OpStale marks an owned object no successful source sees any more (tag + stale_since).
+	OpStale  Op = "stale"
+	OpDelete Op = "delete"
+)
+
+// Levels are the order apply writes in: an object only refers to objects of earlier levels.
+const (
+	levelMeta = iota // tags and custom fields
+	levelSites
+	levelManufacturers
+	levelDeviceTypes
+	levelRoles
+	levelPlatforms
+	levelClusterTypes
+	levelClusters
+	levelMachines // devices and virtual machines
+	levelInterfaces
+	levelMACs
+	levelIPs
+	levelPrimary // primary IPs of machines, primary MACs of interfaces
+	levelServices
+	levelDisks
+	levelDeleteChildren
+	levelDeleteMachines
+	levelCount
+)
+
+// Action is one write of the plan.
+type Action struct {
+	// Key names the action within the plan; bodies refer to objects created earlier in the
+	// same apply as {"$ref": key}.
+	Key      string `json:"key"`
+	Op       Op     `json:"op"`
+	Level    int    `json:"level"`
+	Endpoint string `json:"endpoint"`
+	Type     string `json:"type"` // "device", "ip address", ...
+	// ID is the NetBox object's id; 0 for a create, or for an update of an object the same
+	// plan creates (then Target is the key of its create).
+	ID     int    `json:"id,omitempty"`
+	Target string `json:"target,omitempty"`
+	Name   string `json:"name"`
+	Entity string `json:"entity,omitempty"`
+	// LastUpdated is the object's last_updated at plan time; apply refuses the action when
+	// NetBox has a different one.
+	LastUpdated string `json:"last_updated,omitempty"`
+	// Body is exactly what apply sends (references to planned objects unresolved).
+	Body    map[string]any `json:"body,omitempty"`
+	Changes []Change       `json:"changes,omitempty"`
+	Reason  string         `json:"reason,omitempty"`
+}
+
+// Change is one field of an update, for people: before, after, who said so and why.
+type Change struct {
+	Field  string `json:"field"`
+	Before any    `json:"before"`
+	After  any    `json:"after"`
+	Source string `json:"source,omitempty"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// Note is something the plan deliberately does not do, with the reason (a person's edit
+// kept, deletes refused by the guard, a source that failed).
+type Note struct {
+	Object string `json:"object,omitempty"`
+	Field  string `json:"field,omitempty"`
+	Reason string `json:"reason"`
+}
+
+// Summary counts a plan's actions.
+type Summary struct {
+	Create    int `json:"create"`
+	Update    int `json:"update"`
+	Stale     int `json:"stale"`
+	Delete    int `json:"delete"`
+	Conflicts int `json:"conflicts"`
+	Unchanged int `json:"unchanged"`
+}
+
+// Plan is every write one sync would make, computed against one NetBox snapshot.
+type Plan struct {
+	// ID is the hash of the plan's content (actions, conflicts, notes).
+	ID            string     `json:"id"`
+	CreatedAt     time.Time  `json:"created_at"`
+	NetBoxVersion string     `json:"netbox_version"`
+	Actions       []Action   `json:"actions"`
+	Conflicts     []Conflict `json:"conflicts,omitempty"`
+	Notes         []Note     `json:"notes,omitempty"`
+	Summary       Summary    `json:"summary"`
+}
+
+// Empty reports whether the plan writes nothing.
+func (p *Plan) Empty() bool { return len(p.Actions) == 0 }
+
+// finish sorts the actions, counts them and computes the id.
+func (p *Plan) finish() {
+	slices.SortStableFunc(p.Actions, func(a, b Action) int {
+		if c := cmp.Compare(a.Level, b.Level); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.Endpoint, b.Endpoint); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Key, b.Key)
+	})
+	unchanged := p.Summary.Unchanged
+	p.Summary = Summary{Conflicts: len(p.Conflicts), Unchanged: unchanged}
+	for _, a := range p.Actions {
+		switch a.Op {
+		case OpCreate:
+			p.Summary.Create++
+		case OpUpdate:
+			p.Summary.Update++
+		case OpStale:
+			p.Summary.Stale++
+		case OpDelete:
+			p.Summary.Delete++
+		}
+	}
+	p.ID = p.hash()
+}
+
+// hash is over the canonical JSON of the content (a round trip through any sorts every
+// object's keys), so a plan hashes the same before and after a save and load.
+func (p *Plan) hash() string {
+	raw, _ := json.Marshal([]any{p.NetBoxVersion, p.Actions, p.Conflicts, p.Notes})
+	var generic any
+	_ = json.Unmarshal(raw, &generic)
+	canon, _ := json.Marshal(generic)
+	sum := sha256.Sum256(canon)
+	return hex.EncodeToString(sum[:])[:16]
+}
+
+// Verify checks that the plan's content still hashes to its id (a plan file edited by hand
+// or truncated is refused).
+func (p *Plan) Verify() error {
+	if got := p.hash(); got != p.ID {
+		return fmt.Errorf("plan %s: content hashes to %s: the plan was modified after it was made", p.ID, got)
+	}
+	return nil
+}
+
+// SavePlan writes the plan as JSON to path (mode 0600: plans name the estate).
+func SavePlan(path string, p *Plan) error {
+	b, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		return fmt.Errorf("save plan %s: %w", p.ID, err)
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o600); err != nil {
+		return fmt.Errorf("save plan %s: %w", p.ID, err)
+	}
+	return nil
+}
+
+// LoadPlan reads a plan saved by SavePlan and verifies its id.
+func LoadPlan(path string) (*Plan, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load plan: %w", err)
+	}
+	var p Plan
+	if err := json.Unmarshal(b, &p); err != nil {
+		return nil, fmt.Errorf("load plan %s: %w", path, err)
+	}
+	if err := p.Verify(); err != nil {
+		return nil, fmt.Errorf("load plan %s: %w", path, err)
+	}
+	return &p, nil
+}

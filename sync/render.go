@@ -1,0 +1,105 @@
+package sync
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+)
+
+// Table renders the plan for people: actions grouped by object type (+ create, ~ update,
+// ~ stale, - delete) with per-field before -> after, source and reason; then conflicts, notes
+// and a summary line.
+func (p *Plan) Table() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Plan %s (NetBox %s)\n", p.ID, p.NetBoxVersion)
+	byType := map[string][]Action{}
+	var order []string
+	for _, a := range p.Actions {
+		if _, ok := byType[a.Type]; !ok {
+			order = append(order, a.Type)
+		}
+		byType[a.Type] = append(byType[a.Type], a)
+	}
+	for _, t := range order {
+		fmt.Fprintf(&b, "\n%s (%d)\n", t, len(byType[t]))
+		for _, a := range byType[t] {
+			sym := map[Op]string{OpCreate: "+", OpUpdate: "~", OpStale: "~", OpDelete: "-"}[a.Op]
+			id := ""
+			if a.ID != 0 {
+				id = fmt.Sprintf(" #%d", a.ID)
+			}
+			extra := ""
+			if a.Op == OpStale {
+				extra = " (stale)"
+			}
+			fmt.Fprintf(&b, "  %s %s%s%s", sym, a.Name, id, extra)
+			if a.Reason != "" && a.Op != OpCreate {
+				fmt.Fprintf(&b, "  [%s]", a.Reason)
+			}
+			b.WriteByte('\n')
+			switch a.Op {
+			case OpCreate:
+				for _, k := range slices.Sorted(maps.Keys(a.Body)) {
+					if k == "custom_fields" || k == "tags" {
+						continue
+					}
+					fmt.Fprintf(&b, "      %s: %s\n", k, show(a.Body[k]))
+				}
+			default:
+				for _, c := range a.Changes {
+					src := ""
+					if c.Source != "" {
+						src = " (" + c.Source + ")"
+					}
+					why := ""
+					if c.Reason != "" {
+						why = ": " + c.Reason
+					}
+					fmt.Fprintf(&b, "      %s: %s -> %s%s%s\n", c.Field, show(c.Before), show(c.After), src, why)
+				}
+			}
+		}
+	}
+	if len(p.Conflicts) > 0 {
+		fmt.Fprintf(&b, "\nconflicts (%d): not written, the agent does not guess\n", len(p.Conflicts))
+		for _, c := range p.Conflicts {
+			fmt.Fprintf(&b, "  ! %s %s: %s\n", c.Kind, c.Key, c.Reason)
+		}
+	}
+	if len(p.Notes) > 0 {
+		fmt.Fprintf(&b, "\nnotes (%d)\n", len(p.Notes))
+		for _, n := range p.Notes {
+			obj := n.Object
+			if n.Field != "" {
+				obj += " " + n.Field
+			}
+			if obj != "" {
+				obj += ": "
+			}
+			fmt.Fprintf(&b, "  * %s%s\n", obj, n.Reason)
+		}
+	}
+	s := p.Summary
+	fmt.Fprintf(&b, "\n%d to create, %d to update, %d to mark stale, %d to delete, %d conflicts, %d unchanged\n",
+		s.Create, s.Update, s.Stale, s.Delete, s.Conflicts, s.Unchanged)
+	return b.String()
+}
+
+func show(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "(empty)"
+	case string:
+		if x == "" {
+			return "(empty)"
+		}
+		return x
+	case map[string]any:
+		if k, ok := isRef(x); ok {
+			return "(new " + k + ")"
+		}
+		return fmt.Sprint(displayOf(x))
+	}
+	return fmt.Sprint(v)
+}
