@@ -67,6 +67,28 @@ func PoolsVia[P any](name string, pools func(context.Context) ([]P, error)) Pool
 	}}
 }
 
+// PoolListerOf adapts a TrueNAS source that offers ListPools(ctx) (any, error) (the value
+// having Pool's JSON shape), as *truenas.Source does; false when src has no such method.
+func PoolListerOf(src sources.Source) (PoolLister, bool) {
+	lp, ok := src.(interface {
+		ListPools(ctx context.Context) (any, error)
+	})
+	if !ok {
+		return nil, false
+	}
+	return PoolsVia(src.Name(), func(ctx context.Context) ([]any, error) {
+		v, err := lp.ListPools(ctx)
+		if err != nil {
+			return nil, err
+		}
+		var list []any
+		if err := convertJSON(v, &list); err != nil {
+			return nil, fmt.Errorf("truenas %q: pools: %w", src.Name(), err)
+		}
+		return list, nil
+	}), true
+}
+
 type poolsFunc struct {
 	name  string
 	pools func(context.Context) ([]Pool, error)
@@ -119,11 +141,29 @@ func convertJSON(in, out any) error {
 	return json.Unmarshal(b, out)
 }
 
-// InventoryReader reads one inventory file (YAML, JSON or CSV). The server checks beforehand
-// that the path lies inside the configured inventory files and directories.
+// InventoryReader reads one inventory file. The server checks beforehand that the path lies
+// inside the configured inventory files (globs allowed) and directories; the reader checks
+// again.
 type InventoryReader interface {
-	// ReadFile parses the file; format is "yaml", "json", "csv" or "" (from the extension).
+	// ReadFile parses the file; format is one of InventoryFormats or "" (detect).
 	ReadFile(ctx context.Context, path, format string) (sources.Result, error)
+}
+
+// InventoryFormats are the format names read_inventory accepts (those of sources/inventory).
+var InventoryFormats = []string{"csv", "ansible-ini", "ansible-yaml", "ansible-json", "dnsmasq", "kea", "dhcpd", "hosts"}
+
+// InventoryVia adapts a ReadFile method whose format is a string type (such as
+// (*inventory.Source).ReadFile): server.InventoryVia(inv.ReadFile).
+func InventoryVia[F ~string](read func(ctx context.Context, path string, format F) (sources.Result, error)) InventoryReader {
+	return inventoryFunc(func(ctx context.Context, path, format string) (sources.Result, error) {
+		return read(ctx, path, F(format))
+	})
+}
+
+type inventoryFunc func(ctx context.Context, path, format string) (sources.Result, error)
+
+func (f inventoryFunc) ReadFile(ctx context.Context, path, format string) (sources.Result, error) {
+	return f(ctx, path, format)
 }
 
 // PreviewRequest selects what a preview covers.
@@ -295,8 +335,8 @@ type Deps struct {
 	TrueNAS []PoolLister
 	// Scanner backs scan_subnet.
 	Scanner SubnetScanner
-	// Inventory backs read_inventory; InventoryPaths are the configured files and directories
-	// it may read (nothing outside them is ever opened).
+	// Inventory backs read_inventory; InventoryPaths are the configured files (globs allowed)
+	// and directories it may read (nothing outside them is ever opened).
 	Inventory      InventoryReader
 	InventoryPaths []string
 	// AllSources are every configured source, checked by sync_status for per-source health.

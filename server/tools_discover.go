@@ -44,7 +44,7 @@ type ScanInput struct {
 // InventoryInput is what read_inventory takes.
 type InventoryInput struct {
 	Path     string `json:"path,omitempty" jsonschema_description:"An inventory file inside the configured inventory files or directories (absolute, or relative to a configured directory); default: every configured file."`
-	Format   string `json:"format,omitempty" jsonschema:"enum=yaml,enum=json,enum=csv" jsonschema_description:"File format; default: from the extension."`
+	Format   string `json:"format,omitempty" jsonschema:"enum=csv,enum=ansible-ini,enum=ansible-yaml,enum=ansible-json,enum=dnsmasq,enum=kea,enum=dhcpd,enum=hosts" jsonschema_description:"File format; default: detected from the name and content."`
 	Kind     string `json:"kind,omitempty" jsonschema:"enum=device,enum=virtual_machine,enum=host" jsonschema_description:"Only observations of this kind."`
 	NativeID string `json:"native_id,omitempty" jsonschema_description:"Return this one observation in full in 'detail'."`
 	Limit    int    `json:"limit,omitempty" jsonschema_description:"Page size (default 50, at most 200)."`
@@ -386,9 +386,12 @@ func resolveInventoryPath(p string, allowed []string) (string, error) {
 		candidates = []string{filepath.Clean(p)}
 	} else {
 		for _, a := range allowed {
-			if fi, err := os.Stat(a); err == nil && fi.IsDir() {
+			switch fi, err := os.Stat(a); {
+			case isGlob(a):
+				candidates = append(candidates, filepath.Join(filepath.Dir(a), p))
+			case err == nil && fi.IsDir():
 				candidates = append(candidates, filepath.Join(a, p))
-			} else if filepath.Clean(a) == filepath.Clean(p) || filepath.Base(a) == p {
+			case filepath.Clean(a) == filepath.Clean(p) || filepath.Base(a) == p:
 				candidates = append(candidates, a)
 			}
 		}
@@ -403,6 +406,16 @@ func resolveInventoryPath(p string, allowed []string) (string, error) {
 			continue
 		}
 		for _, a := range allowed {
+			if isGlob(a) {
+				// A glob admits the files it matches, the path as given and as resolved.
+				if ok, _ := filepath.Match(filepath.Clean(a), filepath.Clean(c)); ok && filepath.Clean(c) == real {
+					return real, nil
+				}
+				if ok, _ := filepath.Match(filepath.Clean(a), real); ok {
+					return real, nil
+				}
+				continue
+			}
 			ra, err := filepath.EvalSymlinks(a)
 			if err != nil {
 				continue
@@ -420,13 +433,27 @@ func resolveInventoryPath(p string, allowed []string) (string, error) {
 	return "", fmt.Errorf("path: %q is not a file inside the configured inventory paths (%s)", p, strings.Join(allowed, ", "))
 }
 
-var inventoryExts = []string{".yaml", ".yml", ".json", ".csv"}
+var inventoryExts = []string{".yaml", ".yml", ".json", ".csv", ".ini", ".conf", ".leases", ".hosts"}
+
+func isGlob(p string) bool { return strings.ContainsAny(p, "*?[") }
 
 // listInventoryFiles returns the configured files and the inventory files directly inside the
 // configured directories, sorted.
 func listInventoryFiles(allowed []string) ([]string, error) {
 	var files []string
 	for _, a := range allowed {
+		if isGlob(a) {
+			matches, err := filepath.Glob(a)
+			if err != nil {
+				return nil, fmt.Errorf("inventory path %q: %w", a, err)
+			}
+			for _, m := range matches {
+				if fi, err := os.Stat(m); err == nil && fi.Mode().IsRegular() {
+					files = append(files, m)
+				}
+			}
+			continue
+		}
 		fi, err := os.Stat(a)
 		if err != nil {
 			return nil, fmt.Errorf("inventory path %q: %w", a, err)
