@@ -234,7 +234,7 @@ func ansibleRecord(host string, line int, vars map[string]string) (record, error
 	}
 	k, err := parseKind(first("kind", "netbox_kind"))
 	if err != nil {
-		return rec, err
+		rec.notes = append(rec.notes, err.Error()+": kind left to the merge")
 	}
 	rec.kind = k
 	return rec, nil

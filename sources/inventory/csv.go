@@ -168,7 +168,8 @@ func csvRecord(row, fields []string, line int) (record, error) {
 		case "kind":
 			k, err := parseKind(v)
 			if err != nil {
-				return rec, err
+				// A value the agent does not know is no reason to lose the host.
+				rec.notes = append(rec.notes, err.Error()+": kind left to the merge")
 			}
 			rec.kind = k
 		case "description":

@@ -395,6 +395,9 @@ func Parse(ctx context.Context, r io.Reader, file string, format Format, source 
 	seenAt := now.UTC()
 	res := sources.Result{Observations: make([]sources.Observation, 0, len(recs)), Warnings: warns}
 	for i := range recs {
+		for _, n := range recs[i].notes {
+			res.Warnings = append(res.Warnings, warnf(file, recs[i].line, "host %q: %s", recs[i].key, n))
+		}
 		res.Observations = append(res.Observations, recs[i].observation(source, base, seenAt))
 	}
 	return res, nil

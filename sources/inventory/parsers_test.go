@@ -394,3 +394,15 @@ func TestDetect(t *testing.T) {
 		}
 	}
 }
+
+func TestParseCSVUnknownKindKeepsTheRow(t *testing.T) {
+	in := "name,ip,type\nsw1,10.0.0.2,Switch\nvm1,10.0.0.3,VM\n"
+	res, err := Parse(context.Background(), strings.NewReader(in), "devices.csv", FormatCSV, "inv", testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Observations) != 2 || res.Observations[0].Kind != sources.KindHost || res.Observations[1].Kind != sources.KindVM {
+		t.Fatalf("observations %+v", res.Observations)
+	}
+	checkWarnings(t, res, [][2]string{{"devices.csv:2", `host "sw1": kind "Switch" is not device, vm or host`}})
+}

@@ -24,6 +24,9 @@ type record struct {
 	status, os                                                 string
 	tags                                                       []string
 	attrs                                                      map[string]string
+
+	// notes are problems that did not cost the host; they become warnings.
+	notes []string
 }
 
 func (r *record) setAttr(k, v string) {

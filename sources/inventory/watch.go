@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -21,14 +22,25 @@ func (s *Source) Watch(ctx context.Context, onChange func()) error {
 	defer w.Close()
 	dirs := map[string]bool{}
 	for _, spec := range s.cfg.Files {
-		dir := filepath.Dir(filepath.Clean(spec.Path))
-		if dirs[dir] {
-			continue
+		pattern := filepath.Dir(filepath.Clean(spec.Path))
+		// A glob in the directory part ("/srv/*/hosts.csv") watches the directories it
+		// matches now; directories created later are not seen.
+		matches := []string{pattern}
+		if strings.ContainsAny(pattern, "*?[\\") {
+			matches, _ = filepath.Glob(pattern)
+			if len(matches) == 0 {
+				return fmt.Errorf("inventory %q: watch %s: no directory matches", s.cfg.Name, pattern)
+			}
 		}
-		if err := w.Add(dir); err != nil {
-			return fmt.Errorf("inventory %q: watch %s: %w", s.cfg.Name, dir, err)
+		for _, dir := range matches {
+			if dirs[dir] {
+				continue
+			}
+			if err := w.Add(dir); err != nil {
+				return fmt.Errorf("inventory %q: watch %s: %w", s.cfg.Name, dir, err)
+			}
+			dirs[dir] = true
 		}
-		dirs[dir] = true
 	}
 	s.log.InfoContext(ctx, "watching inventory files", "dirs", len(dirs))
 
