@@ -45,8 +45,12 @@ func New(cfg Config, logger *slog.Logger) (*Source, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Source{cfg: cfg, ep: ep, client: client, scrubber: secret.NewScrubber(cfg.APIKey),
-		log: logger.With("source", cfg.Name, "adapter", AdapterName)}, nil
+	s := &Source{cfg: cfg, ep: ep, client: client, scrubber: secret.NewScrubber(cfg.APIKey),
+		log: logger.With("source", cfg.Name, "adapter", AdapterName)}
+	if !strings.HasPrefix(ep.rest, "https://") {
+		s.log.Warn("the API key travels unencrypted (allow_insecure_transport): TrueNAS may revoke it", "url", ep.rest)
+	}
+	return s, nil
 }
 
 // Name is the configured instance name.
