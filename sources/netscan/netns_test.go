@@ -283,3 +283,23 @@ func keysOf(m map[netip.Addr]sources.Observation) []netip.Addr {
 	}
 	return out
 }
+
+func TestNetnsLabIsRemovedAfterTheTest(t *testing.T) {
+	requireNetnsRoot(t)
+	var lab *netLab
+	t.Run("lab", func(t *testing.T) { lab = newNetLab(t, 1) })
+	if lab == nil {
+		t.Fatal("lab not built")
+	}
+	out, err := exec.Command("ip", "netns", "list").CombinedOutput()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), lab.hosts[0].ns) {
+		t.Errorf("namespace %s survived its test: %s", lab.hosts[0].ns, out)
+	}
+	out, _ = exec.Command("ip", "-o", "addr", "show").CombinedOutput()
+	if strings.Contains(string(out), netip.PrefixFrom(lab.subnet.Addr().Next(), 29).String()) {
+		t.Errorf("bridge address %s survived its test", lab.subnet.Addr().Next())
+	}
+}
