@@ -406,3 +406,18 @@ func TestParseCSVUnknownKindKeepsTheRow(t *testing.T) {
 	}
 	checkWarnings(t, res, [][2]string{{"devices.csv:2", `host "sw1": kind "Switch" is not device, vm or host`}})
 }
+
+func TestParseKeaLeases6(t *testing.T) {
+	in := "address,duid,valid_lifetime,expire,subnet_id,pref_lifetime,lease_type,iaid,prefix_len,fqdn_fwd,fqdn_rev,hostname,hwaddr,state,user_context,hwtype,hwaddr_source,pool_id\n" +
+		"fd00:20::10,00:03:00:01:52:54:00:00:00:10,3600,1763899200,1,1800,0,1,128,0,0,nas6.lab.example,,0,,1,0,0\n" +
+		"fd00:20::11,00:03:00:01:52:54:00:00:00:11,3600,1763899200,1,1800,0,1,128,0,0,,52:54:00:00:00:11,0,,1,2,0\n"
+	res, err := Parse(context.Background(), strings.NewReader(in), "kea-leases6.csv", FormatAuto, "inv", testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkHosts(t, res, []host{
+		{id: "inv/kea-leases6.csv/fd00:20::10", name: "nas6", fqdn: "nas6.lab.example", ips: []string{"fd00:20::10"}},
+		{id: "inv/kea-leases6.csv/52:54:00:00:00:11", ips: []string{"fd00:20::11"}, macs: []sources.MAC{"52:54:00:00:00:11"}},
+	})
+	checkWarnings(t, res, nil)
+}

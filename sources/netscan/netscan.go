@@ -25,7 +25,8 @@ import (
 // AdapterName is the adapter type of this package.
 const AdapterName = "netscan"
 
-// ScanRequest is one scan as the scan_subnet tool asks for it; empty fields take the config's.
+// ScanRequest is one scan as the scan_subnet tool asks for it; empty fields take the config's
+// (targets, profile, ports).
 type ScanRequest struct {
 	Targets []string `json:"targets"`
 	Profile Profile  `json:"profile,omitempty"`
@@ -149,7 +150,11 @@ func (s *Source) Discover(ctx context.Context, progress sources.Progress) (sourc
 // more than max_hosts addresses, or anything that is not an address, CIDR or range is refused
 // before nmap starts. Cancelling ctx stops nmap.
 func (s *Source) Scan(ctx context.Context, req ScanRequest, progress sources.Progress) (sources.Result, error) {
-	set, err := ParseTargets(req.Targets, s.allowed, s.cfg.MaxHosts)
+	targets := req.Targets
+	if len(targets) == 0 {
+		targets = s.cfg.Targets
+	}
+	set, err := ParseTargets(targets, s.allowed, s.cfg.MaxHosts)
 	if err != nil {
 		return sources.Result{}, fmt.Errorf("netscan %q: %w", s.cfg.Name, err)
 	}

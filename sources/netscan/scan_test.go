@@ -346,3 +346,32 @@ func readyLine(t *testing.T, r *bufio.Reader) {
 		t.Fatalf("helper listener: %q %v", line, err)
 	}
 }
+
+func TestScanIPv6LoopbackRealNmap(t *testing.T) {
+	requireNmap(t)
+	ln, err := net.Listen("tcp6", "[::1]:0")
+	if err != nil {
+		t.Skipf("no IPv6 loopback here: %v", err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	port := ln.Addr().(*net.TCPAddr).Port
+	no := false
+	s := newTestSource(t, Config{AllowedNetworks: []string{"::1/128"}, ReverseDNS: &no, Targets: []string{"::1"}, Profile: ProfilePorts, Ports: []string{strconv.Itoa(port)}})
+	// Discover scans the configured targets with the configured profile and ports.
+	res, err := s.Discover(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Observations) != 1 || res.Observations[0].NativeID != "lab-scan/::1" || len(res.Observations[0].Services) != 1 || res.Observations[0].Services[0].Ports[0] != port {
+		t.Fatalf("observations = %+v", res.Observations)
+	}
+}
