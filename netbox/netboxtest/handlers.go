@@ -22,14 +22,11 @@ type response struct {
 
 const maxBody = 256 << 20
 
-func jsonBytes(v any) []byte {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return []byte(fmt.Sprintf(`{"detail": %q}`, "simulator could not encode its response: "+err.Error()))
-	}
-	return bytes.TrimRight(buf.Bytes(), "\n")
+func jsonBytes(v any) []byte { return appendJSON(make([]byte, 0, 1024), v) }
+
+// jsonRespSized pre-sizes the buffer for n objects (about 2 KB each in full).
+func jsonRespSized(status int, v any, n int) response {
+	return response{status: status, body: appendJSON(make([]byte, 0, 1024+n*2048), v)}
 }
 
 func jsonResp(status int, v any) response { return response{status: status, body: jsonBytes(v)} }
@@ -294,7 +291,7 @@ func (s *Server) list(r *http.Request, def *endpoint) response {
 	}
 	s.mu.RUnlock()
 	page["results"] = results
-	resp := jsonResp(http.StatusOK, page)
+	resp := jsonRespSized(http.StatusOK, page, len(results))
 	resp.objects = len(results)
 	if full && !cursor {
 		s.checkResponse(r, es.listResp, resp.body)
@@ -437,7 +434,7 @@ func (s *Server) create(r *http.Request, def *endpoint) response {
 		for i, o := range created {
 			out[i] = rc.render(t.byID[o.id], es.full)
 		}
-		resp = jsonResp(http.StatusCreated, out)
+		resp = jsonRespSized(http.StatusCreated, out, len(out))
 		for _, o := range out {
 			s.checkResponse(r, es.resp, jsonBytes(o))
 			if !s.cfg.validateResponse {
@@ -567,7 +564,7 @@ func (s *Server) bulkUpdate(r *http.Request, def *endpoint) response {
 	for _, id := range updated {
 		out = append(out, rc.render(t.byID[id], es.full))
 	}
-	resp := jsonResp(http.StatusOK, out)
+	resp := jsonRespSized(http.StatusOK, out, len(out))
 	if len(out) > 0 {
 		s.checkResponse(r, es.resp, jsonBytes(out[0]))
 	}
