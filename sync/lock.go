@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
+	"strconv"
+	"syscall"
 	"strings"
 	"time"
 )
@@ -50,14 +53,37 @@ func (e *Engine) acquireLock(ctx context.Context) (release func(), err error) {
 		}
 		held := got["lock"][0]
 		desc := objStr(held, "description")
-		if exp, ok := lockExpiry(desc); ok && e.now().After(exp) {
-			e.log.Warn("breaking an expired apply lock", "lock", desc)
+		exp, ok := lockExpiry(desc)
+		if ok && e.now().After(exp) || e.holderDead(desc) {
+			e.log.Warn("breaking an apply lock whose holder is gone or expired", "lock", desc)
 			e.nb.Delete(ctx, epTags, []int{objID(held)})
 			continue
 		}
 		return nil, fmt.Errorf("%w: NetBox tag %q says %q", ErrLocked, name, desc)
 	}
 	return nil, fmt.Errorf("%w: could not take NetBox tag %q", ErrLocked, name)
+}
+
+// holderDead reports a lock held by a process of this host that no longer runs (an agent
+// killed in the middle of an apply), so the next run need not wait for the expiry.
+func (e *Engine) holderDead(desc string) bool {
+	i := strings.Index(desc, "held by ")
+	j := strings.LastIndex(desc, " until ")
+	if i < 0 || j < i {
+		return false
+	}
+	holder := desc[i+len("held by ") : j]
+	host, pidStr, ok := strings.Cut(holder, ":")
+	myHost, _, _ := strings.Cut(e.holder, ":")
+	pid, err := strconv.Atoi(pidStr)
+	if !ok || err != nil || host != myHost || holder == e.holder || pid <= 0 {
+		return false
+	}
+	proc, err := os.FindProcess(pid)
+	if err != nil {
+		return true
+	}
+	return proc.Signal(syscall.Signal(0)) != nil && !errors.Is(proc.Signal(syscall.Signal(0)), syscall.EPERM)
 }
 
 func lockExpiry(desc string) (time.Time, bool) {
