@@ -242,7 +242,25 @@ func TestNetnsScan(t *testing.T) {
 	})
 
 	t.Run("services names what listens", func(t *testing.T) {
-		found := scan(t, s, ProfileServices, "8080")
+		var prog progressLog
+		res, err := s.Scan(context.Background(), ScanRequest{Targets: []string{web.ip.String()}, Profile: ProfileServices, Ports: []string{"8080"}}, prog.report)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := map[netip.Addr]sources.Observation{}
+		for _, o := range res.Observations {
+			found[o.Keys.IPs[0]] = o
+		}
+		// Service detection takes seconds: nmap's --stats-every progress must have come through.
+		live := 0
+		for _, r := range prog.all() {
+			if strings.Contains(r, "% done") {
+				live++
+			}
+		}
+		if live == 0 {
+			t.Errorf("no progress from nmap during a %s scan: %q", ProfileServices, prog.all())
+		}
 		o := found[web.ip]
 		// The Server header only reaches the result when nmap really probed the port.
 		if len(o.Services) != 1 || o.Services[0].Ports[0] != 8080 || !strings.HasPrefix(o.Services[0].Name, "http") || o.Services[0].Description != "netscan-test" {
@@ -289,7 +307,7 @@ func TestNetnsLabIsRemovedAfterTheTest(t *testing.T) {
 	var lab *netLab
 	t.Run("lab", func(t *testing.T) { lab = newNetLab(t, 1) })
 	if lab == nil {
-		t.Fatal("lab not built")
+		t.Skip("the lab subtest was filtered out by -run")
 	}
 	out, err := exec.Command("ip", "netns", "list").CombinedOutput()
 	if err != nil {
