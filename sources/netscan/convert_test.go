@@ -137,11 +137,13 @@ func TestConvertBadAddressIsAWarning(t *testing.T) {
 }
 
 func FuzzNmapXML(f *testing.F) {
-	data, err := os.ReadFile(fixture(f, "homelab-os.xml"))
-	if err != nil {
-		f.Fatal(err)
+	for _, name := range []string{"homelab-os.xml", "netns-services-os.xml"} {
+		data, err := os.ReadFile(fixture(f, name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
 	}
-	f.Add(data)
 	f.Add([]byte(`<nmaprun><host><status state="up"/><address addr="198.18.0.1" addrtype="ipv4"/><address addr="02:00:00:00:00:01" addrtype="mac" vendor="x"/><hostnames><hostname name="a.b" type="PTR"/></hostnames></host></nmaprun>`))
 	f.Add([]byte(`<nmaprun><host><status state="up"/><address addr="::1" addrtype="ipv6"/><ports><port protocol="udp" portid="53"><state state="open"/></port></ports></host></nmaprun>`))
 	s := newTestSource(f, Config{})
@@ -167,4 +169,47 @@ func FuzzNmapXML(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestConvertRealNetnsRecording converts XML that nmap 7.93 wrote for `nmap -n -sV -O -p
+// 22,80,8080 --stats-every 500ms -oX FILE 198.18.0.240/29` as root against two network
+// namespaces on a bridge (one running an SSH banner and an HTTP server).
+func TestConvertRealNetnsRecording(t *testing.T) {
+	data, err := os.ReadFile(fixture(t, "netns-services-os.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var run nmap.Run
+	if err := nmap.Parse(data, &run); err != nil {
+		t.Fatal(err)
+	}
+	res := newTestSource(t, Config{}).Convert(&run)
+	byID := map[string]sources.Observation{}
+	for _, o := range res.Observations {
+		byID[o.NativeID] = o
+	}
+	if got := keys(byID); !slices.Equal(got, []string{"lab-scan/198.18.0.241", "lab-scan/198.18.0.242", "lab-scan/198.18.0.243"}) {
+		t.Fatalf("hosts %q", got)
+	}
+	web := byID["lab-scan/198.18.0.242"]
+	if !slices.Equal(web.Keys.MACs, []sources.MAC{"02:18:00:1E:00:02"}) || !web.Keys.MACs[0].IsLocal() {
+		t.Errorf("web MACs %v", web.Keys.MACs)
+	}
+	want := []sources.Service{
+		{Name: "ssh", Protocol: "tcp", Ports: []int{22}, Description: "OpenSSH 9.2p1 Debian 2+deb12u3 protocol 2.0"},
+		{Name: "http", Protocol: "tcp", Ports: []int{8080}, Description: "SimpleHTTPServer 0.6 Python 3.11.7"},
+	}
+	if !slices.EqualFunc(web.Services, want, serviceEqual) {
+		t.Errorf("services %+v", web.Services)
+	}
+	if web.Facts.OS != "Linux 5.3 - 5.4" || web.Facts.Attributes["netscan.os_accuracy"] != "96" {
+		t.Errorf("os %q %v", web.Facts.OS, web.Facts.Attributes)
+	}
+	quiet := byID["lab-scan/198.18.0.243"]
+	if len(quiet.Services) != 0 || !slices.Equal(quiet.Keys.MACs, []sources.MAC{"02:18:00:1E:00:03"}) {
+		t.Errorf("quiet host %+v", quiet)
+	}
+	if self := byID["lab-scan/198.18.0.241"]; len(self.Keys.MACs) != 0 {
+		t.Errorf("the scanner's own address has no MAC in nmap's output, got %v", self.Keys.MACs)
+	}
 }
