@@ -27,6 +27,11 @@ type writeCtx struct {
 
 func invalidPK(id int) string { return fmt.Sprintf("Invalid pk \"%d\" - object does not exist.", id) }
 
+func unrecognizedRef(v any) string {
+	return fmt.Sprintf("Related objects must be referenced by numeric ID or by dictionary of attributes. "+
+		"Received an unrecognized value: %v", v)
+}
+
 // refNotFound words a missing referenced object: NetBox's nested serializer fields (pk or
 // attributes) say "numeric ID"; plain primary-key fields use DRF's message.
 func refNotFound(prop *openapi3.Schema, id int) string {
@@ -202,11 +207,25 @@ func (w *writeCtx) writeOne(def *endpoint, old *object, body map[string]any, sch
 			delete(vbody, name) // checked against the defined custom fields below; null clears a value
 			continue
 		}
-		if str, ok := v.(string); ok && prop != nil && isRefSchema(prop) {
-			if n, err := strconv.Atoi(strings.TrimSpace(str)); err == nil {
+		if prop != nil && isRefSchema(prop) {
+			switch x := v.(type) {
+			case nil, map[string]any:
+			case float64:
+				if _, ok := toInt(x); !ok {
+					errs.add(name, unrecognizedRef(v))
+				}
+			case string:
+				n, err := strconv.Atoi(strings.TrimSpace(x))
+				if err != nil {
+					errs.add(name, unrecognizedRef(v))
+					continue
+				}
 				vbody[name] = float64(n) // NetBox casts a numeric string to a pk
+				continue
+			default:
+				errs.add(name, unrecognizedRef(v))
+				continue
 			}
-			continue
 		}
 		if attrs, ok := v.(map[string]any); ok && prop != nil && isRefSchema(prop) {
 			fk, known := def.fks[name]
