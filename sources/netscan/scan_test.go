@@ -375,3 +375,21 @@ func TestScanIPv6LoopbackRealNmap(t *testing.T) {
 		t.Fatalf("observations = %+v", res.Observations)
 	}
 }
+
+func TestCheck(t *testing.T) {
+	requireNmap(t)
+	if err := newTestSource(t, Config{}).Check(context.Background()); err != nil {
+		t.Errorf("Check with nmap installed: %v", err)
+	}
+	err := newTestSource(t, Config{NmapPath: "/nonexistent/nmap"}).Check(context.Background())
+	if !errors.Is(err, nmap.ErrNmapNotInstalled) {
+		t.Errorf("Check with a missing nmap_path: %v", err)
+	}
+	notNmap := filepath.Join(t.TempDir(), "nmap")
+	if err := os.WriteFile(notNmap, []byte("#!/bin/sh\necho hello\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := newTestSource(t, Config{NmapPath: notNmap}).Check(context.Background()); err == nil || !strings.Contains(err.Error(), "does not look like nmap") {
+		t.Errorf("Check with a binary that is not nmap: %v", err)
+	}
+}
