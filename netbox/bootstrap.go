@@ -18,7 +18,7 @@ type TagSpec struct {
 
 // CustomFieldSpec is a custom field the agent needs. Zero values leave NetBox's defaults.
 type CustomFieldSpec struct {
-	Name        string   // ^[a-z0-9_]+$, no "__"
+	Name        string // ^[a-z0-9_]+$, no "__"
 	Label       string
 	Type        string   // text, longtext, integer, decimal, boolean, date, datetime, url, json, select, multiselect, object, multiobject
 	ObjectTypes []string // e.g. "dcim.device", "virtualization.virtualmachine"
