@@ -41,19 +41,27 @@ func BenchmarkValidateDeviceRequest(b *testing.B) {
 	}
 }
 
-func post(b *testing.B, srv *Server, method, path string, body any) []byte {
+func doJSON(srv *Server, method, path string, body any) ([]byte, error) {
 	raw, _ := json.Marshal(body)
 	req, _ := http.NewRequest(method, srv.URL+path, bytes.NewReader(raw))
 	req.Header.Set("Authorization", srv.AuthHeader())
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		b.Fatal(err)
+		return nil, err
 	}
 	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode >= 300 {
-		b.Fatalf("%s %s = %d %s", method, path, resp.StatusCode, out)
+	out, err := io.ReadAll(resp.Body)
+	if err == nil && resp.StatusCode >= 300 {
+		err = fmt.Errorf("%s %s = %d %s", method, path, resp.StatusCode, out)
+	}
+	return out, err
+}
+
+func post(b *testing.B, srv *Server, method, path string, body any) []byte {
+	out, err := doJSON(srv, method, path, body)
+	if err != nil {
+		b.Fatal(err)
 	}
 	return out
 }
@@ -84,6 +92,48 @@ func BenchmarkBulkCreateDevices(b *testing.B) {
 		read := time.Since(start)
 		b.ReportMetric(float64(total)/created.Seconds(), "created/s")
 		b.ReportMetric(float64(total)/read.Seconds(), "read/s")
+		srv.Close()
+	}
+}
+
+// BenchmarkBulkCreateWithLatency: 10,000 objects in batches of 500, 4 at a time, against
+// 2 ms per request + 0.1 ms per object and 4 workers. The simulator's lower bound is
+// objects x per-object / workers + batches x per-request / workers = 250 ms + 10 ms;
+// ratio says how close its own overhead lets a client get.
+func BenchmarkBulkCreateWithLatency(b *testing.B) {
+	const total, batch, workers = 10000, 500, 4
+	const perReq, perObj = 2 * time.Millisecond, 100 * time.Microsecond
+	lower := time.Duration(total)*perObj/workers + time.Duration(total/batch)*perReq/workers
+	for b.Loop() {
+		b.StopTimer()
+		srv := NewServer(WithLatency(perReq, perObj), WithWorkers(workers))
+		b.StartTimer()
+		start := time.Now()
+		sem := make(chan struct{}, workers)
+		done := make(chan struct{}, total/batch)
+		for i := 0; i < total; i += batch {
+			objs := make([]any, batch)
+			for j := range objs {
+				objs[j] = map[string]any{"name": fmt.Sprintf("t%05d", i+j), "slug": fmt.Sprintf("t%05d", i+j)}
+			}
+			sem <- struct{}{}
+			go func() {
+				defer func() { <-sem; done <- struct{}{} }()
+				if _, err := doJSON(srv, "POST", pathTags, objs); err != nil {
+					b.Error(err)
+				}
+			}()
+		}
+		for range total / batch {
+			<-done
+		}
+		elapsed := time.Since(start)
+		if srv.Count(pathTags) != total {
+			b.Fatalf("created %d", srv.Count(pathTags))
+		}
+		b.ReportMetric(float64(elapsed.Milliseconds()), "wall-ms")
+		b.ReportMetric(float64(lower.Milliseconds()), "lower-bound-ms")
+		b.ReportMetric(elapsed.Seconds()/lower.Seconds(), "ratio")
 		srv.Close()
 	}
 }

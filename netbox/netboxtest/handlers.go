@@ -18,6 +18,28 @@ type response struct {
 	status  int
 	body    []byte
 	objects int
+	etag    string
+}
+
+// etagOf is the weak ETag NetBox 4.6+ sends for an object, derived from last_updated.
+func etagOf(o *object) string {
+	return fmt.Sprintf(`W/"%x-%x"`, o.id, o.updated.UnixMicro())
+}
+
+// preconditionFailed checks If-Match (4.6+): a write to an object changed since the client
+// read it is refused with 412.
+func (s *Server) preconditionFailed(r *http.Request, o *object) *response {
+	im := r.Header.Get("If-Match")
+	if !s.cfg.profile.etags() || im == "" || im == "*" {
+		return nil
+	}
+	for _, tag := range strings.Split(im, ",") {
+		if strings.TrimSpace(tag) == etagOf(o) {
+			return nil
+		}
+	}
+	resp := detail(http.StatusPreconditionFailed, "Precondition failed: the object has been modified since it was retrieved.")
+	return &resp
 }
 
 const maxBody = 256 << 20
@@ -321,9 +343,13 @@ func (s *Server) get(r *http.Request, def *endpoint, id int) response {
 	}
 	plan, full := planFor(def, es, r.URL.Query())
 	out := s.renderCtx(r).render(o, plan)
+	etag := etagOf(o)
 	s.mu.RUnlock()
 	resp := jsonResp(http.StatusOK, out)
 	resp.objects = 1
+	if s.cfg.profile.etags() {
+		resp.etag = etag
+	}
 	if full {
 		s.checkResponse(r, es.resp, resp.body)
 	}
@@ -466,6 +492,9 @@ func (s *Server) update(r *http.Request, def *endpoint, id int) response {
 	if old == nil {
 		return notFound(def)
 	}
+	if pf := s.preconditionFailed(r, old); pf != nil {
+		return *pf
+	}
 	schema := es.patch
 	if r.Method == http.MethodPut {
 		schema = es.put
@@ -477,6 +506,9 @@ func (s *Server) update(r *http.Request, def *endpoint, id int) response {
 	}
 	resp := jsonResp(http.StatusOK, s.renderCtx(r).render(t.byID[id], es.full))
 	resp.objects = 1
+	if s.cfg.profile.etags() {
+		resp.etag = etagOf(t.byID[id])
+	}
 	s.checkResponse(r, es.resp, resp.body)
 	return resp
 }
@@ -586,6 +618,11 @@ func (s *Server) delete(r *http.Request, def *endpoint, ids []int, single bool) 
 	t := s.st.tables[def.path]
 	if single && t.byID[ids[0]] == nil {
 		return notFound(def)
+	}
+	if single {
+		if pf := s.preconditionFailed(r, t.byID[ids[0]]); pf != nil {
+			return *pf
+		}
 	}
 	w := s.newWriteCtx()
 	var protected []*object

@@ -229,3 +229,40 @@ func TestBadJSON(t *testing.T) {
 		t.Errorf("bad JSON = %d %s", resp.StatusCode, raw)
 	}
 }
+
+// TestETagIfMatch: 4.7 answers 412 to a write whose If-Match is stale; 4.3 has no ETags.
+func TestETagIfMatch(t *testing.T) {
+	for _, p := range profiles {
+		srv := NewTestServer(t, WithProfile(p))
+		srv.MustSeed(pathSites, map[string]any{"name": "a", "slug": "a"})
+		resp, _, err := rawRequest(srv, "GET", pathSites+"1/", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		etag := resp.Header.Get("ETag")
+		if (etag != "") != (p == Profile47) {
+			t.Fatalf("%s: ETag = %q", p, etag)
+		}
+		if p == Profile43 {
+			continue
+		}
+		patch := func(ifMatch string) int {
+			req, _ := http.NewRequest("PATCH", srv.URL+pathSites+"1/", strings.NewReader(`{"description": "x"}`))
+			req.Header.Set("Authorization", srv.AuthHeader())
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("If-Match", ifMatch)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			return resp.StatusCode
+		}
+		if code := patch(etag); code != 200 {
+			t.Errorf("PATCH with current ETag = %d", code)
+		}
+		if code := patch(etag); code != 412 {
+			t.Errorf("PATCH with stale ETag = %d, want 412", code)
+		}
+	}
+}

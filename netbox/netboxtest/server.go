@@ -46,7 +46,8 @@ const (
 	// Profile47 is NetBox 4.7: v2 tokens (Authorization: Bearer nbt_<key>.<secret>) and v1
 	// tokens, bulk errors as {"detail", "errors": [{"index", "errors"}]}, custom field errors
 	// under "custom_fields", writable interface mac_address, cursor pagination (?start=),
-	// platforms unique per manufacturer, VMs may stand alone on a device.
+	// platforms unique per manufacturer, VMs may stand alone on a device, weak ETags on
+	// objects and 412 when If-Match no longer matches.
 	Profile47 Profile = 47
 )
 
@@ -62,6 +63,7 @@ func (p Profile) nestedCustomFieldErrors() bool { return p >= Profile47 }
 func (p Profile) writableInterfaceMAC() bool    { return p >= Profile47 }
 func (p Profile) cursorPagination() bool        { return p >= Profile47 }
 func (p Profile) standaloneVMs() bool           { return p >= Profile47 }
+func (p Profile) etags() bool                   { return p >= Profile47 }
 
 // FaultKind is a failure the simulator can inject.
 type FaultKind int
@@ -143,8 +145,9 @@ func WithTokens(toks ...Token) Option {
 	return func(c *config) { c.tokens = append(c.tokens, toks...) }
 }
 
-// WithLatency adds perRequest plus perObject for each object in the request body or the
-// response to every request, spent while holding a worker.
+// WithLatency makes every request take at least perRequest plus perObject for each object
+// in the request body or the response (whichever is more), spent while holding a worker;
+// the simulator's own processing time counts towards it.
 func WithLatency(perRequest, perObject time.Duration) Option {
 	return func(c *config) { c.perRequest, c.perObject = perRequest, perObject }
 }
@@ -454,9 +457,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.peakMu.Unlock()
 	}
 	defer s.inFlight.Add(-1)
+	served := time.Now()
 	resp := s.process(r)
 	entry.Objects = resp.objects
-	if d := s.cfg.perRequest + time.Duration(resp.objects)*s.cfg.perObject; d > 0 {
+	// The configured latency is the service time NetBox would need; the simulator's own
+	// processing counts towards it.
+	if d := s.cfg.perRequest + time.Duration(resp.objects)*s.cfg.perObject - time.Since(served); d > 0 {
 		if !sleepCtx(r.Context(), d) {
 			entry.Status = 499
 			return
@@ -475,6 +481,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Request-ID", s.requestID())
 	h.Set("Vary", "Accept, Cookie, Origin")
 	h.Set("Allow", "GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS")
+	if resp.etag != "" {
+		h.Set("ETag", resp.etag)
+	}
 	if resp.body != nil {
 		h.Set("Content-Type", "application/json")
 		h.Set("Content-Length", strconv.Itoa(len(resp.body)))
