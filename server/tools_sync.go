@@ -18,7 +18,7 @@ import (
 // PreviewInput is what preview_sync takes.
 type PreviewInput struct {
 	Sources []string `json:"sources,omitempty" jsonschema_description:"Source instance names to include; default: every configured source."`
-	Scope   string   `json:"scope,omitempty" jsonschema_description:"Optional scope passed to the sync engine (for example an object type or a site); default: everything."`
+	Scope   string   `json:"scope,omitempty" jsonschema:"enum=device,enum=virtual_machine,enum=host" jsonschema_description:"Plan only entities of this kind (nothing is then marked stale); default: everything."`
 }
 
 // PlanSummary counts a plan's actions.

@@ -1,0 +1,284 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/netbox-agent/netbox-agent/sources"
+	syncengine "github.com/netbox-agent/netbox-agent/sync"
+)
+
+// EngineSyncerConfig configures NewEngineSyncer.
+type EngineSyncerConfig struct {
+	Engine  *syncengine.Engine
+	Sources []sources.Source
+	Merge   syncengine.MergeConfig
+	// PlanDir, when set, keeps every previewed plan as PlanDir/<id>.json (sync.SavePlan), so a
+	// later process (a new stdio session, --apply-plan) can apply it.
+	PlanDir string
+	Metrics *Metrics
+	Logger  *slog.Logger
+}
+
+// EngineSyncer is the Syncer of the MCP tools on top of the sync engine: Preview discovers the
+// selected sources concurrently, merges and plans; Apply writes a previewed plan by id.
+type EngineSyncer struct {
+	cfg EngineSyncerConfig
+	log *slog.Logger
+
+	mu    sync.Mutex
+	plans map[string]*syncengine.Plan
+	order []string
+}
+
+const maxEnginePlans = 16
+
+// Scopes a preview accepts: an entity kind, or "" for everything.
+var previewScopes = []string{"", string(sources.KindDevice), string(sources.KindVM), string(sources.KindHost)}
+
+// NewEngineSyncer returns the syncer; Engine and Sources are required.
+func NewEngineSyncer(cfg EngineSyncerConfig) (*EngineSyncer, error) {
+	if cfg.Engine == nil {
+		return nil, errors.New("engine syncer: no sync engine")
+	}
+	if cfg.PlanDir != "" {
+		if err := os.MkdirAll(cfg.PlanDir, 0o700); err != nil {
+			return nil, fmt.Errorf("engine syncer: plan_dir: %w", err)
+		}
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &EngineSyncer{cfg: cfg, log: log, plans: map[string]*syncengine.Plan{}}, nil
+}
+
+type discovery struct {
+	src sources.Source
+	res sources.Result
+	err error
+}
+
+// Preview implements Syncer. A scope (an entity kind) limits the plan to those entities and
+// then marks nothing stale: objects outside the scope were not looked at.
+func (e *EngineSyncer) Preview(ctx context.Context, req PreviewRequest, progress sources.Progress) (*Plan, error) {
+	if !slices.Contains(previewScopes, req.Scope) {
+		return nil, fmt.Errorf("scope: %q is not one of device, virtual_machine, host", req.Scope)
+	}
+	selected := e.cfg.Sources
+	if len(req.Sources) > 0 {
+		selected = nil
+		for i, name := range req.Sources {
+			j := slices.IndexFunc(e.cfg.Sources, func(s sources.Source) bool { return s.Name() == name })
+			if j < 0 {
+				return nil, fmt.Errorf("sources[%d]: %q is not a configured source", i, name)
+			}
+			selected = append(selected, e.cfg.Sources[j])
+		}
+	}
+	if len(selected) == 0 {
+		return nil, errors.New("no sources configured")
+	}
+
+	results := make([]discovery, len(selected))
+	var wg sync.WaitGroup
+	var doneMu sync.Mutex
+	done := 0
+	total := len(selected) + 1 // the plan is the last step
+	progress.Report(0, total, "discovering")
+	for i, src := range selected {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			start := time.Now()
+			res, err := src.Discover(ctx, nil)
+			if e.cfg.Metrics != nil {
+				e.cfg.Metrics.ObserveDiscovery(src.Name(), src.Adapter(), time.Since(start), len(res.Observations), err)
+			}
+			results[i] = discovery{src: src, res: res, err: err}
+			doneMu.Lock()
+			done++
+			progress.Report(done, total, "discovered "+src.Name())
+			doneMu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("preview cancelled: %w", err)
+	}
+
+	var (
+		obs      []sources.Observation
+		srcErrs  []SourceError
+		warnings []SourceWarning
+		names    []string
+	)
+	ran := map[string]bool{}
+	for _, d := range results {
+		names = append(names, d.src.Name())
+		if d.err != nil {
+			srcErrs = append(srcErrs, SourceError{Source: d.src.Name(), Error: d.err.Error()})
+			e.log.Warn("source failed; it orphans nothing", "source", d.src.Name(), "error", d.err)
+			continue
+		}
+		ran[d.src.Name()] = true
+		obs = append(obs, d.res.Observations...)
+		warnings = append(warnings, sourceWarnings(d.src.Name(), d.res.Warnings)...)
+	}
+	if len(srcErrs) == len(results) {
+		msgs := make([]string, len(srcErrs))
+		for i, se := range srcErrs {
+			msgs[i] = se.Source + ": " + se.Error
+		}
+		return nil, fmt.Errorf("every source failed: %s", strings.Join(msgs, "; "))
+	}
+
+	merged := syncengine.Merge(obs, e.cfg.Merge)
+	entities := merged.Entities
+	if req.Scope != "" {
+		entities = slices.DeleteFunc(slices.Clone(entities), func(en syncengine.Entity) bool { return string(en.Kind) != req.Scope })
+		ran = map[string]bool{}
+	}
+	plan, err := e.cfg.Engine.Plan(ctx, entities, merged.Conflicts, ran)
+	if err != nil {
+		return nil, fmt.Errorf("plan: %w", err)
+	}
+	progress.Report(total, total, fmt.Sprintf("plan %s: %d actions", plan.ID, len(plan.Actions)))
+	if err := e.keep(plan); err != nil {
+		return nil, err
+	}
+	view := PlanView(plan)
+	view.Sources, view.Scope = names, req.Scope
+	view.SourceErrors, view.Warnings = srcErrs, warnings
+	return view, nil
+}
+
+var planIDPattern = regexp.MustCompile(`^[0-9a-f]{8,64}$`)
+
+func (e *EngineSyncer) keep(p *syncengine.Plan) error {
+	e.mu.Lock()
+	if _, ok := e.plans[p.ID]; !ok {
+		e.order = append(e.order, p.ID)
+	}
+	e.plans[p.ID] = p
+	for len(e.order) > maxEnginePlans {
+		delete(e.plans, e.order[0])
+		e.order = e.order[1:]
+	}
+	e.mu.Unlock()
+	if e.cfg.PlanDir == "" {
+		return nil
+	}
+	if !planIDPattern.MatchString(p.ID) {
+		return fmt.Errorf("plan id %q is not a hash: not saved", p.ID)
+	}
+	return syncengine.SavePlan(filepath.Join(e.cfg.PlanDir, p.ID+".json"), p)
+}
+
+func (e *EngineSyncer) plan(id string) (*syncengine.Plan, error) {
+	e.mu.Lock()
+	p, ok := e.plans[id]
+	e.mu.Unlock()
+	if ok {
+		return p, nil
+	}
+	if e.cfg.PlanDir == "" || !planIDPattern.MatchString(id) {
+		return nil, fmt.Errorf("plan %q: %w", id, fs.ErrNotExist)
+	}
+	p, err := syncengine.LoadPlan(filepath.Join(e.cfg.PlanDir, id+".json"))
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// LoadPlan implements PlanLoader.
+func (e *EngineSyncer) LoadPlan(_ context.Context, id string) (*Plan, error) {
+	p, err := e.plan(id)
+	if err != nil {
+		return nil, err
+	}
+	return PlanView(p), nil
+}
+
+// Apply implements Syncer.
+func (e *EngineSyncer) Apply(ctx context.Context, planID string, progress sources.Progress) (*ApplyReport, error) {
+	p, err := e.plan(planID)
+	if err != nil {
+		return nil, err
+	}
+	rep, err := e.cfg.Engine.Apply(ctx, p, progress)
+	if rep == nil {
+		return nil, err
+	}
+	view := ReportView(rep)
+	if ctx.Err() != nil {
+		view.Cancelled = true
+	}
+	return view, err
+}
+
+// PlanView converts an engine plan for the tools: a create's body is shown as its changes, so
+// get_plan says what will be written.
+func PlanView(p *syncengine.Plan) *Plan {
+	v := &Plan{ID: p.ID, CreatedAt: p.CreatedAt, Sources: []string{}, Actions: make([]PlanAction, 0, len(p.Actions))}
+	for _, a := range p.Actions {
+		pa := PlanAction{Ref: a.Key, Op: string(a.Op), ObjectType: a.Type, Name: a.Name, NetBoxID: int64(a.ID), Reason: a.Reason}
+		for _, c := range a.Changes {
+			pa.Changes = append(pa.Changes, FieldChange{Field: c.Field, Before: RenderValue(c.Before), After: RenderValue(c.After), Source: c.Source, Reason: c.Reason})
+		}
+		if len(pa.Changes) == 0 && a.Op == syncengine.OpCreate {
+			keys := make([]string, 0, len(a.Body))
+			for k := range a.Body {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				pa.Changes = append(pa.Changes, FieldChange{Field: k, After: RenderValue(a.Body[k])})
+			}
+		}
+		v.Actions = append(v.Actions, pa)
+	}
+	for _, c := range p.Conflicts {
+		vc := Conflict{Kind: c.Kind, Key: c.Key, Reason: c.Reason}
+		for _, side := range c.Evidence {
+			vc.Evidence = append(vc.Evidence, ConflictSide{Ref: SourceRef{Source: side.Ref.Source, Adapter: side.Ref.Adapter, NativeID: side.Ref.NativeID}, Name: side.Name, Values: side.Values})
+		}
+		v.Conflicts = append(v.Conflicts, vc)
+	}
+	for _, n := range p.Notes {
+		v.Notes = append(v.Notes, Note{Object: n.Object, Field: n.Field, Reason: n.Reason})
+	}
+	return v
+}
+
+// ReportView converts an engine apply report.
+func ReportView(r *syncengine.Report) *ApplyReport {
+	v := &ApplyReport{PlanID: r.PlanID, StartedAt: r.Started, FinishedAt: r.Started.Add(r.Duration), Results: make([]ObjectResult, 0, len(r.Results))}
+	for _, res := range r.Results {
+		st := res.Status
+		switch res.Status {
+		case syncengine.StatusDone:
+			st = ResultOK
+		case syncengine.StatusFailed:
+			st = ResultFailed
+		case syncengine.StatusRefused:
+			st = ResultChanged
+		case syncengine.StatusSkipped:
+			st = ResultSkipped
+		}
+		v.Results = append(v.Results, ObjectResult{Ref: res.Key, Op: string(res.Op), ObjectType: res.Type, Name: res.Name, Status: st, NetBoxID: int64(res.ID), Error: res.Error})
+	}
+	return v
+}
