@@ -20,7 +20,8 @@ var queryControl = map[string]bool{"limit": true, "offset": true, "start": true,
 
 // filter returns the objects of def matching the query, ordered by id. Parameters that are
 // not filters the simulator knows are ignored, as NetBox does without STRICT_FILTERING.
-func (s *Server) filter(def *endpoint, q url.Values) ([]*object, fieldErrors) {
+func (s *Server) filter(def *endpoint, q url.Values) ([]*object, []string, fieldErrors) {
+	var ignored []string
 	t := s.st.tables[def.path]
 	es := s.spec.eps[def.path]
 	type pred struct {
@@ -64,7 +65,7 @@ func (s *Server) filter(def *endpoint, q url.Values) ([]*object, fieldErrors) {
 				for _, part := range strings.Split(v, ",") {
 					id, err := strconv.Atoi(strings.TrimSpace(part))
 					if err != nil {
-						return nil, fieldErrors{key: []string{"Enter a number."}}
+						return nil, nil, fieldErrors{key: []string{"Enter a number."}}
 					}
 					ids = append(ids, id)
 				}
@@ -83,7 +84,7 @@ func (s *Server) filter(def *endpoint, q url.Values) ([]*object, fieldErrors) {
 				}
 				id, err := strconv.Atoi(v)
 				if err != nil {
-					return nil, fieldErrors{key: []string{"Enter a number."}}
+					return nil, nil, fieldErrors{key: []string{"Enter a number."}}
 				}
 				if !wantNull {
 					ids = append(ids, t.referrers(field, id)...)
@@ -126,21 +127,22 @@ func (s *Server) filter(def *endpoint, q url.Values) ([]*object, fieldErrors) {
 			}, values})
 		case strings.HasPrefix(key, "cf_"):
 			name := strings.TrimPrefix(key, "cf_")
-			preds = append(preds, pred{func(_ *state, o *object, vs []string) bool {
+			want := make(map[string]bool, len(values))
+			for _, v := range values {
+				want[v] = true
+				if lv := strings.ToLower(v); lv == "true" || lv == "false" {
+					want[lv] = true
+				}
+			}
+			preds = append(preds, pred{func(_ *state, o *object, _ []string) bool {
 				v, ok := o.cf[name]
 				if !ok || v == nil {
-					return slices.Contains(vs, "null")
+					return want["null"]
 				}
-				have := toString(v)
 				if m, isMap := v.(map[string]any); isMap {
-					have = fmt.Sprint(m)
+					return want[fmt.Sprint(m)]
 				}
-				for _, want := range vs {
-					if have == want || strings.EqualFold(have, want) && (have == "true" || have == "false") {
-						return true
-					}
-				}
-				return false
+				return want[toString(v)]
 			}, values})
 		case strings.HasPrefix(key, "last_updated__") || strings.HasPrefix(key, "created__"):
 			field, op, _ := strings.Cut(key, "__")
@@ -148,7 +150,7 @@ func (s *Server) filter(def *endpoint, q url.Values) ([]*object, fieldErrors) {
 			for _, v := range values {
 				tv := parseTime(v)
 				if tv.IsZero() {
-					return nil, fieldErrors{key: []string{"Enter a valid date/time."}}
+					return nil, nil, fieldErrors{key: []string{"Enter a valid date/time."}}
 				}
 				bounds = append(bounds, tv)
 			}
@@ -157,11 +159,14 @@ func (s *Server) filter(def *endpoint, q url.Values) ([]*object, fieldErrors) {
 			base, lookup, _ := strings.Cut(key, "__")
 			prop := es.writable[base]
 			if prop == nil || isRefSchema(prop) || !(prop.Type.Is("string") || prop.Type.Is("integer") || prop.Type.Is("boolean")) {
-				continue // unknown filter: ignored
+				ignored = append(ignored, key) // unknown filter: ignored, as NetBox does
+				continue
 			}
 			fold := base == "serial" // NetBox filters serials case-insensitively
-			if f := stringFilter(base, lookup, fold); f != nil {
+			if f := stringFilter(base, lookup, fold, values); f != nil {
 				preds = append(preds, pred{f, values})
+			} else {
+				ignored = append(ignored, key)
 			}
 		}
 	}
@@ -186,7 +191,7 @@ func (s *Server) filter(def *endpoint, q url.Values) ([]*object, fieldErrors) {
 			out = append(out, o)
 		}
 	}
-	return out, nil
+	return out, ignored, nil
 }
 
 func timeFilter(field, op string, bounds []time.Time) filterFunc {
@@ -221,7 +226,30 @@ func timeFilter(field, op string, bounds []time.Time) filterFunc {
 
 // stringFilter implements NetBox's lookups on a scalar field: exact (any of the values),
 // n (none of), ie / nie (case-insensitive), ic (contains, case-insensitive), isw, iew.
-func stringFilter(field, lookup string, fold bool) filterFunc {
+func stringFilter(field, lookup string, fold bool, values []string) filterFunc {
+	if lookup == "" || lookup == "n" || lookup == "ie" || lookup == "nie" {
+		// Exact matches (the agent's name__ie/serial reads carry hundreds of values): a set.
+		fold = fold || lookup == "ie" || lookup == "nie"
+		want := make(map[string]bool, len(values))
+		for _, v := range values {
+			if fold {
+				v = strings.ToLower(v)
+			}
+			want[v] = true
+		}
+		negate := strings.HasPrefix(lookup, "n")
+		return func(_ *state, o *object, _ []string) bool {
+			v, ok := o.f[field]
+			have := toString(v)
+			if !ok || v == nil {
+				have = ""
+			}
+			if fold {
+				have = strings.ToLower(have)
+			}
+			return want[have] != negate
+		}
+	}
 	match := func(have, want string) bool {
 		switch lookup {
 		case "", "n":

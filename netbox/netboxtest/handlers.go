@@ -19,6 +19,7 @@ type response struct {
 	body    []byte
 	objects int
 	etag    string
+	ignored []string // query parameters that are no filter the simulator knows
 }
 
 // etagOf is the weak ETag NetBox 4.6+ sends for an object, derived from last_updated.
@@ -264,7 +265,7 @@ func (s *Server) list(r *http.Request, def *endpoint) response {
 	}
 
 	s.mu.RLock()
-	matches, fe := s.filter(def, q)
+	matches, ignored, fe := s.filter(def, q)
 	if fe != nil {
 		s.mu.RUnlock()
 		return jsonResp(http.StatusBadRequest, fe)
@@ -315,6 +316,7 @@ func (s *Server) list(r *http.Request, def *endpoint) response {
 	page["results"] = results
 	resp := jsonRespSized(http.StatusOK, page, len(results))
 	resp.objects = len(results)
+	resp.ignored = ignored
 	if full && !cursor {
 		s.checkResponse(r, es.listResp, resp.body)
 	}

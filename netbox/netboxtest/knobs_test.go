@@ -198,6 +198,10 @@ func TestRequestLog(t *testing.T) {
 	if len(log) != 4 || log[1].Query != "limit=5" || log[2].Status != 201 || log[2].Objects != 1 {
 		t.Errorf("log = %+v", log)
 	}
+	call(t, srv, "GET", pathSites+"?nmae=typo&name=a&limit=3", nil)
+	if log := srv.Requests(); !reflect.DeepEqual(log[len(log)-1].Ignored, []string{"nmae"}) {
+		t.Errorf("ignored filters = %v, want [nmae]", log[len(log)-1].Ignored)
+	}
 	srv.ResetLog()
 	if len(srv.Requests()) != 0 || len(srv.Counts()) != 0 {
 		t.Error("ResetLog kept entries")

@@ -191,6 +191,10 @@ type Request struct {
 	Objects  int // objects in the request body or the response, whichever is more
 	Fault    FaultKind
 	Duration time.Duration
+	// Ignored lists query parameters of a list request that are no filter the simulator
+	// implements; NetBox ignores unknown filters too, so a typo returns everything. Tests
+	// can assert this is empty.
+	Ignored []string
 }
 
 // Server is a running simulator.
@@ -460,6 +464,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	served := time.Now()
 	resp := s.process(r)
 	entry.Objects = resp.objects
+	entry.Ignored = resp.ignored
 	// The configured latency is the service time NetBox would need; the simulator's own
 	// processing counts towards it.
 	if d := s.cfg.perRequest + time.Duration(resp.objects)*s.cfg.perObject - time.Since(served); d > 0 {
