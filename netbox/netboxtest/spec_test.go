@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	netbox "github.com/netbox-community/go-netbox/v4"
 )
 
@@ -188,3 +190,36 @@ func cnt(r counted, err error) (int32, error) {
 	}
 	return r.GetCount(), nil
 }
+
+// TestRelaxedSchemasAgreeWithSpec: the served request schemas (reference properties checked
+// by the simulator instead of kin-openapi's oneOf) accept and reject what the spec does for
+// bodies whose references are ids or null.
+func TestRelaxedSchemasAgreeWithSpec(t *testing.T) {
+	spec, err := DefaultSpec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bodies := []map[string]any{
+		{"name": "a", "device_type": 1.0, "role": 1.0, "site": 1.0},
+		{"name": "a", "device_type": 1.0, "role": 1.0},
+		{"name": "a", "device_type": 1.0, "role": 1.0, "site": nil},
+		{"name": "a", "device_type": 1.0, "role": 1.0, "site": 1.0, "platform": nil, "tenant": nil},
+		{"name": "a", "device_type": 1.0, "role": 1.0, "site": 1.0, "status": "bogus"},
+		{"name": strings.Repeat("a", 70), "device_type": 1.0, "role": 1.0, "site": 1.0},
+		{},
+	}
+	for _, ep := range []string{pathDevices, pathVMs, pathInterfaces, pathDeviceTypes} {
+		es := spec.eps[ep]
+		for _, pair := range []struct{ served, original any }{{es.post, es.specPost}, {es.patch, es.specPatch}, {es.put, es.specPut}} {
+			for _, b := range bodies {
+				got := validateBody(pair.served.(*openapi3.Schema), b)
+				want := validateBody(pair.original.(*openapi3.Schema), b)
+				if (got == nil) != (want == nil) || (got != nil && !reflect.DeepEqual(keysOf(got), keysOf(want))) {
+					t.Errorf("%s %v: served %v, spec %v", ep, b, got, want)
+				}
+			}
+		}
+	}
+}
+
+func keysOf(fe fieldErrors) []string { return sortedKeys(map[string]any(fe)) }
