@@ -156,6 +156,9 @@ func matchAttrs(o *object, attrs map[string]any) bool {
 // resolveTags turns tags given as ids or {"name"}/{"slug"} dicts into sorted tag ids.
 func (w *writeCtx) resolveTags(v any) ([]int, string) {
 	list, ok := v.([]any)
+	if v == nil {
+		return nil, "This field may not be null."
+	}
 	if !ok {
 		return nil, fmt.Sprintf("Expected a list of items but got type %q.", pyType(v))
 	}
