@@ -275,6 +275,7 @@ func TestSimBulkCreateOneInvalid(t *testing.T) {
 			if !errors.As(res[2].Err, &ae) || ae.Index != 2 || ae.StatusCode != 400 || !strings.Contains(ae.Error(), `status: "bogus" is not a valid choice.`) {
 				t.Fatalf("object 2: %v", res[2].Err)
 			}
+			t.Logf("invalid object reported as: %v", ae)
 			if !strings.Contains(ae.Error(), `object 2 ("c")`) {
 				t.Errorf("message does not name the object: %v", ae)
 			}
@@ -371,6 +372,7 @@ func TestSimBadToken(t *testing.T) {
 			if !errors.Is(err, netbox.ErrForbidden) || !strings.Contains(err.Error(), "refused the token") {
 				t.Fatalf("err = %v, want a clear ErrForbidden", err)
 			}
+			t.Logf("bad token reported as: %v", err)
 			if strings.Contains(err.Error(), wrong) || strings.Contains(err.Error(), "secretvalue") || strings.Contains(err.Error(), srv.Token()) {
 				t.Errorf("error leaks a token: %v", err)
 			}
@@ -378,6 +380,54 @@ func TestSimBadToken(t *testing.T) {
 				t.Errorf("List with a bad token: %v", err)
 			}
 		})
+	}
+}
+
+func TestSimTokenSchemesAndPermissions(t *testing.T) {
+	v1 := "0123456789abcdef0123456789abcdef01234567"
+	v2 := "nbt_abcdef123456.secretvalue0123456789"
+	tests := []struct {
+		name    string
+		profile netboxtest.Profile
+		token   netboxtest.Token
+		wantErr string // from a Create of one tag; "" for success
+	}{
+		{"4.3 v1 token", netboxtest.Profile43, netboxtest.Token{Value: v1}, ""},
+		{"4.7 v1 token (Token scheme)", netboxtest.Profile47, netboxtest.Token{Value: v1}, ""},
+		{"4.7 v2 token (Bearer scheme)", netboxtest.Profile47, netboxtest.Token{Value: v2}, ""},
+		{"4.7 expired token", netboxtest.Profile47, netboxtest.Token{Value: v2, Expired: true}, "refused the token"},
+		{"4.3 read-only token writing", netboxtest.Profile43, netboxtest.Token{Value: v1, ReadOnly: true}, "lacks permission"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := netboxtest.NewTestServer(t, netboxtest.WithProfile(tt.profile), netboxtest.WithTokens(tt.token))
+			c, err := netbox.New(netbox.Config{URL: srv.URL, Token: secret.New(tt.token.Value)}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := c.Create(context.Background(), netbox.Tags, []netbox.Object{{"name": "x", "slug": "x"}})
+			err = res[0].Err
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("Create: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, netbox.ErrForbidden) || !strings.Contains(err.Error(), tt.wantErr) || strings.Contains(err.Error(), "secretvalue") || strings.Contains(err.Error(), v1) {
+				t.Fatalf("err = %v, want ErrForbidden saying %q without the token", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestSimNotFound(t *testing.T) {
+	_, c := newSim(t, netboxtest.Profile43, nil)
+	_, err := c.List(context.Background(), "dcim/no-such-things", nil)
+	if !errors.Is(err, netbox.ErrNotFound) || !strings.Contains(err.Error(), "/api/dcim/no-such-things/: 404") {
+		t.Fatalf("err = %v, want ErrNotFound naming the path", err)
+	}
+	if _, err := c.List(context.Background(), "/dcim/devices/", nil); err == nil || !strings.Contains(err.Error(), "not an API path") {
+		t.Fatalf("malformed endpoint: %v", err)
 	}
 }
 

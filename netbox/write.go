@@ -325,7 +325,7 @@ func (b *bulk) accept(idxs []int, resp *response) {
 func (b *bulk) rejected(ctx context.Context, idxs []int, st batchState, resp *response) {
 	ae := b.c.apiError(b.method, b.path, resp, 1)
 	remainderOK := !b.c.cfg.DisableRemainderRetry
-	detail, perIndex, ok := batchErrors(resp.body, len(idxs))
+	_, perIndex, ok := batchErrors(resp.body, len(idxs))
 	if ok {
 		var rest []int
 		var firstBad *APIError
@@ -336,7 +336,7 @@ func (b *bulk) rejected(ctx context.Context, idxs []int, st batchState, resp *re
 				continue
 			}
 			e := b.objectError(i, ae, b.scrubFields(f))
-			e.Detail = b.c.scrub.Scrub(detail)
+			e.Detail = "" // the batch-level summary ("Bulk operation failed ...") says nothing about this object
 			b.fail(i, e)
 			if firstBad == nil {
 				firstBad = e
