@@ -228,6 +228,7 @@ func endpoints() []*endpoint {
 				return strings.ToUpper(n[:1]) + n[1:]
 			},
 			clean:       cleanCustomField,
+			afterWrite:  func(w *writeCtx, o, old *object) { w.renameCustomFieldData(o, old) },
 			afterDelete: func(w *writeCtx, o *object) { w.dropCustomFieldData(o) },
 		},
 		{

@@ -201,6 +201,13 @@ func TestCustomFieldsAndTags(t *testing.T) {
 					t.Errorf("cf %v = %d %s, want %s", tc.cf, code, mustJSON(body), mustJSON(want))
 				}
 			}
+			// Renaming a custom field moves its data.
+			if code, body := call(t, srv, "PATCH", pathCustomFields+"2/", map[string]any{"name": "agent_longer"}); code != 200 {
+				t.Fatalf("rename cf = %d %s", code, mustJSON(body))
+			}
+			if cf := srv.Object(pathDevices, 1)["custom_fields"].(map[string]any); cf["agent_longer"] != "line1\nline2" {
+				t.Errorf("after rename: %s", mustJSON(cf))
+			}
 			// Deleting a custom field removes its data; deleting a tag untags objects.
 			call(t, srv, "PATCH", pathDevices+"1/", map[string]any{"tags": []any{1}})
 			if code, _ := call(t, srv, "DELETE", pathCustomFields+"1/", nil); code != 204 {

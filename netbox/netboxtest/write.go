@@ -864,10 +864,30 @@ func cleanCustomField(w *writeCtx, o, old *object) fieldErrors {
 			errs.add("object_types", fmt.Sprintf("Invalid object type: %s", ot))
 		}
 	}
-	if old != nil && strField(old, "name") != name {
-		errs.add("name", "Custom field names cannot be changed in this simulator.")
-	}
 	return errs
+}
+
+// renameCustomFieldData moves a renamed custom field's data to the new name, as NetBox does.
+func (w *writeCtx) renameCustomFieldData(cf, old *object) {
+	if old == nil || strField(old, "name") == strField(cf, "name") {
+		return
+	}
+	from, to := strField(old, "name"), strField(cf, "name")
+	for _, ot := range cfObjectTypes(old) {
+		t := w.s.byType[ot]
+		if t == nil {
+			continue
+		}
+		for _, id := range t.ids {
+			o := t.byID[id]
+			if v, ok := o.cf[from]; ok {
+				c := o.clone()
+				delete(c.cf, from)
+				c.cf[to] = v
+				w.tx.put(c)
+			}
+		}
+	}
 }
 
 // dropCustomFieldData removes a deleted custom field's data from objects, as NetBox does.
