@@ -270,3 +270,34 @@ func TestETagIfMatch(t *testing.T) {
 		}
 	}
 }
+
+// TestConcurrentWritesAndReads runs writers and readers at once (for the race detector) and
+// checks no write is lost.
+func TestConcurrentWritesAndReads(t *testing.T) {
+	srv := NewTestServer(t)
+	seedBase(t, srv)
+	var wg sync.WaitGroup
+	for w := range 6 {
+		wg.Go(func() {
+			for i := range 10 {
+				name := fmt.Sprintf("w%d-%d", w, i)
+				code, body := call(t, srv, "POST", pathDevices, []any{map[string]any{"name": name, "device_type": 1, "role": 1, "site": map[string]any{"slug": "home"},
+					"status": "active", "tags": []any{}}})
+				if code != 201 {
+					t.Errorf("create %s = %d %s", name, code, mustJSON(body))
+				}
+			}
+		})
+		wg.Go(func() {
+			for range 10 {
+				if code, _ := call(t, srv, "GET", pathDevices+"?limit=5&site_id=1", nil); code != 200 {
+					t.Errorf("list = %d", code)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n := srv.Count(pathDevices); n != 60 {
+		t.Errorf("devices = %d, want 60", n)
+	}
+}
