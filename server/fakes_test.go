@@ -62,7 +62,8 @@ func observations(source, adapter string, n int, kind sources.Kind) []sources.Ob
 			Name: fmt.Sprintf("host-%03d", i), SeenAt: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC),
 			Facts:      sources.Facts{Status: "active", Platform: "Debian 12"},
 			Parent:     &sources.Parent{Cluster: "lab", Node: "pve1"},
-			Interfaces: []sources.Interface{{Name: "eth0", MAC: sources.MAC(fmt.Sprintf("BC:24:11:00:00:%02X", i)), IPs: []netip.Prefix{netip.MustParsePrefix(fmt.Sprintf("198.18.0.%d/24", i+10))}}},
+			Interfaces: []sources.Interface{{Name: "eth0", MAC: sources.MAC(fmt.Sprintf("BC:24:11:00:%02X:%02X", i/256, i%256)),
+				IPs: []netip.Prefix{netip.MustParsePrefix(fmt.Sprintf("198.18.%d.%d/16", (i+10)/256, (i+10)%256))}}},
 			Services:   []sources.Service{{Name: "ssh", Protocol: "tcp", Ports: []int{22}}},
 		}
 		o.Normalize()
@@ -145,6 +146,7 @@ type fakeSyncer struct {
 	applied    []string
 	blockApply bool
 	applyStart chan struct{}
+	applyDelay time.Duration
 	failRef    string
 }
 
@@ -179,7 +181,7 @@ func (f *fakeSyncer) Preview(_ context.Context, req PreviewRequest, progress sou
 func (f *fakeSyncer) Apply(ctx context.Context, planID string, progress sources.Progress) (*ApplyReport, error) {
 	f.mu.Lock()
 	f.applied = append(f.applied, planID)
-	n, block, fail := f.actions, f.blockApply, f.failRef
+	n, block, fail, delay := f.actions, f.blockApply, f.failRef, f.applyDelay
 	f.mu.Unlock()
 	r := &ApplyReport{PlanID: planID, StartedAt: time.Now()}
 	if block {
@@ -193,6 +195,10 @@ func (f *fakeSyncer) Apply(ctx context.Context, planID string, progress sources.
 		r.Cancelled, r.FinishedAt = true, time.Now()
 		return r, ctx.Err()
 	}
+	if f.applyStart != nil && !block {
+		close(f.applyStart)
+	}
+	time.Sleep(delay)
 	for i := range n {
 		typ := "device"
 		if i%3 == 1 {
@@ -312,7 +318,7 @@ func (y *yesMan) questions() []string {
 }
 
 // connect starts an in-process client on the given protocol version.
-func connect(t *testing.T, s *Server, version string, opts ...client.ClientOption) *client.Client {
+func connect(t testing.TB, s *Server, version string, opts ...client.ClientOption) *client.Client {
 	t.Helper()
 	c, err := client.NewInProcessClientWithOptions(s.MCPServer(), append([]client.ClientOption{client.WithProtocolVersion(version)}, opts...)...)
 	if err != nil {

@@ -3,11 +3,21 @@ package server
 import (
 	"bufio"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -561,4 +571,106 @@ func TestStdioOnlyProtocolOnStdout(t *testing.T) {
 	if !strings.Contains(f.logs.String(), "discovered") {
 		t.Fatal("logs did not go to the logger")
 	}
+}
+
+// A shutdown while an apply runs lets it finish within the grace period.
+func TestGracefulShutdownFinishesApply(t *testing.T) {
+	h := startHTTP(t, Config{AuthToken: secret.New(testToken), WritesEnabled: true, ShutdownGrace: 10 * time.Second})
+	h.syncer.applyDelay = 400 * time.Millisecond
+	h.syncer.applyStart = make(chan struct{})
+	c := h.client(t, mcp.ProtocolVersion20251125, testToken)
+	if res, err := c.CallTool(t.Context(), mcp.CallToolRequest{Params: mcp.CallToolParams{Name: "preview_sync", Arguments: map[string]any{}}}); err != nil || res.IsError {
+		t.Fatal(err)
+	}
+	done := make(chan *mcp.CallToolResult, 1)
+	go func() {
+		res, _ := c.CallTool(context.Background(), mcp.CallToolRequest{Params: mcp.CallToolParams{Name: "apply_sync", Arguments: map[string]any{"plan_id": "plan-1", "confirm": true}}})
+		done <- res
+	}()
+	<-h.syncer.applyStart
+	h.stop()
+	select {
+	case res := <-done:
+		if res == nil || res.IsError || res.StructuredContent.(map[string]any)["status"] != "applied" {
+			t.Fatalf("apply during shutdown: %+v", res)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("apply never returned")
+	}
+	if err := <-h.stopped; err != nil {
+		t.Fatal(err)
+	}
+	h.stopped <- nil
+	if r := h.srv.lastReport(); r == nil || r.Cancelled || len(r.Results) != 7 {
+		t.Fatalf("report: %+v", r)
+	}
+}
+
+func TestHTTPWithTLS(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	pool := writeSelfSigned(t, certFile, keyFile)
+	h := startHTTP(t, Config{AuthToken: secret.New(testToken), TLSCertFile: certFile, TLSKeyFile: keyFile})
+	url := strings.Replace(h.url, "http://", "https://", 1)
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	resp, err := hc.Get(url + "/healthz")
+	if err != nil {
+		t.Fatalf("https: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.TLS == nil {
+		t.Fatalf("https /healthz: %d tls=%v", resp.StatusCode, resp.TLS != nil)
+	}
+	tr, err := transport.NewStreamableHTTP(url+"/mcp", transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + testToken}), transport.WithHTTPBasicClient(hc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := client.NewClient(tr)
+	t.Cleanup(func() { _ = c.Close() })
+	if err := c.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Initialize(t.Context(), mcp.InitializeRequest{Params: mcp.InitializeParams{ProtocolVersion: mcp.ProtocolVersion20251125, ClientInfo: mcp.Implementation{Name: "tls", Version: "1"}}}); err != nil {
+		t.Fatalf("initialize over TLS: %v", err)
+	}
+	// Plain HTTP to the TLS port gets no MCP answer.
+	if resp, err := http.Get(h.url + "/healthz"); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			t.Fatal("plain HTTP served on the TLS port")
+		}
+	}
+}
+
+func writeSelfSigned(t *testing.T, certFile, keyFile string) *x509.CertPool {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "netbox-agent test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, DNSNames: []string{"localhost"},
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true, IsCA: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return pool
 }

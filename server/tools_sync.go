@@ -278,16 +278,19 @@ func (s *Server) getPlan(ctx context.Context, _ mcp.CallToolRequest, in GetPlanI
 	if len(out.Warnings) > maxWarningsShown {
 		out.Warnings = out.Warnings[:maxWarningsShown]
 	}
-	var kept []PlanAction
-	for _, a := range plan.Actions {
-		switch {
-		case in.Ref != "" && a.Ref != in.Ref,
-			in.Op != "" && a.Op != in.Op,
-			in.ObjectType != "" && a.ObjectType != in.ObjectType,
-			in.Name != "" && !strings.Contains(strings.ToLower(a.Name), strings.ToLower(in.Name)):
-			continue
+	kept := plan.Actions // no filter: page the plan in place, without a copy
+	if in.Ref != "" || in.Op != "" || in.ObjectType != "" || in.Name != "" {
+		kept = nil
+		for _, a := range plan.Actions {
+			switch {
+			case in.Ref != "" && a.Ref != in.Ref,
+				in.Op != "" && a.Op != in.Op,
+				in.ObjectType != "" && a.ObjectType != in.ObjectType,
+				in.Name != "" && !strings.Contains(strings.ToLower(a.Name), strings.ToLower(in.Name)):
+				continue
+			}
+			kept = append(kept, a)
 		}
-		kept = append(kept, a)
 	}
 	if in.Ref != "" && len(kept) == 0 {
 		return GetPlanOutput{}, fmt.Errorf("ref: %q is not an action of plan %s", in.Ref, plan.ID)

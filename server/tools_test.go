@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -141,7 +142,7 @@ func TestDiscoveryTools(t *testing.T) {
 				t.Fatalf("last page: %+v %s", out, resultText(res))
 			}
 			res = call(t, c, "discover_proxmox", map[string]any{"source": "pve", "native_id": "pve/003"}, &out)
-			if res.IsError || out.Detail == nil || out.Detail.Name != "host-003" || len(out.Detail.Interfaces) != 1 || out.Detail.Interfaces[0].IPs[0] != "198.18.0.13/24" {
+			if res.IsError || out.Detail == nil || out.Detail.Name != "host-003" || len(out.Detail.Interfaces) != 1 || out.Detail.Interfaces[0].IPs[0] != "198.18.0.13/16" {
 				t.Fatalf("detail: %+v %s", out.Detail, resultText(res))
 			}
 
@@ -498,6 +499,38 @@ func TestResourcesAndPrompts(t *testing.T) {
 			text := p.Messages[0].Content.(mcp.TextContent).Text
 			if !strings.Contains(text, `preview_sync with sources ["pve", "ha"]`) || !strings.Contains(text, "Only if I say yes") {
 				t.Fatalf("prompt: %s", text)
+			}
+		})
+	}
+}
+
+func TestApplyAndPreviewSendProgress(t *testing.T) {
+	for _, v := range versions {
+		t.Run(v, func(t *testing.T) {
+			f := newFixture(t, Config{WritesEnabled: true})
+			c := connect(t, f.srv, v)
+			var mu sync.Mutex
+			got := map[string]int{}
+			c.OnNotification(func(n mcp.JSONRPCNotification) {
+				if n.Method == "notifications/progress" {
+					mu.Lock()
+					got[fmt.Sprint(n.Params.AdditionalFields["progressToken"])]++
+					mu.Unlock()
+				}
+			})
+			res, err := c.CallTool(t.Context(), mcp.CallToolRequest{Params: mcp.CallToolParams{Name: "preview_sync", Arguments: map[string]any{}, Meta: &mcp.Meta{ProgressToken: "p"}}})
+			if err != nil || res.IsError {
+				t.Fatal(err)
+			}
+			res, err = c.CallTool(t.Context(), mcp.CallToolRequest{Params: mcp.CallToolParams{Name: "apply_sync", Arguments: map[string]any{"plan_id": "plan-1", "confirm": true}, Meta: &mcp.Meta{ProgressToken: "a"}}})
+			if err != nil || res.IsError {
+				t.Fatal(err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			// The last notification before a result may be lost (mcp-go v1.2.1): expect most.
+			if got["p"] < 1 || got["a"] < 3 {
+				t.Fatalf("progress notifications: %v", got)
 			}
 		})
 	}
