@@ -60,11 +60,11 @@ func observations(source, adapter string, n int, kind sources.Kind) []sources.Ob
 		o := sources.Observation{
 			Source: source, Adapter: adapter, NativeID: fmt.Sprintf("%s/%03d", source, i), Kind: kind,
 			Name: fmt.Sprintf("host-%03d", i), SeenAt: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC),
-			Facts:      sources.Facts{Status: "active", Platform: "Debian 12"},
-			Parent:     &sources.Parent{Cluster: "lab", Node: "pve1"},
+			Facts:  sources.Facts{Status: "active", Platform: "Debian 12"},
+			Parent: &sources.Parent{Cluster: "lab", Node: "pve1"},
 			Interfaces: []sources.Interface{{Name: "eth0", MAC: sources.MAC(fmt.Sprintf("BC:24:11:00:%02X:%02X", i/256, i%256)),
 				IPs: []netip.Prefix{netip.MustParsePrefix(fmt.Sprintf("198.18.%d.%d/16", (i+10)/256, (i+10)%256))}}},
-			Services:   []sources.Service{{Name: "ssh", Protocol: "tcp", Ports: []int{22}}},
+			Services: []sources.Service{{Name: "ssh", Protocol: "tcp", Ports: []int{22}}},
 		}
 		o.Normalize()
 		out = append(out, o)
