@@ -29,7 +29,7 @@
 //   - responses are validated with patterns off and unset (null) custom fields dropped: NetBox
 //     itself answers "" for dns_name and null for unset custom fields, which the spec forbids.
 //
-// The spec is loaded once per process (about 0.6 s, 170 MB) from the Go module cache; see
+// The spec is loaded once per process (1-5 s, ~170 MB) from the Go module cache; see
 // FindSpec, LoadSpec and WithSpec.
 package netboxtest
 

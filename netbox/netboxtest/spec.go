@@ -51,7 +51,7 @@ type epSpec struct {
 }
 
 // defaultSpec caches the spec found in the module cache. It holds immutable data only (the
-// parsed document and plans derived from it): loading costs ~0.6 s and ~170 MB, so every
+// parsed document and plans derived from it): loading costs 1-5 s and ~170 MB, so every
 // server in a process shares one copy.
 var defaultSpec = sync.OnceValues(func() (*Spec, error) {
 	p, err := FindSpec()
