@@ -62,8 +62,10 @@ func (r *Report) OK() bool {
 // only itself and what depends on it. The error is for the apply as a whole (lock held,
 // NetBox unreachable, plan modified); per-object failures are in the report.
 func (e *Engine) Apply(ctx context.Context, plan *Plan, progress func(done, total int, msg string)) (*Report, error) {
-	if err := plan.Verify(); err != nil {
-		return nil, err
+	if !plan.sealed { // plans made or loaded by this package were verified already
+		if err := plan.Verify(); err != nil {
+			return nil, err
+		}
 	}
 	if !e.applyMu.TryLock() {
 		return nil, fmt.Errorf("%w in this process", ErrLocked)
@@ -89,6 +91,7 @@ func (e *Engine) Apply(ctx context.Context, plan *Plan, progress func(done, tota
 	if err := e.refuseChanged(ctx, plan, results); err != nil {
 		return nil, err
 	}
+	e.log.Debug("plan's objects re-read", "took", time.Since(rep.Started))
 	ids := map[string]int{}
 	for _, a := range plan.Actions {
 		if a.ID != 0 {
@@ -97,41 +100,36 @@ func (e *Engine) Apply(ctx context.Context, plan *Plan, progress func(done, tota
 	}
 	total, done := len(plan.Actions), 0
 	var mu gosync.Mutex
-	for level := 0; level < levelCount; level++ {
-		type group struct {
-			ep string
-			op Op
-		}
-		groups := map[group][]Action{}
-		for _, a := range plan.Actions {
-			if a.Level == level && results[a.Key].Status == "" {
-				g := group{a.Endpoint, a.Op}
-				groups[g] = append(groups[g], a)
+	groups := groupActions(plan.Actions, results)
+	var wg gosync.WaitGroup
+	for _, g := range groups {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer close(g.done)
+			for _, d := range g.deps {
+				<-groups[d].done
 			}
-		}
-		var wg gosync.WaitGroup
-		for g, acts := range groups {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				e.writeGroup(ctx, g.ep, g.op, acts, ids, results, &mu)
+			if err := ctx.Err(); err != nil {
 				mu.Lock()
-				done += len(acts)
-				d := done
-				mu.Unlock()
-				progress(d, total, fmt.Sprintf("%s %d %s", g.op, len(acts), typeOf(g.ep)))
-			}()
-		}
-		wg.Wait()
-		if err := ctx.Err(); err != nil {
-			for _, r := range results {
-				if r.Status == "" {
-					r.Status, r.Error = StatusSkipped, "apply cancelled: "+err.Error()
+				for _, a := range g.acts {
+					if r := results[a.Key]; r.Status == "" {
+						r.Status, r.Error = StatusSkipped, "apply cancelled: "+err.Error()
+					}
 				}
+				mu.Unlock()
+				return
 			}
-			break
-		}
+			e.writeGroup(ctx, g.ep, g.op, g.acts, ids, results, &mu)
+			mu.Lock()
+			done += len(g.acts)
+			d := done
+			mu.Unlock()
+			e.log.Debug("group written", "level", g.level, "op", g.op, "endpoint", g.ep, "n", len(g.acts), "since_start", time.Since(rep.Started))
+			progress(d, total, fmt.Sprintf("%s %d %s", g.op, len(g.acts), typeOf(g.ep)))
+		}()
 	}
+	wg.Wait()
 	for _, a := range plan.Actions {
 		r := results[a.Key]
 		rep.Results = append(rep.Results, *r)
@@ -230,6 +228,103 @@ func mapsKeys[M ~map[K]V, K comparable, V any](m M) func(func(K) bool) {
 	}
 }
 
+// actionGroup is one bulk write (one level, endpoint and op) and the groups it waits for.
+type actionGroup struct {
+	level int
+	ep    string
+	op    Op
+	acts  []Action
+	deps  []int
+	done  chan struct{}
+}
+
+// groupActions groups the actions into bulk writes and orders them by dependency rather
+// than strictly level by level, so independent work overlaps (virtual disks go while IPs
+// are written): a group waits for the groups creating what its bodies refer to; primary
+// IP/MAC updates wait for every IP and MAC write; everything waits for the tags and custom
+// field; deletes wait for every other write, and
+// machines' deletes for their children's.
+func groupActions(actions []Action, results map[string]*ActionResult) []*actionGroup {
+	type gk struct {
+		level int
+		ep    string
+		op    Op
+	}
+	index := map[gk]int{}
+	var groups []*actionGroup
+	keyGroup := map[string]int{}
+	for _, a := range actions {
+		if results[a.Key].Status != "" {
+			continue
+		}
+		k := gk{a.Level, a.Endpoint, a.Op}
+		i, ok := index[k]
+		if !ok {
+			i = len(groups)
+			index[k] = i
+			groups = append(groups, &actionGroup{level: a.Level, ep: a.Endpoint, op: a.Op, done: make(chan struct{})})
+		}
+		groups[i].acts = append(groups[i].acts, a)
+		keyGroup[a.Key] = i
+	}
+	for i, g := range groups {
+		deps := map[int]bool{}
+		for _, a := range g.acts {
+			if a.Target != "" {
+				if j, ok := keyGroup[a.Target]; ok {
+					deps[j] = true
+				}
+			}
+			walkRefs(a.Body, func(k string) {
+				if j, ok := keyGroup[k]; ok {
+					deps[j] = true
+				}
+			})
+		}
+		for j, o := range groups {
+			switch {
+			case o.level == levelMeta: // tags are referred to by name, not by ref
+				deps[j] = true
+			case g.level == levelPrimary && (o.level == levelIPs || o.level == levelMACs || o.ep == g.ep):
+				deps[j] = true
+			case g.level >= levelDeleteChildren && o.level < g.level:
+				deps[j] = true
+			}
+		}
+		delete(deps, i)
+		for j := range deps {
+			if groups[j].level >= g.level {
+				continue // only earlier levels: no cycles
+			}
+			g.deps = append(g.deps, j)
+		}
+	}
+	return groups
+}
+
+func walkRefs(v any, fn func(string)) {
+	if r, ok := v.(planRef); ok {
+		fn(r.Ref)
+		return
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		if k, ok := isRef(x); ok {
+			fn(k)
+			return
+		}
+		for _, e := range x {
+			walkRefs(e, fn)
+		}
+	case []any:
+		for _, e := range x {
+			walkRefs(e, fn)
+		}
+	case ownerRecord:
+		walkRefs(x.Written, fn)
+	}
+}
+
 // writeGroup writes one bulk group (one endpoint, one op) of a level.
 func (e *Engine) writeGroup(ctx context.Context, ep string, op Op, acts []Action, ids map[string]int,
 	results map[string]*ActionResult, mu *gosync.Mutex) {
@@ -300,6 +395,13 @@ func (e *Engine) writeGroup(ctx context.Context, ep string, op Op, acts []Action
 // resolve copies v with every {"$ref": key} replaced by the id created for key; missing names
 // the first key without one.
 func resolve(v any, ids map[string]int) (out any, missing string) {
+	if r, ok := v.(planRef); ok {
+		id, done := ids[r.Ref]
+		if !done {
+			return nil, r.Ref
+		}
+		return id, ""
+	}
 	switch x := v.(type) {
 	case map[string]any:
 		if k, ok := isRef(x); ok {

@@ -70,7 +70,7 @@ func TestPlanTableAndFile(t *testing.T) {
 	// the loaded plan applies like the original
 	rep, err := l.eng.Apply(t.Context(), loaded, nil)
 	if err != nil || !rep.OK() {
-		t.Fatalf("apply of loaded plan: %v %+v", err, rep.Summary)
+		t.Fatalf("apply of loaded plan: %v %+v %v", err, rep.Summary, rep.Results)
 	}
 	// a tampered plan file is refused
 	b, _ := os.ReadFile(path)

@@ -39,10 +39,13 @@ func NewEngine(nb NetBox, cfg Config, logger *slog.Logger) *Engine {
 // ran successfully this time: objects seen only by other sources are never marked stale or
 // deleted.
 func (e *Engine) Plan(ctx context.Context, entities []Entity, conflicts []Conflict, ran map[string]bool) (*Plan, error) {
+	t0 := time.Now()
 	snap, err := readSnapshot(ctx, e.nb, e.cfg.CustomField)
 	if err != nil {
 		return nil, err
 	}
+	e.log.Debug("snapshot read", "took", time.Since(t0))
+	t0 = time.Now()
 	p := newPlanner(e, snap, ran)
 	p.plan.Conflicts = append(p.plan.Conflicts, conflicts...)
 	p.planMeta()
@@ -70,6 +73,7 @@ func (e *Engine) Plan(ctx context.Context, entities []Entity, conflicts []Confli
 	}
 	p.planOrphans()
 	p.plan.finish()
+	e.log.Debug("plan computed", "took", time.Since(t0))
 	e.log.Info("plan ready", "id", p.plan.ID, "create", p.plan.Summary.Create, "update", p.plan.Summary.Update,
 		"stale", p.plan.Summary.Stale, "delete", p.plan.Summary.Delete, "conflicts", p.plan.Summary.Conflicts)
 	return p.plan, nil

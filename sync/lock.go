@@ -7,8 +7,8 @@ import (
 	"net/url"
 	"os"
 	"strconv"
-	"syscall"
 	"strings"
+	"syscall"
 	"time"
 )
 

@@ -9,34 +9,38 @@ import (
 // ownerRecord is the agent's record on an object it owns, kept in the JSON custom field.
 // It is what makes the three-way merge possible: Written holds the values the agent last
 // wrote, so a current value that differs from it is a person's edit.
+//
+// Fields are declared in the alphabetical order of their JSON names, so the struct marshals
+// exactly like the map a loaded plan holds (the plan id hashes the same before and after).
 type ownerRecord struct {
-	// ID is the entity id (machines, host IPs) or the child's key within its parent.
-	ID string `json:"id"`
 	// Created is true when the agent created the object; adopted objects are false and are
 	// never deleted.
 	Created bool `json:"created"`
-	// Sources are the observations that saw the object (children: only the source names).
-	Sources []ownerSource `json:"sources,omitempty"`
+	// ID is the entity id (machines, host IPs) or the child's key within its parent.
+	ID string `json:"id"`
 	// Keys are the identity keys the agent matched on.
-	Keys       ownerKeys      `json:"keys,omitzero"`
-	LastSeen   string         `json:"last_seen,omitempty"`
+	Keys     ownerKeys `json:"keys,omitzero"`
+	LastSeen string    `json:"last_seen,omitempty"`
+	// Sources are the observations that saw the object (children: only the source names).
+	Sources    []ownerSource  `json:"sources,omitempty"`
 	StaleSince string         `json:"stale_since,omitempty"`
 	Written    map[string]any `json:"written,omitempty"`
 }
 
 type ownerSource struct {
-	Source   string `json:"source"`
 	NativeID string `json:"native_id,omitempty"`
+	Source   string `json:"source"`
 }
 
 type ownerKeys struct {
+	MACs       []string `json:"macs,omitempty"`
 	Serial     string   `json:"serial,omitempty"`
 	SystemUUID string   `json:"system_uuid,omitempty"`
-	MACs       []string `json:"macs,omitempty"`
 }
 
 // ownership reads the agent's record from an object; ok is false when the object carries no
-// record (then it is not the agent's, whatever its tags say).
+// record (then it is not the agent's, whatever its tags say). It reads the decoded JSON
+// directly: the planner calls it for every object of the snapshot.
 func ownership(o Object, cf string) (ownerRecord, bool) {
 	cfs, _ := o["custom_fields"].(map[string]any)
 	raw, ok := cfs[cf]
@@ -44,45 +48,56 @@ func ownership(o Object, cf string) (ownerRecord, bool) {
 		return ownerRecord{}, false
 	}
 	if s, isStr := raw.(string); isStr { // some versions hand JSON fields back as text
-		var rec ownerRecord
-		if json.Unmarshal([]byte(s), &rec) != nil {
+		var m map[string]any
+		if json.Unmarshal([]byte(s), &m) != nil {
 			return ownerRecord{}, false
 		}
-		return rec, true
+		raw = m
 	}
-	b, err := json.Marshal(raw)
-	if err != nil {
+	m, isMap := raw.(map[string]any)
+	if !isMap {
 		return ownerRecord{}, false
 	}
-	var rec ownerRecord
-	if json.Unmarshal(b, &rec) != nil {
-		return ownerRecord{}, false
+	str := func(m map[string]any, k string) string { s, _ := m[k].(string); return s }
+	rec := ownerRecord{ID: str(m, "id"), LastSeen: str(m, "last_seen"), StaleSince: str(m, "stale_since")}
+	rec.Created, _ = m["created"].(bool)
+	if list, ok := m["sources"].([]any); ok {
+		for _, e := range list {
+			if sm, ok := e.(map[string]any); ok {
+				rec.Sources = append(rec.Sources, ownerSource{Source: str(sm, "source"), NativeID: str(sm, "native_id")})
+			}
+		}
 	}
+	if km, ok := m["keys"].(map[string]any); ok {
+		rec.Keys.Serial, rec.Keys.SystemUUID = str(km, "serial"), str(km, "system_uuid")
+		if macs, ok := km["macs"].([]any); ok {
+			for _, x := range macs {
+				if s, ok := x.(string); ok {
+					rec.Keys.MACs = append(rec.Keys.MACs, s)
+				}
+			}
+		}
+	}
+	rec.Written, _ = m["written"].(map[string]any)
 	return rec, true
 }
 
-// sameRecord compares two records ignoring last_seen.
+// sameRecord compares two records ignoring last_seen; written values compare normalised
+// (NetBox hands numbers back as float64).
 func sameRecord(a, b ownerRecord) bool {
-	a.LastSeen, b.LastSeen = "", ""
-	ja, _ := json.Marshal(a)
-	jb, _ := json.Marshal(b)
-	if string(ja) == string(jb) {
-		return true
-	}
-	// Written values come back from NetBox as float64; compare them normalised.
-	if len(a.Written) != len(b.Written) {
+	if a.ID != b.ID || a.Created != b.Created || a.StaleSince != b.StaleSince ||
+		a.Keys.Serial != b.Keys.Serial || a.Keys.SystemUUID != b.Keys.SystemUUID ||
+		!slices.Equal(a.Keys.MACs, b.Keys.MACs) || !slices.Equal(a.Sources, b.Sources) ||
+		len(a.Written) != len(b.Written) {
 		return false
 	}
 	for k, v := range a.Written {
 		w, ok := b.Written[k]
-		if !ok || norm(v) != norm(w) {
+		if !ok || wantComparable(v) != wantComparable(w) {
 			return false
 		}
 	}
-	a.Written, b.Written = nil, nil
-	ja, _ = json.Marshal(a)
-	jb, _ = json.Marshal(b)
-	return string(ja) == string(jb)
+	return true
 }
 
 // lastSeenFresh reports whether a record's last_seen is recent enough to leave alone.

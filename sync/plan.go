@@ -105,6 +105,8 @@ type Plan struct {
 	Conflicts     []Conflict `json:"conflicts,omitempty"`
 	Notes         []Note     `json:"notes,omitempty"`
 	Summary       Summary    `json:"summary"`
+
+	sealed bool // made by Plan or verified by LoadPlan
 }
 
 // Empty reports whether the plan writes nothing.
@@ -136,17 +138,17 @@ func (p *Plan) finish() {
 		}
 	}
 	p.ID = p.hash()
+	p.sealed = true
 }
 
-// hash is over the canonical JSON of the content (a round trip through any sorts every
-// object's keys), so a plan hashes the same before and after a save and load.
+// hash is over the JSON of the content. Bodies hold maps (sorted by encoding/json), slices,
+// scalars and ownerRecords (fields declared in sorted order), so a plan hashes the same
+// before and after a save and load.
 func (p *Plan) hash() string {
-	raw, _ := json.Marshal([]any{p.NetBoxVersion, p.Actions, p.Conflicts, p.Notes})
-	var generic any
-	_ = json.Unmarshal(raw, &generic)
-	canon, _ := json.Marshal(generic)
-	sum := sha256.Sum256(canon)
-	return hex.EncodeToString(sum[:])[:16]
+	h := sha256.New()
+	enc := json.NewEncoder(h)
+	_ = enc.Encode([]any{p.NetBoxVersion, p.Actions, p.Conflicts, p.Notes})
+	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 
 // Verify checks that the plan's content still hashes to its id (a plan file edited by hand
@@ -183,5 +185,6 @@ func LoadPlan(path string) (*Plan, error) {
 	if err := p.Verify(); err != nil {
 		return nil, fmt.Errorf("load plan %s: %w", path, err)
 	}
+	p.sealed = true
 	return &p, nil
 }

@@ -23,6 +23,7 @@ type planner struct {
 	// machines whose children this plan reconciled (orphan children are looked for there)
 	seenMachines map[string]bool
 	adapters     map[string]string // source instance -> adapter, from the entities
+	agentTags    []any             // the tags of a new object, shared by every create body
 }
 
 func newPlanner(e *Engine, s *snapshot, ran map[string]bool) *planner {
@@ -30,13 +31,22 @@ func newPlanner(e *Engine, s *snapshot, ran map[string]bool) *planner {
 	return &planner{e: e, cfg: e.cfg, s: s, ran: ran, now: now,
 		plan:   &Plan{CreatedAt: now, NetBoxVersion: fmt.Sprintf("%d.%d", s.major, s.minor)},
 		shared: map[string]any{}, claimed: map[string]string{}, keys: map[string]bool{},
-		addrs: map[string]string{}, seenMachines: map[string]bool{}, adapters: map[string]string{}}
+		addrs: map[string]string{}, seenMachines: map[string]bool{}, adapters: map[string]string{},
+		agentTags: []any{map[string]any{"name": e.cfg.Tag, "slug": slugify(e.cfg.Tag)}}}
 }
 
-// ref is a reference to an object created earlier in the same apply.
-func ref(key string) map[string]any { return map[string]any{"$ref": key} }
+// planRef is a reference to an object created earlier in the same apply; it marshals as
+// {"$ref": key} (a loaded plan holds that map instead).
+type planRef struct {
+	Ref string `json:"$ref"`
+}
+
+func ref(key string) planRef { return planRef{key} }
 
 func isRef(v any) (string, bool) {
+	if r, ok := v.(planRef); ok {
+		return r.Ref, true
+	}
 	m, ok := v.(map[string]any)
 	if !ok || len(m) != 1 {
 		return "", false
@@ -110,7 +120,7 @@ func (p *planner) ensureShared(ep string, level int, typ, name string, filter fu
 	if _, ok := body["slug"]; !ok {
 		body["slug"] = slugify(name)
 	}
-	body["tags"] = []any{map[string]any{"name": p.cfg.Tag, "slug": slugify(p.cfg.Tag)}}
+	body["tags"] = p.agentTags
 	p.add(Action{Key: key, Op: OpCreate, Level: level, Endpoint: ep, Type: typ, Name: name, Body: body,
 		Reason: "not in NetBox yet"})
 	p.shared[ck] = ref(key)
@@ -154,6 +164,9 @@ func wantComparable(v any) any {
 }
 
 func displayOf(v any) any {
+	if k, ok := isRef(v); ok {
+		return "(new) " + k
+	}
 	switch x := v.(type) {
 	case map[string]any:
 		if k, ok := isRef(x); ok {
@@ -271,7 +284,7 @@ func (p *planner) upsert(u upsert) any {
 		d := p.diff(u.name, nil, u.rec, u.fields)
 		rec := u.rec
 		rec.Created, rec.LastSeen, rec.StaleSince, rec.Written = true, p.now.Format(time.RFC3339), "", d.written
-		d.body["tags"] = []any{map[string]any{"name": p.cfg.Tag, "slug": slugify(p.cfg.Tag)}}
+		d.body["tags"] = p.agentTags
 		d.body["custom_fields"] = map[string]any{p.cfg.CustomField: rec}
 		p.add(Action{Key: key, Op: OpCreate, Level: u.level, Endpoint: u.ep, Type: u.typ, Name: u.name,
 			Entity: u.entity, Body: d.body, Reason: "new"})

@@ -87,6 +87,9 @@ func (p *Plan) Table() string {
 }
 
 func show(v any) string {
+	if k, ok := isRef(v); ok {
+		return "(new " + k + ")"
+	}
 	switch x := v.(type) {
 	case nil:
 		return "(empty)"

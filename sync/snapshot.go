@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"net/url"
 	"strings"
 )
 
@@ -35,6 +36,27 @@ var snapshotEndpoints = []string{epTags, epCustomFields, epSites, epManufacturer
 	epDeviceRoles, epPlatforms, epClusterTypes, epClusters, epDevices, epVMs, epInterfaces,
 	epVMInterfaces, epMACs, epIPs, epServices, epVirtualDisks}
 
+// snapshotFields are the fields the planner reads per endpoint (NetBox 4.0+ "fields="): a
+// third of the full representation, which keeps the agent's memory and NetBox's work down.
+var snapshotFields = func() map[string]string {
+	owned := ",tags,custom_fields,last_updated"
+	named := "id,name,slug"
+	return map[string]string{
+		epTags: "id,name,slug,description", epCustomFields: "id,name",
+		epSites: named, epManufacturers: named, epDeviceRoles: named, epPlatforms: named, epClusterTypes: named,
+		epDeviceTypes:  "id,model,slug,manufacturer",
+		epClusters:     "id,name,type,scope_type,scope_id,scope",
+		epDevices:      "id,name,site,serial,device_type,role,platform,status,description,primary_ip4,primary_ip6" + owned,
+		epVMs:          "id,name,cluster,site,role,platform,status,vcpus,memory,disk,description,primary_ip4,primary_ip6" + owned,
+		epInterfaces:   "id,name,device,type,enabled,primary_mac_address" + owned,
+		epVMInterfaces: "id,name,virtual_machine,enabled,primary_mac_address" + owned,
+		epMACs:         "id,mac_address,assigned_object_type,assigned_object_id" + owned,
+		epIPs:          "id,address,status,assigned_object_type,assigned_object_id,dns_name,description" + owned,
+		epServices:     "id,name,protocol,ports,description,parent_object_type,parent_object_id" + owned,
+		epVirtualDisks: "id,name,size,virtual_machine" + owned,
+	}
+}()
+
 func objKey(endpoint string, id int) string { return fmt.Sprintf("%s:%d", endpoint, id) }
 
 // readSnapshot reads everything the planner needs, in parallel, at most a few requests per
@@ -46,7 +68,7 @@ func readSnapshot(ctx context.Context, nb NetBox, cf string) (*snapshot, error) 
 	}
 	reads := make([]ReadSpec, 0, len(snapshotEndpoints))
 	for _, ep := range snapshotEndpoints {
-		reads = append(reads, ReadSpec{Key: ep, Endpoint: ep})
+		reads = append(reads, ReadSpec{Key: ep, Endpoint: ep, Query: url.Values{"fields": {snapshotFields[ep]}}})
 	}
 	got, err := nb.Snapshot(ctx, reads)
 	if err != nil {
