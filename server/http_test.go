@@ -674,3 +674,24 @@ func writeSelfSigned(t *testing.T, certFile, keyFile string) *x509.CertPool {
 	pool.AddCert(cert)
 	return pool
 }
+
+func TestReadiness(t *testing.T) {
+	calls := 0
+	var fail error
+	up := func(context.Context) error { calls++; return fail }
+	if err := Readiness(up, 0)(t.Context()); err == nil || !strings.Contains(err.Error(), "no sources") {
+		t.Fatalf("no sources: %v", err)
+	}
+	fail = fmt.Errorf("dial tcp 127.0.0.1:1: connection refused")
+	ready := Readiness(up, 2)
+	if err := ready(t.Context()); err == nil || !strings.Contains(err.Error(), "netbox not reachable: dial tcp") {
+		t.Fatalf("netbox down: %v", err)
+	}
+	fail = nil
+	if err := ready(t.Context()); err == nil || calls != 1 {
+		t.Fatalf("answer not cached: %v after %d calls", err, calls)
+	}
+	if err := Readiness(up, 2)(t.Context()); err != nil {
+		t.Fatalf("ready: %v", err)
+	}
+}

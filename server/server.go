@@ -53,7 +53,7 @@ const (
 
 // RunRecord is one preview or apply in sync_status.
 type RunRecord struct {
-	Kind       string    `json:"kind"` // "preview" or "apply"
+	Kind       string    `json:"kind"` // "preview", "apply", "scheduled preview", "scheduled apply"
 	PlanID     string    `json:"plan_id,omitempty"`
 	StartedAt  time.Time `json:"started_at"`
 	FinishedAt time.Time `json:"finished_at"`
@@ -230,8 +230,15 @@ func (s *Server) recordRun(r RunRecord) {
 }
 
 // RecordPlan keeps a plan made outside the tools (the scheduler, --run-once) so get_plan,
-// apply_sync, the resources and the metrics see it too.
+// apply_sync, sync_status, the resources and the metrics see it too.
 func (s *Server) RecordPlan(p *Plan) {
+	s.keepPlan(p)
+	sum := summarizePlan(p)
+	s.recordRun(RunRecord{Kind: "scheduled preview", PlanID: p.ID, StartedAt: p.CreatedAt, FinishedAt: p.CreatedAt, Status: "ok",
+		Summary: fmt.Sprintf("%d create, %d update, %d delete, %d stale, %d conflicts", sum.Create, sum.Update, sum.Delete, sum.Stale, sum.Conflicts)})
+}
+
+func (s *Server) keepPlan(p *Plan) {
 	s.mu.Lock()
 	s.plans = append(s.plans, p)
 	if len(s.plans) > maxPlans {
@@ -243,6 +250,13 @@ func (s *Server) RecordPlan(p *Plan) {
 
 // RecordApply keeps an apply report made outside the tools (the scheduler).
 func (s *Server) RecordApply(r *ApplyReport) {
+	s.keepReport(r)
+	out := applyOutput(r)
+	s.recordRun(RunRecord{Kind: "scheduled apply", PlanID: r.PlanID, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, Status: out.Status,
+		Summary: fmt.Sprintf("%d ok, %d failed, %d skipped, %d changed since plan", out.Summary.OK, out.Summary.Failed, out.Summary.Skipped, out.Summary.Changed)})
+}
+
+func (s *Server) keepReport(r *ApplyReport) {
 	s.mu.Lock()
 	s.lastApply = r
 	s.mu.Unlock()

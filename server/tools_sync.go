@@ -226,7 +226,7 @@ func (s *Server) previewSync(ctx context.Context, req mcp.CallToolRequest, in Pr
 	if plan == nil || plan.ID == "" {
 		return PreviewOutput{}, errors.New("preview: the sync engine returned no plan id")
 	}
-	s.RecordPlan(plan)
+	s.keepPlan(plan)
 	sum := summarizePlan(plan)
 	rec.Status, rec.PlanID = "ok", plan.ID
 	rec.Summary = fmt.Sprintf("%d create, %d update, %d delete, %d stale, %d conflicts", sum.Create, sum.Update, sum.Delete, sum.Stale, sum.Conflicts)
@@ -413,7 +413,7 @@ func (s *Server) applySync(ctx context.Context, req mcp.CallToolRequest) (*mcp.C
 	if err != nil && applyCtx.Err() != nil {
 		report.Cancelled = true
 	}
-	s.RecordApply(report)
+	s.keepReport(report)
 	out := applyOutput(report)
 	if err != nil && out.Status == "applied" {
 		out.Status = "failed"

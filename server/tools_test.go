@@ -535,3 +535,21 @@ func TestApplyAndPreviewSendProgress(t *testing.T) {
 		})
 	}
 }
+
+// Runs made outside the tools (the scheduler) show in sync_status, get_plan and apply_sync.
+func TestScheduledRunsRecorded(t *testing.T) {
+	f := newFixture(t, Config{WritesEnabled: true})
+	plan, _ := f.syncer.Preview(t.Context(), PreviewRequest{}, nil)
+	f.srv.RecordPlan(plan)
+	f.srv.RecordApply(&ApplyReport{PlanID: plan.ID, StartedAt: time.Now(), FinishedAt: time.Now(), Results: []ObjectResult{{Ref: "a", Op: OpCreate, ObjectType: "device", Name: "a", Status: ResultFailed, Error: "400"}}})
+	c := connect(t, f.srv, mcp.ProtocolVersion20251125)
+	var st StatusOutput
+	call(t, c, "sync_status", map[string]any{}, &st)
+	if len(st.LastRuns) != 2 || st.LastRuns[0].Kind != "scheduled apply" || st.LastRuns[0].Status != "failed" || st.LastPlanID != plan.ID {
+		t.Fatalf("sync_status: %+v", st)
+	}
+	var got GetPlanOutput
+	if res := call(t, c, "get_plan", map[string]any{"plan_id": plan.ID}, &got); res.IsError || got.Page.Total != 7 {
+		t.Fatalf("get_plan of a scheduled plan: %s", resultText(res))
+	}
+}
