@@ -695,3 +695,49 @@ func TestReadiness(t *testing.T) {
 		t.Fatalf("ready: %v", err)
 	}
 }
+
+// On stdio too, a shutdown lets a running apply finish and answer.
+func TestStdioShutdownFinishesApply(t *testing.T) {
+	f := newFixture(t, Config{WritesEnabled: true, ShutdownGrace: 10 * time.Second})
+	f.syncer.applyDelay = 300 * time.Millisecond
+	f.syncer.applyStart = make(chan struct{})
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	served := make(chan error, 1)
+	go func() { served <- f.srv.ServeStdio(ctx, inR, outW) }()
+	c := client.NewClient(transport.NewIO(outR, inW, io.NopCloser(strings.NewReader(""))), client.WithProtocolVersion(mcp.ProtocolVersion20251125))
+	if err := c.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Initialize(t.Context(), mcp.InitializeRequest{Params: mcp.InitializeParams{ProtocolVersion: mcp.ProtocolVersion20251125, ClientInfo: mcp.Implementation{Name: "stdio", Version: "1"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := c.CallTool(t.Context(), mcp.CallToolRequest{Params: mcp.CallToolParams{Name: "preview_sync", Arguments: map[string]any{}}}); err != nil || res.IsError {
+		t.Fatal(err)
+	}
+	done := make(chan *mcp.CallToolResult, 1)
+	go func() {
+		res, _ := c.CallTool(context.Background(), mcp.CallToolRequest{Params: mcp.CallToolParams{Name: "apply_sync", Arguments: map[string]any{"plan_id": "plan-1", "confirm": true}}})
+		done <- res
+	}()
+	<-f.syncer.applyStart
+	cancel() // SIGTERM
+	select {
+	case res := <-done:
+		if res == nil || res.IsError || res.StructuredContent.(map[string]any)["status"] != "applied" {
+			t.Fatalf("apply during stdio shutdown: %+v", res)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("apply never answered")
+	}
+	select {
+	case <-served:
+	case <-time.After(10 * time.Second):
+		t.Fatal("ServeStdio did not return")
+	}
+	_ = c.Close()
+	inW.Close()
+	outW.Close()
+}

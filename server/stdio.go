@@ -6,6 +6,7 @@ import (
 	"io"
 	"log"
 	"log/slog"
+	"time"
 
 	mcpserver "github.com/mark3labs/mcp-go/server"
 )
@@ -16,10 +17,25 @@ import (
 func (s *Server) ServeStdio(ctx context.Context, in io.Reader, out io.Writer) error {
 	stdio := mcpserver.NewStdioServer(s.mcp)
 	stdio.SetErrorLogger(slogErrorLog(s.log))
-	err := stdio.Listen(ctx, in, out)
-	if !s.waitApplies(s.cfg.ShutdownGrace) {
-		s.log.Warn("shutdown grace over: cancelling the running apply")
-	}
+	// The protocol loop outlives ctx by up to the grace period, so a running apply can
+	// finish and its reply reach the client; after that it is cancelled.
+	listenCtx, stopListening := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopListening()
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-listenCtx.Done():
+			return
+		}
+		if !s.waitApplies(s.cfg.ShutdownGrace) {
+			s.log.Warn("shutdown grace over: cancelling the running apply")
+			s.stopNow()
+			s.waitApplies(5 * time.Second)
+		}
+		time.Sleep(50 * time.Millisecond) // let the last reply be written
+		stopListening()
+	}()
+	err := stdio.Listen(listenCtx, in, out)
 	s.Close()
 	if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, io.EOF) {
 		return err
