@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -121,6 +122,9 @@ func New(cfg Config, logger *slog.Logger, opts ...Option) (*Client, error) {
 		}
 		tr.TLSClientConfig = tlsCfg
 		inner = tr
+	}
+	if base.Scheme == "http" && !isLoopback(base.Hostname()) {
+		logger.Warn("netbox: the URL is plain http: the token crosses the network unencrypted", "url", redactURL(cfg.URL))
 	}
 	if cfg.InsecureSkipVerify {
 		logger.Warn("netbox: TLS certificate verification is OFF (insecure_skip_verify)", "url", redactURL(cfg.URL))
@@ -269,6 +273,7 @@ func (c *Client) withRetries(ctx context.Context, method, path string, idempoten
 			wait = retryAfter(resp.header, c.opts.maxWait)
 			lastErr = c.apiError(method, path, resp, n+1)
 		case resp.status == http.StatusBadGateway || resp.status == http.StatusServiceUnavailable || resp.status == http.StatusGatewayTimeout:
+			wait = retryAfter(resp.header, c.opts.maxWait) // maintenance pages often say when to come back
 			lastErr = c.apiError(method, path, resp, n+1)
 			if !idempotent {
 				return nil, n + 1, &errNoAnswer{lastErr}
@@ -453,6 +458,14 @@ func (c *Client) knownStatus(ctx context.Context) (Status, error) {
 		return *st, nil
 	}
 	return c.Status(ctx)
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func parseVersion(v string) (major, minor int) {
