@@ -191,7 +191,7 @@ func TestCreateLostAnswerNoDuplicates(t *testing.T) {
 		f := newFake(t, "4.3.7", "Token "+v1Token)
 		c := testClient(t, f.srv.URL, v1Token, nil)
 		f.faults = append(f.faults, afterWrite(f, true))
-		res := c.Create(context.Background(), MACAddresses, []Object{{"mac_address": "02:00:00:00:00:01"}})
+		res := c.Create(context.Background(), "dcim/cables", []Object{{"label": "c1"}})
 		if !errors.Is(res[0].Err, ErrOutcomeUnknown) || f.count("POST") != 1 {
 			t.Fatalf("err = %v, POSTs = %d", res[0].Err, f.count("POST"))
 		}

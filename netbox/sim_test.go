@@ -522,3 +522,54 @@ func TestSimLostCreateAnswerNoDuplicates(t *testing.T) {
 		}
 	}
 }
+
+// IP addresses have no unique key in NetBox; the default lookup (address on its interface)
+// still lets a lost create answer be recovered without duplicates.
+func TestSimLostCreateAnswerIPAddresses(t *testing.T) {
+	for _, p := range simProfiles {
+		t.Run(p.String(), func(t *testing.T) {
+			ipPath := apiPath(netbox.IPAddresses)
+			srv, c := newSim(t, p, nil, netboxtest.WithFaultFunc(netboxtest.FailNth(http.MethodPost, ipPath, 1,
+				netboxtest.Fault{Kind: netboxtest.FaultDrop, AfterApply: true})))
+			ctx := context.Background()
+			ids := base(t, c)
+			dev := c.Create(ctx, netbox.Devices, []netbox.Object{device(ids, "h1")})[0]
+			if dev.Err != nil {
+				t.Fatal(dev.Err)
+			}
+			ifs := c.Create(ctx, netbox.Interfaces, []netbox.Object{
+				{"device": dev.Object.ID(), "name": "eth0", "type": "1000base-t"},
+				{"device": dev.Object.ID(), "name": "eth1", "type": "1000base-t"},
+			})
+			var ips []netbox.Object
+			for i, r := range ifs {
+				if r.Err != nil {
+					t.Fatal(r.Err)
+				}
+				ips = append(ips, netbox.Object{"address": fmt.Sprintf("192.0.2.%d/24", i+1), "assigned_object_type": "dcim.interface", "assigned_object_id": r.Object.ID()})
+			}
+			ips = append(ips, netbox.Object{"address": "192.0.2.99/24"}) // unassigned
+			res := c.Create(ctx, netbox.IPAddresses, ips)
+			for i, r := range res {
+				if r.Err != nil || r.Object.String("address") != ips[i].String("address") {
+					t.Errorf("result %d: %+v", i, r)
+				}
+			}
+			if n := srv.Count(ipPath); n != 3 {
+				t.Errorf("%d IP addresses stored, want 3", n)
+			}
+			var posts, drops int
+			for _, r := range srv.Requests() {
+				if r.Method == http.MethodPost && r.Path == ipPath {
+					posts++
+					if r.Fault == netboxtest.FaultDrop {
+						drops++
+					}
+				}
+			}
+			if posts != 1 || drops != 1 {
+				t.Errorf("%d POSTs (%d dropped), want the one dropped POST and no resend", posts, drops)
+			}
+		})
+	}
+}

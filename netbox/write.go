@@ -83,8 +83,39 @@ func DefaultLookupKey(endpoint string) func(Object) url.Values {
 		return withParent("name", "cluster", "cluster_id")
 	case Clusters:
 		return byField("name")
+	case IPAddresses:
+		return assigned("address", "assigned_object_type", "assigned_object_id")
+	case MACAddresses:
+		return assigned("mac_address", "assigned_object_type", "assigned_object_id")
+	case Services:
+		return assigned("name", "parent_object_type", "parent_object_id")
 	}
 	return nil
+}
+
+// assigned builds a key from a value and the object it is assigned to (an interface, or a
+// device or VM for services): unique in practice, though NetBox does not enforce it; a lookup
+// that finds several objects is reported, never guessed.
+func assigned(field, typeField, idField string) func(Object) url.Values {
+	filters := map[string]string{
+		"dcim.interface": "interface_id", "virtualization.vminterface": "vminterface_id",
+		"dcim.device": "device_id", "virtualization.virtualmachine": "virtual_machine_id",
+	}
+	return func(o Object) url.Values {
+		v := o.String(field)
+		if v == "" {
+			return nil
+		}
+		q := url.Values{field: {v}}
+		if id := o.RefID(idField); id > 0 {
+			f, ok := filters[o.String(typeField)]
+			if !ok {
+				return nil
+			}
+			q.Set(f, strconv.Itoa(id))
+		}
+		return q
+	}
 }
 
 // Create writes new objects with bulk POSTs of BatchSize objects, MaxInFlight at once. It is
