@@ -1,7 +1,6 @@
 package sync
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"net/url"
@@ -101,6 +100,7 @@ func (e *Engine) Apply(ctx context.Context, plan *Plan, progress func(done, tota
 	total, done := len(plan.Actions), 0
 	var mu gosync.Mutex
 	groups := groupActions(plan.Actions, results)
+	slots := make(chan struct{}, writeSlots)
 	var wg gosync.WaitGroup
 	for _, g := range groups {
 		wg.Add(1)
@@ -120,7 +120,18 @@ func (e *Engine) Apply(ctx context.Context, plan *Plan, progress func(done, tota
 				mu.Unlock()
 				return
 			}
-			e.writeGroup(ctx, g.ep, g.op, g.acts, ids, results, &mu)
+			// Chunks of one bulk request each, at most writeSlots at once across the apply:
+			// only a few chunks' resolved bodies and NetBox's answers are in memory at a time.
+			var cwg gosync.WaitGroup
+			for chunk := range slices.Chunk(g.acts, writeChunk) {
+				slots <- struct{}{}
+				cwg.Add(1)
+				go func() {
+					defer func() { <-slots; cwg.Done() }()
+					e.writeGroup(ctx, g.ep, g.op, chunk, ids, results, &mu)
+				}()
+			}
+			cwg.Wait()
 			mu.Lock()
 			done += len(g.acts)
 			d := done
@@ -228,6 +239,14 @@ func mapsKeys[M ~map[K]V, K comparable, V any](m M) func(func(K) bool) {
 	}
 }
 
+// writeChunk is the most objects handed to the client at once (NetBox's MAX_PAGE_SIZE is
+// also the most a bulk request should carry); writeSlots is how many chunks are in flight,
+// matching the client's default of 4 requests at once.
+const (
+	writeChunk = 1000
+	writeSlots = 4
+)
+
 // actionGroup is one bulk write (one level, endpoint and op) and the groups it waits for.
 type actionGroup struct {
 	level int
@@ -328,7 +347,6 @@ func walkRefs(v any, fn func(string)) {
 // writeGroup writes one bulk group (one endpoint, one op) of a level.
 func (e *Engine) writeGroup(ctx context.Context, ep string, op Op, acts []Action, ids map[string]int,
 	results map[string]*ActionResult, mu *gosync.Mutex) {
-	slices.SortFunc(acts, func(a, b Action) int { return cmp.Compare(a.Key, b.Key) })
 	var send []Action
 	var bodies []Object
 	var delIDs []int

@@ -146,8 +146,13 @@ func (p *Plan) finish() {
 // before and after a save and load.
 func (p *Plan) hash() string {
 	h := sha256.New()
-	enc := json.NewEncoder(h)
-	_ = enc.Encode([]any{p.NetBoxVersion, p.Actions, p.Conflicts, p.Notes})
+	enc := json.NewEncoder(h) // one action at a time: the encoder buffers each value whole
+	_ = enc.Encode(p.NetBoxVersion)
+	for i := range p.Actions {
+		_ = enc.Encode(&p.Actions[i])
+	}
+	_ = enc.Encode(p.Conflicts)
+	_ = enc.Encode(p.Notes)
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 

@@ -10,9 +10,11 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -152,6 +154,10 @@ func BenchmarkSync(b *testing.B) {
 			runtime.GC()
 			runtime.ReadMemStats(&ms)
 			logger.Debug("after first plan", "heap_inuse_MiB", ms.HeapInuse>>20, "rss_hwm_MiB", peakRSSMiB(b))
+			if f, err := os.Create(os.Getenv("SYNC_BENCH_DEBUG")); err == nil && os.Getenv("SYNC_BENCH_DEBUG") != "1" {
+				pprof.WriteHeapProfile(f)
+				f.Close()
+			}
 		}
 		rep, err := eng.Apply(ctx, p, nil)
 		if err != nil {
@@ -166,6 +172,7 @@ func BenchmarkSync(b *testing.B) {
 			}
 		}
 		firstReqs, firstWrites := reqs.Load(), writes.Load()
+		firstRSS := peakRSSMiB(b)
 		written := 0
 		for _, a := range p.Actions {
 			if a.Op == OpCreate {
@@ -173,6 +180,8 @@ func BenchmarkSync(b *testing.B) {
 			}
 		}
 		updates := len(p.Actions) - written
+		p, rep, mr = nil, nil, MergeResult{} // a re-sync is a new run (--run-once) or a new preview
+		runtime.GC()
 
 		reqs.Store(0)
 		writes.Store(0)
@@ -203,6 +212,12 @@ func BenchmarkSync(b *testing.B) {
 		b.ReportMetric(float64(reqs.Load()), "resync-requests")
 		b.ReportMetric(float64(writes.Load()), "resync-writes")
 		b.ReportMetric(peakRSSMiB(b), "peak-RSS-MiB")
+		b.ReportMetric(firstRSS, "first-sync-peak-RSS-MiB")
+		var ru syscall.Rusage
+		if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+			cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+			b.ReportMetric(cpu.Seconds(), "agent-cpu-s")
+		}
 		b.Logf("first sync %s (%d requests, %d writes; %d created + %d updated; lower bound %s), re-sync %s (%d requests, %d writes), peak RSS %.0f MiB",
 			first.Round(time.Millisecond), firstReqs, firstWrites, written, updates, lower.Round(time.Millisecond),
 			again.Round(time.Millisecond), reqs.Load(), writes.Load(), peakRSSMiB(b))
