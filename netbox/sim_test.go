@@ -573,3 +573,71 @@ func TestSimLostCreateAnswerIPAddresses(t *testing.T) {
 		})
 	}
 }
+
+// A run through random faults of every recoverable kind (seeded, so repeatable) ends with
+// exactly the objects asked for: nothing lost, nothing duplicated.
+func TestSimRandomFaultsSoak(t *testing.T) {
+	faults := []netboxtest.Fault{
+		{Kind: netboxtest.FaultBadGateway},
+		{Kind: netboxtest.FaultDrop, AfterApply: true},
+		{Kind: netboxtest.FaultUnavailable},
+		{Kind: netboxtest.FaultDrop},
+		{Kind: netboxtest.FaultUnavailable, AfterApply: true},
+		{Kind: netboxtest.FaultSlow, Delay: 50 * time.Millisecond},
+		// 429 is left to TestSimFaults: the simulator's Retry-After is at least 1 s.
+	}
+	for _, p := range simProfiles {
+		t.Run(p.String(), func(t *testing.T) {
+			srv, c := newSim(t, p, func(cfg *netbox.Config) { cfg.BatchSize = 25; cfg.Retries = 6 },
+				netboxtest.WithRandomFaults(42, 0.25, faults...))
+			ctx := context.Background()
+			ids := base(t, c)
+			var objs []netbox.Object
+			for i := range 200 {
+				objs = append(objs, device(ids, fmt.Sprintf("soak%03d", i)))
+			}
+			created := c.Create(ctx, netbox.Devices, objs)
+			var devIDs []int
+			for i, r := range created {
+				if r.Err != nil {
+					t.Fatalf("create %d: %v", i, r.Err)
+				}
+				devIDs = append(devIDs, r.Object.ID())
+			}
+			var upd []netbox.Object
+			for _, id := range devIDs {
+				upd = append(upd, netbox.Object{"id": id, "serial": fmt.Sprintf("SN%d", id)})
+			}
+			for i, r := range c.Update(ctx, netbox.Devices, upd) {
+				if r.Err != nil {
+					t.Fatalf("update %d: %v", i, r.Err)
+				}
+			}
+			for i, r := range c.Delete(ctx, netbox.Devices, devIDs[:100]) {
+				if r.Err != nil {
+					t.Fatalf("delete %d: %v", i, r.Err)
+				}
+			}
+			left, err := c.List(ctx, netbox.Devices, url.Values{"fields": {"id,name,serial"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(left) != 100 {
+				t.Fatalf("%d devices left, want 100", len(left))
+			}
+			for _, d := range left {
+				if d.String("serial") != fmt.Sprintf("SN%d", d.ID()) {
+					t.Errorf("device %d serial %q", d.ID(), d.String("serial"))
+				}
+			}
+			kinds := map[netboxtest.FaultKind]int{}
+			for _, r := range srv.Requests() {
+				kinds[r.Fault]++
+			}
+			t.Logf("requests by fault: %v", kinds)
+			if len(kinds) < 4 {
+				t.Errorf("only %d fault kinds were injected: %v", len(kinds)-1, kinds)
+			}
+		})
+	}
+}
