@@ -631,9 +631,12 @@ func TestSimRandomFaultsSoak(t *testing.T) {
 				}
 			}
 			kinds := map[netboxtest.FaultKind]int{}
+			var slowest time.Duration
 			for _, r := range srv.Requests() {
 				kinds[r.Fault]++
+				slowest = max(slowest, r.Duration)
 			}
+			t.Logf("slowest request %s", slowest)
 			t.Logf("requests by fault: %v", kinds)
 			if len(kinds) < 4 {
 				t.Errorf("only %d fault kinds were injected: %v", len(kinds)-1, kinds)
