@@ -78,6 +78,8 @@ func objStr(o Object, k string) string {
 // refID returns the id of a reference field, whether nested ({id: ...}) or a bare number.
 func refID(o Object, k string) int {
 	switch v := o[k].(type) {
+	case nestedRef:
+		return v.ID
 	case map[string]any:
 		return toInt(v["id"])
 	default:
@@ -120,6 +122,8 @@ func norm(v any) any {
 		return int64(x)
 	case int64:
 		return x
+	case nestedRef:
+		return int64(x.ID)
 	case map[string]any:
 		if id, ok := x["id"]; ok {
 			return int64(toInt(id))

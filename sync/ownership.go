@@ -47,6 +47,9 @@ func ownership(o Object, cf string) (ownerRecord, bool) {
 	if !ok || raw == nil {
 		return ownerRecord{}, false
 	}
+	if rec, isRec := raw.(ownerRecord); isRec { // a compacted snapshot object
+		return rec, true
+	}
 	if s, isStr := raw.(string); isStr { // some versions hand JSON fields back as text
 		var m map[string]any
 		if json.Unmarshal([]byte(s), &m) != nil {

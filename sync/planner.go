@@ -168,6 +168,8 @@ func displayOf(v any) any {
 		return "(new) " + k
 	}
 	switch x := v.(type) {
+	case nestedRef:
+		return cmpOr(x.Display, fmt.Sprint(x.ID))
 	case map[string]any:
 		if k, ok := isRef(x); ok {
 			return "(new) " + k

@@ -57,6 +57,62 @@ var snapshotFields = func() map[string]string {
 	}
 }()
 
+// nestedRef is a reference field of a snapshot object, compacted: its id and display.
+type nestedRef struct {
+	ID      int
+	Display string
+}
+
+// compact keeps what the planner uses of an object: scalars, references as nestedRef,
+// choices as their value, tags as shared {name, slug} maps, and of the custom fields only the
+// agent's record, decoded.
+func compact(o Object, cf string, tags map[string]any) Object {
+	out := make(Object, len(o))
+	for k, v := range o {
+		switch k {
+		case "url", "display_url", "created":
+			continue
+		case "custom_fields":
+			if rec, ok := ownership(o, cf); ok {
+				out[k] = map[string]any{cf: rec}
+			}
+			continue
+		case "tags":
+			list, _ := v.([]any)
+			ts := make([]any, 0, len(list))
+			for _, t := range list {
+				m, _ := t.(map[string]any)
+				slug, _ := m["slug"].(string)
+				shared, ok := tags[slug]
+				if !ok {
+					shared = map[string]any{"name": m["name"], "slug": slug}
+					tags[slug] = shared
+				}
+				ts = append(ts, shared)
+			}
+			out[k] = ts
+			continue
+		}
+		switch x := v.(type) {
+		case map[string]any:
+			if id, ok := x["id"]; ok {
+				d, _ := x["display"].(string)
+				if d == "" {
+					d, _ = x["name"].(string)
+				}
+				out[k] = nestedRef{ID: toInt(id), Display: d}
+			} else if val, ok := x["value"]; ok {
+				out[k] = val
+			} else {
+				out[k] = x
+			}
+		default:
+			out[k] = v
+		}
+	}
+	return out
+}
+
 func objKey(endpoint string, id int) string { return fmt.Sprintf("%s:%d", endpoint, id) }
 
 // readSnapshot reads everything the planner needs, in parallel, at most a few requests per
@@ -66,13 +122,20 @@ func readSnapshot(ctx context.Context, nb NetBox, cf string) (*snapshot, error) 
 	if err != nil {
 		return nil, fmt.Errorf("netbox version: %w", err)
 	}
-	reads := make([]ReadSpec, 0, len(snapshotEndpoints))
+	// One endpoint at a time (its pages in parallel), each compacted as soon as it is read:
+	// only one endpoint's full JSON is in memory at once.
+	got := map[string][]Object{}
+	tags := map[string]any{}
 	for _, ep := range snapshotEndpoints {
-		reads = append(reads, ReadSpec{Key: ep, Endpoint: ep, Query: url.Values{"fields": {snapshotFields[ep]}}})
-	}
-	got, err := nb.Snapshot(ctx, reads)
-	if err != nil {
-		return nil, fmt.Errorf("netbox snapshot: %w", err)
+		res, err := nb.Snapshot(ctx, []ReadSpec{{Key: ep, Endpoint: ep, Query: url.Values{"fields": {snapshotFields[ep]}}}})
+		if err != nil {
+			return nil, fmt.Errorf("netbox snapshot: %w", err)
+		}
+		list := res[ep]
+		for i, o := range list {
+			list[i] = compact(o, cf, tags)
+		}
+		got[ep] = list
 	}
 	s := &snapshot{major: major, minor: minor, objs: got, byID: map[string]map[int]Object{},
 		bySource: map[string]map[string][]int{}, byEntity: map[string]map[string][]int{},
