@@ -2,6 +2,7 @@ package netbox
 
 import (
 	"net/http"
+	"net/url"
 	"testing"
 	"time"
 )
@@ -51,5 +52,34 @@ func TestBackoffGrowsWithJitterAndCap(t *testing.T) {
 				t.Fatalf("backoff(%d) = %s, want in [%s, %s]", n, d, want/2, want)
 			}
 		}
+	}
+}
+
+func TestLookupGroupingAndExactMatch(t *testing.T) {
+	keys := []url.Values{
+		{"cf_agent_id": {"a:1"}}, {"cf_agent_id": {"a:2"}}, nil,
+		{"name": {"x"}, "site_id": {"1"}}, {"name": {"y"}, "site_id": {"1"}}, {"name": {"z"}, "site_id": {"2"}},
+		{"address": {"192.0.2.1/24"}, "interface_id": {"4"}},
+	}
+	tasks := lookupTasks(keys)
+	var grouped, singles int
+	for _, tk := range tasks {
+		if tk.valueKey == "" {
+			singles++
+		} else {
+			grouped += len(tk.members)
+		}
+	}
+	// cf group {0,1}, site 1 group {3,4}, site 2 group {5}; the address key cannot be read back.
+	if len(tasks) != 4 || singles != 1 || grouped != 5 {
+		t.Fatalf("tasks = %+v", tasks)
+	}
+	// NetBox's default "loose" custom-field filter matches substrings: only the exact one counts.
+	objs := []Object{
+		{"id": 1.0, "custom_fields": map[string]any{"agent_id": "a:1"}},
+		{"id": 2.0, "custom_fields": map[string]any{"agent_id": "a:10"}},
+	}
+	if got := exactMatches(objs, url.Values{"cf_agent_id": {"a:1"}}); len(got) != 1 || got[0].ID() != 1 {
+		t.Errorf("exactMatches = %v", got)
 	}
 }

@@ -518,6 +518,10 @@ func TestSimLostCreateAnswerNoDuplicates(t *testing.T) {
 				if n := srv.Counts()["POST "+devicesPath]; n != 3+tt.posts-1 {
 					t.Errorf("%d POSTs, want %d", n, 3+tt.posts-1)
 				}
+				// The 10 objects of the lost batch are looked up with one grouped request.
+				if n := srv.Counts()["GET "+devicesPath]; n != 1 {
+					t.Errorf("%d lookup requests, want 1", n)
+				}
 			})
 		}
 	}
