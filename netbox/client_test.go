@@ -5,6 +5,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -265,6 +266,15 @@ func TestFakeBulkWrites(t *testing.T) {
 			}
 			if n := f.count("POST"); n != 3 { // batch [a b "" c] rejected, [a b c] resent, [d]
 				t.Errorf("%d POSTs, want 3", n)
+			}
+
+			// An object that cannot be encoded fails alone.
+			res = c.Create(ctx, Devices, []Object{{"name": "nan", "weight": math.NaN()}, {"name": "fine"}})
+			if res[0].Err == nil || !strings.Contains(res[0].Err.Error(), "object 0: cannot encode") || res[1].Err != nil {
+				t.Fatalf("unencodable object: %v / %v", res[0].Err, res[1].Err)
+			}
+			if n := len(f.all(Devices)); n != 5 {
+				t.Errorf("%d devices stored, want 5", n)
 			}
 
 			// Without the remainder retry the valid objects get ErrBatchRejected.

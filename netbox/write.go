@@ -272,8 +272,17 @@ func (b *bulk) write(ctx context.Context, idxs []int, st batchState) {
 	}
 	body, err := json.Marshal(payload)
 	if err != nil {
+		// Find the objects that cannot be encoded (a NaN, a channel); send the others.
+		var good []int
 		for _, i := range idxs {
-			b.fail(i, fmt.Errorf("netbox: %s %s: object %d: cannot encode batch: %w", b.method, b.path, i, err))
+			if _, err := json.Marshal(b.objs[i]); err != nil {
+				b.fail(i, fmt.Errorf("netbox: %s %s: object %d: cannot encode as JSON: %w", b.method, b.path, i, err))
+			} else {
+				good = append(good, i)
+			}
+		}
+		if len(good) < len(idxs) {
+			b.write(ctx, good, st)
 		}
 		return
 	}
