@@ -174,7 +174,12 @@ func TestToolsWithRealAdapters(t *testing.T) {
 // refused by the netscan source before nmap starts.
 func TestScanSubnetWithNmap(t *testing.T) {
 	srv, _ := realLab(t)
-	c := connectTo(t, srv, mcp.ProtocolVersion20251125)
+	for _, v := range []string{mcp.ProtocolVersion20251125, mcp.ProtocolVersion20260728} {
+		t.Run(v, func(t *testing.T) { scanLoopback(t, connectTo(t, srv, v)) })
+	}
+}
+
+func scanLoopback(t *testing.T, c *client.Client) {
 	var out server.DiscoverOutput
 	callJSON(t, c, "scan_subnet", map[string]any{"targets": []string{"127.0.0.1"}, "ports": []string{"1-100"}}, &out)
 	if out.Total != 1 || out.Items[0].IPs[0] != "127.0.0.1" {

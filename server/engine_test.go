@@ -96,6 +96,14 @@ func TestSyncToolsWithEngine(t *testing.T) {
 				t.Fatalf("get_plan pve1: %+v", plan)
 			}
 
+			res, err := c.CallTool(t.Context(), mcp.CallToolRequest{Params: mcp.CallToolParams{Name: "apply_sync", Arguments: map[string]any{"plan_id": prev.PlanID}}})
+			if err != nil || !res.IsError || !strings.Contains(res.Content[0].(mcp.TextContent).Text, "not confirmed") {
+				t.Fatalf("apply without confirmation: %v %+v", err, res)
+			}
+			if devices := lab.nb.Objects("/api/dcim/devices/"); len(devices) != 0 {
+				t.Fatalf("an unconfirmed apply wrote %d devices", len(devices))
+			}
+
 			// Another process (a new stdio session) applies the plan this one previewed.
 			other := connectTo(t, lab.agent(t), v)
 			var applied server.ApplyOutput
@@ -111,6 +119,12 @@ func TestSyncToolsWithEngine(t *testing.T) {
 			callJSON(t, c, "preview_sync", map[string]any{"sources": []string{"pve-lab"}}, &again)
 			if again.Summary.Total != 0 || !strings.Contains(again.Next, "nothing to apply") {
 				t.Fatalf("second preview is not empty: %+v", again.Summary)
+			}
+
+			var st server.StatusOutput
+			callJSON(t, c, "sync_status", map[string]any{"check_sources": true}, &st)
+			if len(st.Sources) != 2 || st.Sources[0].Source != "pve-lab" || !st.Sources[0].OK || st.Sources[1].OK || st.Sources[1].Error == "" {
+				t.Fatalf("sync_status sources: %+v", st.Sources)
 			}
 
 			_, metrics := scrape(t, lab.metrics)

@@ -154,7 +154,9 @@ func (f *fakeSyncer) Preview(_ context.Context, req PreviewRequest, progress sou
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.previews++
-	progress.Report(1, 2, "discovered")
+	progress.Report(1, 3, "discovered")
+	progress.Report(2, 3, "merged")
+	time.Sleep(5 * time.Millisecond) // mcp-go may drop the last notification before a result
 	p := &Plan{ID: fmt.Sprintf("plan-%d", f.previews), CreatedAt: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC), Sources: req.Sources, Scope: req.Scope, Actions: []PlanAction{}}
 	if p.Sources == nil {
 		p.Sources = []string{"pve", "ha"}
