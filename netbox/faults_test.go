@@ -187,6 +187,15 @@ func TestCreateLostAnswerNoDuplicates(t *testing.T) {
 			}
 		})
 	}
+	t.Run("retries off: reported, not resent", func(t *testing.T) {
+		f := newFake(t, "4.3.7", "Token "+v1Token)
+		c := testClient(t, f.srv.URL, v1Token, func(c *Config) { c.Retries = -1 })
+		f.faults = append(f.faults, afterWrite(f, true))
+		res := c.Create(context.Background(), Sites, []Object{{"name": "a", "slug": "a"}})
+		if res[0].Err == nil || !strings.Contains(res[0].Err.Error(), "gave up") || f.count("POST") != 1 {
+			t.Fatalf("err = %v, POSTs = %d", res[0].Err, f.count("POST"))
+		}
+	})
 	t.Run("no lookup key: not resent, outcome unknown", func(t *testing.T) {
 		f := newFake(t, "4.3.7", "Token "+v1Token)
 		c := testClient(t, f.srv.URL, v1Token, nil)

@@ -427,7 +427,7 @@ func (b *bulk) scrubFields(f map[string][]string) map[string][]string {
 // recoverCreate handles a create that got no answer: look each object up, report those that
 // exist as created, resend only the missing ones.
 func (b *bulk) recoverCreate(ctx context.Context, idxs []int, st batchState, na *errNoAnswer) {
-	if b.c.cfg.Retries >= 0 && st.unanswered >= b.c.cfg.Retries {
+	if st.unanswered >= max(b.c.cfg.Retries, 0) { // retries < 0: none at all
 		for _, i := range idxs {
 			b.fail(i, fmt.Errorf("netbox: object %d: %w (gave up after %d resends)", i, na, st.unanswered))
 		}
