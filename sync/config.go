@@ -29,6 +29,9 @@ type Config struct {
 	SitePerSubnet []SubnetSite `yaml:"site_per_subnet"`
 	// UseSiteHints uses a source's own site hint (Facts.Site) as the site name.
 	UseSiteHints bool `yaml:"use_site_hints"`
+	// Locations maps a source's location hint (a Home Assistant area, an inventory column) to
+	// a NetBox location inside the device's site, created when missing. Off by default.
+	Locations bool `yaml:"locations"`
 
 	// Roles maps role hints ("hypervisor", "nas") to NetBox device role names; the first rule
 	// matching wins. Hints without a rule are title-cased.
@@ -130,7 +133,7 @@ func (c *Config) SetDefaults() {
 }
 
 var authoritativeFields = []string{"name", "status", "role", "site", "platform", "serial",
-	"description", "vcpus", "memory", "disk", "device_type", "cluster"}
+	"description", "vcpus", "memory", "disk", "device_type", "cluster", "location"}
 
 // Validate reports every bad setting, each message starting with its yaml path.
 func (c Config) Validate() []error {

@@ -133,3 +133,25 @@ func TestConfigValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestLocationsOnlyWhenAsked(t *testing.T) {
+	plug := []sources.Observation{{Source: "ha", Adapter: "homeassistant", NativeID: "ha/device/plug1", Kind: sources.KindDevice,
+		Name: "plug1", Keys: sources.Keys{Serial: "PLUG-1"}, Facts: sources.Facts{Manufacturer: "Shelly", Model: "Plug S", Location: "Garage"}}}
+	for _, on := range []bool{false, true} {
+		l := newLab(t, Config{Locations: on})
+		l.sync(plug, nil)
+		d := l.find("dcim/devices", "plug1")
+		if got := d["location"] != nil; got != on {
+			t.Errorf("locations=%v: device location %v", on, d["location"])
+		}
+		if n := len(l.objects("dcim/sites")); n != 1 {
+			t.Errorf("locations=%v: %d sites, want the one default site", on, n)
+		}
+		if on && displayOf(d["location"]) != "Garage" {
+			t.Errorf("location %v, want Garage", d["location"])
+		}
+		if p := l.plan(plug, nil); !p.Empty() {
+			t.Errorf("locations=%v: not converged:\n%s", on, p.Table())
+		}
+	}
+}

@@ -78,8 +78,16 @@ func (p *planner) planDevice(e *Entity, host bool) {
 		role = p.ensureShared(epDeviceRoles, levelRoles, "device role", roleName, nil, roleName,
 			map[string]any{"name": roleName, "color": "9e9e9e", "vm_role": true})
 	}
+	var location any
+	if ln := strings.TrimSpace(e.Location.V); ln != "" && p.cfg.Locations {
+		sid, existing := site.(int64)
+		location = p.ensureShared(epLocations, levelLocations, "location", ln,
+			func(o Object) bool { return existing && int64(refID(o, "site")) == sid }, siteName+"/"+ln,
+			map[string]any{"name": ln, "slug": slugify(ln), "site": site, "status": "active"})
+	}
 	fields := []want{
 		{field: "name", value: name, source: e.Name.Source},
+		{field: "location", value: location, source: e.Location.Source, display: e.Location.V},
 		{field: "device_type", value: dt, source: e.Model.Source, display: mfr + " " + model},
 		{field: "role", value: role, source: e.Role.Source, display: roleName},
 		{field: "site", value: site, display: siteName},

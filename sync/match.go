@@ -124,6 +124,8 @@ func typeOf(ep string) string {
 		return "service"
 	case epVirtualDisks:
 		return "virtual disk"
+	case epLocations:
+		return "location"
 	}
 	return ep
 }

@@ -17,6 +17,7 @@ const (
 	epTags          = "extras/tags"
 	epCustomFields  = "extras/custom-fields"
 	epSites         = "dcim/sites"
+	epLocations     = "dcim/locations"
 	epManufacturers = "dcim/manufacturers"
 	epDeviceTypes   = "dcim/device-types"
 	epDeviceRoles   = "dcim/device-roles"

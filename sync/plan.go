@@ -26,6 +26,7 @@ const (
 const (
 	levelMeta = iota // tags and custom fields
 	levelSites
+	levelLocations
 	levelManufacturers
 	levelDeviceTypes
 	levelRoles

@@ -32,7 +32,7 @@ type snapshot struct {
 	macParents map[string][]string // MAC -> interface keys holding it
 }
 
-var snapshotEndpoints = []string{epTags, epCustomFields, epSites, epManufacturers, epDeviceTypes,
+var snapshotEndpoints = []string{epTags, epCustomFields, epSites, epLocations, epManufacturers, epDeviceTypes,
 	epDeviceRoles, epPlatforms, epClusterTypes, epClusters, epDevices, epVMs, epInterfaces,
 	epVMInterfaces, epMACs, epIPs, epServices, epVirtualDisks}
 
@@ -46,7 +46,7 @@ var snapshotFields = func() map[string]string {
 		epSites: named, epManufacturers: named, epDeviceRoles: named, epPlatforms: named, epClusterTypes: named,
 		epDeviceTypes:  "id,model,slug,manufacturer",
 		epClusters:     "id,name,type,scope_type,scope_id,scope",
-		epDevices:      "id,name,site,serial,device_type,role,platform,status,description,primary_ip4,primary_ip6" + owned,
+		epDevices:      "id,name,site,location,serial,device_type,role,platform,status,description,primary_ip4,primary_ip6" + owned,
 		epVMs:          "id,name,cluster,site,role,platform,status,vcpus,memory,disk,description,primary_ip4,primary_ip6" + owned,
 		epInterfaces:   "id,name,device,type,enabled,primary_mac_address" + owned,
 		epVMInterfaces: "id,name,virtual_machine,enabled,primary_mac_address" + owned,
