@@ -206,3 +206,34 @@ func TestCreateLostAnswerNoDuplicates(t *testing.T) {
 		}
 	})
 }
+
+func TestRateLimitSpacesRequests(t *testing.T) {
+	f := newFake(t, "4.3.7", "Token "+v1Token)
+	c := testClient(t, f.srv.URL, v1Token, func(c *Config) { c.RequestsPerSecond = 20; c.MaxInFlight = 2 })
+	start := time.Now()
+	for range 6 {
+		if _, err := c.Status(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A burst of 2 (MaxInFlight), then 4 requests 50 ms apart.
+	if d := time.Since(start); d < 180*time.Millisecond {
+		t.Errorf("6 requests at 20/s took %s, want at least 200ms", d)
+	}
+}
+
+func TestCancelledBulkReportsEveryObject(t *testing.T) {
+	f := newFake(t, "4.3.7", "Token "+v1Token)
+	c := testClient(t, f.srv.URL, v1Token, func(c *Config) { c.BatchSize = 1; c.MaxInFlight = 1 })
+	ctx, cancel := context.WithCancel(context.Background())
+	f.faults = append(f.faults, func(w http.ResponseWriter, r *http.Request) bool {
+		cancel() // the caller gives up while the first batch is in flight
+		return false
+	})
+	res := c.Create(ctx, Sites, []Object{{"name": "a", "slug": "a"}, {"name": "b", "slug": "b"}, {"name": "c", "slug": "c"}})
+	for i, r := range res[1:] {
+		if !errors.Is(r.Err, context.Canceled) {
+			t.Errorf("object %d: %v, want context.Canceled", i+1, r.Err)
+		}
+	}
+}
