@@ -25,6 +25,7 @@ import (
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
+	"gopkg.in/yaml.v3"
 
 	"github.com/netbox-agent/netbox-agent/internal/secret"
 )
@@ -740,4 +741,39 @@ func TestStdioShutdownFinishesApply(t *testing.T) {
 	_ = c.Close()
 	inW.Close()
 	outW.Close()
+}
+
+func TestConfigYAML(t *testing.T) {
+	var cfg Config
+	doc := `
+listen: 127.0.0.1:8443
+auth_token: s3cr3t-from-file
+allow_unauthenticated_loopback: false
+allowed_origins: [https://claude.example]
+tls_cert_file: /etc/a.crt
+tls_key_file: /etc/a.key
+writes_enabled: true
+max_body_bytes: 2048
+shutdown_grace: 45s
+`
+	if err := yaml.Unmarshal([]byte(doc), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	cfg.SetDefaults()
+	if cfg.Listen != "127.0.0.1:8443" || cfg.AuthToken.Reveal() != "s3cr3t-from-file" || !cfg.WritesEnabled || cfg.MaxBodyBytes != 2048 ||
+		cfg.ShutdownGrace != 45*time.Second || cfg.AllowedOrigins[0] != "https://claude.example" || cfg.TLSKeyFile != "/etc/a.key" {
+		t.Fatalf("decoded %+v", cfg)
+	}
+	if errs := cfg.Validate(); len(errs) != 0 {
+		t.Fatalf("valid config refused: %v", errs)
+	}
+	out, err := yaml.Marshal(cfg)
+	if err != nil || strings.Contains(string(out), "s3cr3t") {
+		t.Fatalf("config printed its token: %s", out)
+	}
+	var defaults Config
+	defaults.SetDefaults()
+	if defaults.WritesEnabled || defaults.MaxBodyBytes != DefaultMaxBodyBytes || defaults.ShutdownGrace != DefaultShutdownGrace {
+		t.Fatalf("defaults: %+v", defaults)
+	}
 }
