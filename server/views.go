@@ -188,29 +188,27 @@ func buildDiscoverOutput(runs []SourceRun, obs []sources.Observation, warnings [
 		warnings = warnings[:maxWarningsShown]
 	}
 	out.Warnings = warnings
-	slices.SortFunc(obs, func(a, b sources.Observation) int {
-		return cmp.Or(cmp.Compare(a.Source, b.Source), cmp.Compare(a.NativeID, b.NativeID))
-	})
-	var kept []sources.Observation
-	for _, o := range obs {
-		if f.kind != "" && string(o.Kind) != f.kind {
-			continue
-		}
-		if f.name != "" && !strings.Contains(strings.ToLower(o.Name), strings.ToLower(f.name)) {
-			continue
-		}
-		if f.nativeID != "" && o.NativeID != f.nativeID {
+	// Filter and sort pointers: observations are large, and a big cluster has thousands.
+	kept := make([]*sources.Observation, 0, len(obs))
+	for i := range obs {
+		o := &obs[i]
+		if f.kind != "" && string(o.Kind) != f.kind ||
+			f.name != "" && !strings.Contains(strings.ToLower(o.Name), strings.ToLower(f.name)) ||
+			f.nativeID != "" && o.NativeID != f.nativeID {
 			continue
 		}
 		kept = append(kept, o)
 		out.ByKind[string(o.Kind)]++
 	}
+	slices.SortFunc(kept, func(a, b *sources.Observation) int {
+		return cmp.Or(cmp.Compare(a.Source, b.Source), cmp.Compare(a.NativeID, b.NativeID))
+	})
 	out.Total = len(kept)
 	if f.nativeID != "" {
 		if len(kept) == 0 {
 			return out, fmt.Errorf("native_id: %q was not seen by the selected sources", f.nativeID)
 		}
-		out.Detail = detail(kept[0])
+		out.Detail = detail(*kept[0])
 	}
 	page, lo, hi, err := pageOf(len(kept), f.limit, f.offset)
 	if err != nil {
@@ -218,7 +216,7 @@ func buildDiscoverOutput(runs []SourceRun, obs []sources.Observation, warnings [
 	}
 	out.Page = page
 	for _, o := range kept[lo:hi] {
-		out.Items = append(out.Items, summarize(o))
+		out.Items = append(out.Items, summarize(*o))
 	}
 	return out, nil
 }
