@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -215,5 +216,62 @@ func TestChangedBetweenPlanAndApplyIsNotOverwritten(t *testing.T) {
 	}
 	if m := l.find(epVMsAPI, "db")["memory"]; toInt(m) != 8192 {
 		t.Errorf("db not updated: memory %v", m)
+	}
+}
+
+func TestStaleObjectThatReturnsIsUnmarked(t *testing.T) {
+	l := newLab(t, Config{})
+	obs := homelab()
+	l.sync(obs, nil)
+	without := append(obs[:2:2], obs[3:]...)
+	l.sync(without, ranAll(obs))
+	if db := l.find(epVMsAPI, "db"); !strings.Contains(strings.Join(tagSlugs(db), ","), "netbox-agent-stale") {
+		t.Fatalf("db not stale: %v", db["tags"])
+	}
+	l.sync(obs, nil)
+	db := l.find(epVMsAPI, "db")
+	rec, _ := ownership(db, "netbox_agent")
+	if strings.Contains(strings.Join(tagSlugs(db), ","), "netbox-agent-stale") || rec.StaleSince != "" {
+		t.Errorf("db still stale after it came back: tags %v, stale_since %q", db["tags"], rec.StaleSince)
+	}
+	if p := l.plan(obs, nil); !p.Empty() {
+		t.Errorf("not converged:\n%s", p.Table())
+	}
+}
+
+func TestIPMovesBetweenAgentVMs(t *testing.T) {
+	l := newLab(t, Config{})
+	obs := homelab()
+	l.sync(obs, nil)
+	// db's address changes to one web had; web gets a new one (DHCP shuffle)
+	obs[1].Interfaces[0].IPs = []netip.Prefix{e2ePfx("192.168.1.150/24")}
+	obs[2].Interfaces[0].IPs = []netip.Prefix{e2ePfx("192.168.1.101/24")}
+	obs = append(obs[:4], obs[5:]...) // the scan saw 101 as web's
+	p, _ := l.sync(obs, nil)
+	var n101 int
+	for _, o := range l.objects("ipam/ip-addresses") {
+		if o["address"] == "192.168.1.101/24" {
+			n101++
+		}
+	}
+	if n101 != 1 {
+		t.Errorf("192.168.1.101 exists %d times:\n%s", n101, p.Table())
+	}
+	if p := l.plan(obs, nil); !p.Empty() {
+		// a primary IP cannot move in one run; the second run finishes the move
+		l.sync(obs, nil)
+		if p := l.plan(obs, nil); !p.Empty() {
+			t.Errorf("not converged after two runs:\n%s", p.Table())
+		}
+	}
+	for _, o := range l.objects("ipam/ip-addresses") {
+		if o["address"] == "192.168.1.101/24" {
+			if got := displayOf(o["assigned_object"].(map[string]any)["virtual_machine"]); got != "db" {
+				t.Errorf("192.168.1.101 is on %v, want db", got)
+			}
+			if db := l.find(epVMsAPI, "db"); refID(db, "primary_ip4") != toInt(o["id"]) {
+				t.Errorf("db's primary IPv4 is %v, want 192.168.1.101", db["primary_ip4"])
+			}
+		}
 	}
 }

@@ -173,12 +173,13 @@ func (p *planner) planMachine(e *Entity, m matchResult, ep, name string, fields 
 		p.seenMachines[objKey(ep, objID(m.obj))] = true
 	}
 	v4, v6 := p.planInterfaces(e, ep, m.obj, mref, name)
-	var late []want
+	// both always listed: without a value the record keeps what the agent last wrote
+	late := []want{{field: "primary_ip4"}, {field: "primary_ip6"}}
 	if v4 != nil {
-		late = append(late, *v4)
+		late[0] = *v4
 	}
 	if v6 != nil {
-		late = append(late, *v6)
+		late[1] = *v6
 	}
 	p.upsert(upsert{key: key, ep: ep, typ: typ, name: name, entity: e.ID, level: levelMachines,
 		lateLevel: levelPrimary, cur: m.obj, rec: rec, fields: fields, late: late})
@@ -241,10 +242,10 @@ func (p *planner) planInterfaces(e *Entity, mep string, mobj Object, mref any, m
 				rec.Created, rec.Written = old.Created, old.Written
 			}
 		}
-		var late []want
+		late := []want{{field: "primary_mac_address"}}
 		if ifc.MAC != "" {
 			macRef := p.planMAC(e, ifc, ifep, ifk, ifref, atype, ifName)
-			late = append(late, want{field: "primary_mac_address", value: macRef, source: cmpOr(firstOf(ifc.Sources), ""), display: string(ifc.MAC)})
+			late[0] = want{field: "primary_mac_address", value: macRef, source: firstOf(ifc.Sources), display: string(ifc.MAC)}
 		}
 		fields := []want{
 			{field: "name", value: name, source: ifc.Name.Source},
