@@ -59,7 +59,8 @@ func (r *Report) OK() bool {
 // refuses the actions on objects changed since the plan, then writes level by level in bulk,
 // resolving references to objects created earlier in the same apply. One failed object fails
 // only itself and what depends on it. The error is for the apply as a whole (lock held,
-// NetBox unreachable, plan modified); per-object failures are in the report.
+// NetBox unreachable, plan modified); per-object failures are in the report. progress (may
+// be nil) is called after each bulk group, one call at a time.
 func (e *Engine) Apply(ctx context.Context, plan *Plan, progress func(done, total int, msg string)) (*Report, error) {
 	if !plan.sealed { // plans made or loaded by this package were verified already
 		if err := plan.Verify(); err != nil {
@@ -101,6 +102,7 @@ func (e *Engine) Apply(ctx context.Context, plan *Plan, progress func(done, tota
 	var mu gosync.Mutex
 	groups := groupActions(plan.Actions, results)
 	slots := make(chan struct{}, writeSlots)
+	var progressMu gosync.Mutex // progress is called once at a time
 	var wg gosync.WaitGroup
 	for _, g := range groups {
 		wg.Add(1)
@@ -132,6 +134,8 @@ func (e *Engine) Apply(ctx context.Context, plan *Plan, progress func(done, tota
 				}()
 			}
 			cwg.Wait()
+			progressMu.Lock()
+			defer progressMu.Unlock()
 			mu.Lock()
 			done += len(g.acts)
 			d := done
