@@ -63,7 +63,13 @@ func canonical(snap map[string][]map[string]any) map[string][]string {
 }
 
 func TestFaultInTheMiddleThenCleanRunEqualsCleanRun(t *testing.T) {
-	clean := newLab(t, Config{})
+	for _, prof := range []netboxtest.Profile{netboxtest.Profile43, netboxtest.Profile47} {
+		t.Run(prof.String(), func(t *testing.T) { testFaultThenCleanRun(t, prof) })
+	}
+}
+
+func testFaultThenCleanRun(t *testing.T, prof netboxtest.Profile) {
+	clean := newLab(t, Config{}, netboxtest.WithProfile(prof))
 	clean.sync(homelab(), nil)
 	want := canonical(clean.srv.Snapshot())
 	if len(want["/api/ipam/ip-addresses/"]) != 5 || !strings.Contains(strings.Join(want["/api/ipam/ip-addresses/"], ""), "192.168.1.101/24") {
@@ -99,7 +105,7 @@ func TestFaultInTheMiddleThenCleanRunEqualsCleanRun(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			ff := tc.fault(cancel)
-			l := newLab(t, Config{}, netboxtest.WithFaultFunc(func(r *http.Request, n int) netboxtest.Fault {
+			l := newLab(t, Config{}, netboxtest.WithProfile(prof), netboxtest.WithFaultFunc(func(r *http.Request, n int) netboxtest.Fault {
 				if !on.Load() {
 					return netboxtest.Fault{}
 				}
