@@ -345,6 +345,8 @@ func walkRefs(v any, fn func(string)) {
 		}
 	case ownerRecord:
 		walkRefs(x.Written, fn)
+	case ownerField:
+		walkRefs(x.Rec.Written, fn)
 	}
 }
 
@@ -366,13 +368,19 @@ func (e *Engine) writeGroup(ctx context.Context, ep string, op Op, acts []Action
 			delIDs = append(delIDs, a.ID)
 			continue
 		}
-		body, missing := resolve(a.Body, ids)
+		var body any = a.Body
+		var missing string
+		hasRefs := false
+		walkRefs(a.Body, func(string) { hasRefs = true })
+		if hasRefs { // copy only bodies that refer to objects of this apply
+			body, missing = resolve(a.Body, ids)
+		}
 		if missing != "" {
 			r := results[a.Key]
 			r.Status = StatusSkipped
-			r.Error = fmt.Sprintf("depends on %s, which was not written (%s)", missing, results[missing].Error)
-			if results[missing].Error == "" {
-				r.Error = fmt.Sprintf("depends on %s, which was not written", missing)
+			r.Error = fmt.Sprintf("depends on %s, which was not written", missing)
+			if dep := results[missing]; dep != nil && dep.Error != "" {
+				r.Error += " (" + dep.Error + ")"
 			}
 			continue
 		}
@@ -458,6 +466,13 @@ func resolve(v any, ids map[string]int) (out any, missing string) {
 			return nil, miss
 		}
 		x.Written, _ = w.(map[string]any)
+		return x, ""
+	case ownerField:
+		r, miss := resolve(x.Rec, ids)
+		if miss != "" {
+			return nil, miss
+		}
+		x.Rec = r.(ownerRecord)
 		return x, ""
 	}
 	return v, ""

@@ -81,7 +81,7 @@ func (p *planner) planOrphans() {
 			rec.StaleSince = p.now.Format(time.RFC3339)
 			p.add(Action{Key: p.uniqueKey("stale:" + objKey(o.ep, id)), Op: OpStale, Level: levelFor(o.ep), Endpoint: o.ep,
 				Type: typeOf(o.ep), ID: id, Name: name, Entity: o.rec.ID, LastUpdated: objStr(o.obj, "last_updated"),
-				Body:    map[string]any{"id": id, "tags": tags, "custom_fields": map[string]any{p.cfg.CustomField: rec}},
+				Body:    map[string]any{"id": id, "tags": tags, "custom_fields": ownerField{p.cfg.CustomField, rec}},
 				Changes: []Change{{Field: "stale_since", After: rec.StaleSince, Reason: "not seen"}},
 				Reason:  fmt.Sprintf("no longer seen by %s, which ran successfully", strings.Join(srcs, ", "))})
 			continue

@@ -38,6 +38,17 @@ type ownerKeys struct {
 	SystemUUID string   `json:"system_uuid,omitempty"`
 }
 
+// ownerField is the custom_fields value of a write: {"<field>": record}. A struct rather than
+// a one-entry map: a plan holds one per object written.
+type ownerField struct {
+	Name string
+	Rec  ownerRecord
+}
+
+func (f ownerField) MarshalJSON() ([]byte, error) {
+	return json.Marshal(map[string]ownerRecord{f.Name: f.Rec})
+}
+
 // ownership reads the agent's record from an object; ok is false when the object carries no
 // record (then it is not the agent's, whatever its tags say). It reads the decoded JSON
 // directly: the planner calls it for every object of the snapshot.

@@ -287,7 +287,7 @@ func (p *planner) upsert(u upsert) any {
 		rec := u.rec
 		rec.Created, rec.LastSeen, rec.StaleSince, rec.Written = true, p.now.Format(time.RFC3339), "", d.written
 		d.body["tags"] = p.agentTags
-		d.body["custom_fields"] = map[string]any{p.cfg.CustomField: rec}
+		d.body["custom_fields"] = ownerField{p.cfg.CustomField, rec}
 		p.add(Action{Key: key, Op: OpCreate, Level: u.level, Endpoint: u.ep, Type: u.typ, Name: u.name,
 			Entity: u.entity, Body: d.body, Reason: "new"})
 		late := p.diff(u.name, nil, u.rec, u.late)
@@ -295,7 +295,7 @@ func (p *planner) upsert(u upsert) any {
 			full := rec
 			full.Written = merged(d.written, late.written)
 			late.body["id"] = ref(key)
-			late.body["custom_fields"] = map[string]any{p.cfg.CustomField: full}
+			late.body["custom_fields"] = ownerField{p.cfg.CustomField, full}
 			var changes []Change
 			for _, w := range u.late {
 				if w.value != nil {
@@ -331,7 +331,7 @@ func (p *planner) upsert(u upsert) any {
 			mainRec.Written = merged(main.written, baseOf(u.rec, u.late))
 		}
 		main.body["id"] = id
-		main.body["custom_fields"] = map[string]any{p.cfg.CustomField: mainRec}
+		main.body["custom_fields"] = ownerField{p.cfg.CustomField, mainRec}
 		if tagsChanged {
 			main.body["tags"] = tags
 		}
@@ -347,7 +347,7 @@ func (p *planner) upsert(u upsert) any {
 	}
 	if len(late.body) > 0 {
 		late.body["id"] = id
-		late.body["custom_fields"] = map[string]any{p.cfg.CustomField: rec}
+		late.body["custom_fields"] = ownerField{p.cfg.CustomField, rec}
 		p.add(Action{Key: p.uniqueKey(u.key + "/primary"), Op: OpUpdate, Level: u.lateLevel, Endpoint: u.ep, Type: u.typ,
 			ID: id, Name: u.name, Entity: u.entity, LastUpdated: lu, Body: late.body, Changes: late.changes, Reason: "changed in source"})
 	}
