@@ -21,6 +21,7 @@ type orphan struct {
 // considered. A run whose deletes would exceed the configured share of owned objects deletes
 // nothing and says why.
 func (p *planner) planOrphans() {
+	p.guardSuddenZero() // a source that suddenly returns nothing orphans nothing (dropguard.go)
 	var orphans []orphan
 	notRun := map[string]bool{}
 	owned := 0
