@@ -5,10 +5,20 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/netbox-agent/netbox-agent/internal/logging"
 	"github.com/netbox-agent/netbox-agent/internal/secret"
 	"github.com/netbox-agent/netbox-agent/netbox"
+	"github.com/netbox-agent/netbox-agent/server"
+	"github.com/netbox-agent/netbox-agent/sources/homeassistant"
+	"github.com/netbox-agent/netbox-agent/sources/inventory"
+	"github.com/netbox-agent/netbox-agent/sources/netscan"
+	"github.com/netbox-agent/netbox-agent/sources/proxmox"
+	"github.com/netbox-agent/netbox-agent/sources/truenas"
 	"github.com/netbox-agent/netbox-agent/sync"
 )
 
@@ -17,6 +27,40 @@ type Config struct {
 	Log    logging.Config   `yaml:"log"`
 	NetBox netbox.Config    `yaml:"netbox"`
 	Merge  sync.MergeConfig `yaml:"merge"`
+	Sync   sync.Config      `yaml:"sync"`
+	MCP    server.Config    `yaml:"mcp"`
+	Run    RunConfig        `yaml:"run"`
+	// StateDir keeps previewed plans (StateDir/plans) so a later process can apply them.
+	StateDir string        `yaml:"state_dir"`
+	Sources  SourcesConfig `yaml:"sources"`
+}
+
+// RunConfig is how the pipeline runs its sources.
+type RunConfig struct {
+	// SourceTimeout bounds one source's discovery; a source past it fails alone.
+	SourceTimeout time.Duration `yaml:"source_timeout"`
+}
+
+func (c *RunConfig) SetDefaults() {
+	if c.SourceTimeout == 0 {
+		c.SourceTimeout = 5 * time.Minute
+	}
+}
+
+func (c RunConfig) Validate() []error {
+	if c.SourceTimeout < 0 {
+		return []error{fmt.Errorf("source_timeout: %s is negative", c.SourceTimeout)}
+	}
+	return nil
+}
+
+// SourcesConfig lists the source instances, any number of each adapter.
+type SourcesConfig struct {
+	Proxmox       []proxmox.Config       `yaml:"proxmox"`
+	TrueNAS       []truenas.Config       `yaml:"truenas"`
+	HomeAssistant []homeassistant.Config `yaml:"homeassistant"`
+	NetScan       []netscan.Config       `yaml:"netscan"`
+	Inventory     []inventory.Config     `yaml:"inventory"`
 }
 
 // loadConfig reads the YAML file (strictly), overlays secrets from the environment, fills
@@ -36,10 +80,11 @@ func loadConfig(path string, environ map[string]string) (*Config, error) {
 		// Type errors leave the rest decoded: go on and report everything at once.
 		errs = append(errs, yerr.(ConfigErrors)...)
 	}
+	cfg.setDefaults()
 	sections := cfg.sections()
 	errs = append(errs, applyEnv(sections, environ)...)
-	cfg.setDefaults()
 	errs = append(errs, validateSections(path, root, sections)...)
+	errs = append(errs, cfg.checkNames(path, root)...)
 	if len(errs) > 0 {
 		slices.SortStableFunc(errs, func(a, b ConfigError) int { return cmp.Compare(a.Line, b.Line) })
 		return nil, errs
@@ -47,16 +92,112 @@ func loadConfig(path string, environ map[string]string) (*Config, error) {
 	return cfg, nil
 }
 
+// instanceSection is one source instance: secrets from ADAPTER_NAME (every instance) and
+// ADAPTER_<INSTANCE>_NAME (this one), e.g. PROXMOX_TOKEN_SECRET, PROXMOX_PVE_LAB_TOKEN_SECRET.
+func instanceSection(adapter string, i int, name string, target any, validate func() []error) section {
+	prefix := envName(adapter) + "_"
+	prefixes := []string{prefix}
+	if name != "" {
+		prefixes = append(prefixes, prefix+envName(name)+"_")
+	}
+	return section{path: fmt.Sprintf("sources.%s[%d]", adapter, i), envPrefixes: prefixes, target: target, validate: validate}
+}
+
 func (c *Config) sections() []section {
-	return []section{
+	s := []section{
 		{path: "log", target: &c.Log, validate: c.Log.Validate},
 		{path: "netbox", target: &c.NetBox, validate: func() []error { return c.NetBox.Validate() }},
 		{path: "merge", target: &c.Merge, validate: c.Merge.Validate},
+		{path: "sync", target: &c.Sync, validate: func() []error { return c.Sync.Validate() }},
+		{path: "mcp", target: &c.MCP, validate: func() []error { return c.MCP.Validate() }},
+		{path: "run", target: &c.Run, validate: func() []error { return c.Run.Validate() }},
+	}
+	for i := range c.Sources.Proxmox {
+		p := &c.Sources.Proxmox[i]
+		s = append(s, instanceSection("proxmox", i, p.Name, p, func() []error { return p.Validate() }))
+	}
+	for i := range c.Sources.TrueNAS {
+		p := &c.Sources.TrueNAS[i]
+		s = append(s, instanceSection("truenas", i, p.Name, p, func() []error { return p.Validate() }))
+	}
+	for i := range c.Sources.HomeAssistant {
+		p := &c.Sources.HomeAssistant[i]
+		s = append(s, instanceSection("homeassistant", i, p.Name, p, func() []error { return p.Validate() }))
+	}
+	for i := range c.Sources.NetScan {
+		p := &c.Sources.NetScan[i]
+		s = append(s, instanceSection("netscan", i, p.Name, p, func() []error { return p.Validate() }))
+	}
+	for i := range c.Sources.Inventory {
+		p := &c.Sources.Inventory[i]
+		s = append(s, instanceSection("inventory", i, p.Name, p, func() []error { return p.Validate() }))
+	}
+	return s
+}
+
+// setDefaults runs before the environment is applied: instance names (defaults included) decide
+// which prefixed variables apply.
+func (c *Config) setDefaults() {
+	c.NetBox.SetDefaults()
+	c.Sync.SetDefaults()
+	c.MCP.SetDefaults()
+	c.Run.SetDefaults()
+	for i := range c.Sources.Proxmox {
+		c.Sources.Proxmox[i].SetDefaults()
+	}
+	for i := range c.Sources.TrueNAS {
+		c.Sources.TrueNAS[i].SetDefaults()
+	}
+	for i := range c.Sources.HomeAssistant {
+		c.Sources.HomeAssistant[i].SetDefaults()
+	}
+	for i := range c.Sources.NetScan {
+		c.Sources.NetScan[i].SetDefaults()
+	}
+	for i := range c.Sources.Inventory {
+		c.Sources.Inventory[i].SetDefaults()
 	}
 }
 
-func (c *Config) setDefaults() {
-	c.NetBox.SetDefaults()
+// instanceNames lists every source instance name with its config path.
+func (c *Config) instanceNames() (names, paths []string) {
+	add := func(adapter string, i int, name string) {
+		names = append(names, name)
+		paths = append(paths, fmt.Sprintf("sources.%s[%d].name", adapter, i))
+	}
+	for i, s := range c.Sources.Proxmox {
+		add("proxmox", i, s.Name)
+	}
+	for i, s := range c.Sources.TrueNAS {
+		add("truenas", i, s.Name)
+	}
+	for i, s := range c.Sources.HomeAssistant {
+		add("homeassistant", i, s.Name)
+	}
+	for i, s := range c.Sources.NetScan {
+		add("netscan", i, s.Name)
+	}
+	for i, s := range c.Sources.Inventory {
+		add("inventory", i, s.Name)
+	}
+	return names, paths
+}
+
+// checkNames refuses two instances with one name: observations, ownership records and
+// orphan decisions are keyed by it.
+func (c *Config) checkNames(file string, root *yaml.Node) ConfigErrors {
+	var es ConfigErrors
+	names, paths := c.instanceNames()
+	first := map[string]string{}
+	for i, name := range names {
+		if p, dup := first[name]; dup {
+			es = append(es, ConfigError{File: file, Line: nodeLine(root, paths[i]), Path: paths[i],
+				Msg: fmt.Sprintf("%q is already the name of %s; give each source instance its own name", name, strings.TrimSuffix(p, ".name"))})
+			continue
+		}
+		first[name] = paths[i]
+	}
+	return es
 }
 
 // secrets lists every secret the config holds, for the log scrubber.
@@ -64,7 +205,9 @@ func (c *Config) secrets() []secret.Secret {
 	var out []secret.Secret
 	for _, s := range c.sections() {
 		for _, f := range secretFields(s.target) {
-			out = append(out, *f.value)
+			if f.value.IsSet() {
+				out = append(out, *f.value)
+			}
 		}
 	}
 	return out

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	gosync "sync"
 	"syscall"
 
 	"github.com/netbox-agent/netbox-agent/internal/logging"
@@ -87,6 +88,8 @@ func parseFlags(args []string, stderr io.Writer, environ map[string]string) (opt
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, environ map[string]string) int {
+	// Logs and progress lines share stderr from several goroutines: one write at a time.
+	stderr = &lockedWriter{w: stderr}
 	o, err := parseFlags(args, stderr, environ)
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
@@ -117,6 +120,16 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		return exitFailure
 	}
+	if o.httpAddr != "" {
+		// --http decides where to listen; the token rules apply to that address.
+		cfg.MCP.Listen = o.httpAddr
+		if errs := cfg.MCP.Validate(); len(errs) > 0 {
+			for _, e := range errs {
+				fmt.Fprintf(stderr, "netbox-agent: --http %s: mcp.%v\n", o.httpAddr, e)
+			}
+			return exitFailure
+		}
+	}
 	if o.logFormat != "" {
 		cfg.Log.Format = o.logFormat
 	}
@@ -132,25 +145,39 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintf(stdout, "config %s is valid\n", o.configPath)
 		return exitOK
 	}
-	return runMode(ctx, o, cfg, logger, stdin, stdout, stderr)
+	return runMode(ctx, o, cfg, logger, environ, stdin, stdout, stderr)
 }
 
-// runMode starts the chosen mode. A mode whose parts are not built says so and fails.
-func runMode(ctx context.Context, o options, cfg *Config, logger *slog.Logger, stdin io.Reader, stdout, stderr io.Writer) int {
-	_ = ctx
-	_ = cfg
-	_ = stdin
-	_ = stdout
-	mode := "stdio MCP server"
-	switch {
-	case o.httpAddr != "":
-		mode = "HTTP MCP server"
-	case o.runOnce:
-		mode = "--run-once"
-	case o.applyPlan != "":
-		mode = "--apply-plan"
+// runMode starts the chosen mode.
+func runMode(ctx context.Context, o options, cfg *Config, logger *slog.Logger, environ map[string]string, stdin io.Reader, stdout, stderr io.Writer) int {
+	setMemoryLimit(environ)
+	if o.runOnce || o.applyPlan != "" {
+		a, err := buildAgent(cfg, logger)
+		if err != nil {
+			fmt.Fprintln(stderr, "netbox-agent:", err)
+			return exitFailure
+		}
+		if o.runOnce {
+			return runOnce(ctx, o, a, stdout, stderr)
+		}
+		return runApplyPlan(ctx, o, a, stdout, stderr)
 	}
-	logger.Error("mode not available in this build yet", "mode", mode)
-	fmt.Fprintf(stderr, "netbox-agent: %s is not available in this build yet\n", mode)
-	return exitFailure
+	code, err := serve(ctx, o, cfg, logger, environ, stdin, stdout)
+	if err != nil {
+		logger.Error("server stopped", "error", err)
+		fmt.Fprintln(stderr, "netbox-agent:", err)
+	}
+	return code
+}
+
+// lockedWriter serialises writes so log records and progress lines never interleave.
+type lockedWriter struct {
+	mu gosync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

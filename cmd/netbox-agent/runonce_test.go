@@ -1,0 +1,156 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/netbox-agent/netbox-agent/netbox/netboxtest"
+)
+
+// closedPort returns a loopback address nothing listens on: a source there fails fast.
+func closedPort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+func inventoryConfig(t *testing.T, nb *netboxtest.Server, extra string) (string, map[string]string) {
+	t.Helper()
+	dir := t.TempDir()
+	csv, err := os.ReadFile("../../testdata/inventory/hosts.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv := filepath.Join(dir, "hosts.csv")
+	if err := os.WriteFile(inv, csv, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := fmt.Sprintf(`log: {level: warn}
+netbox:
+  url: %s
+state_dir: %s
+sources:
+  inventory:
+    - name: inventory
+      files: [{path: %s, format: csv}]
+%s`, nb.URL, filepath.Join(dir, "state"), inv, extra)
+	return writeFile(t, "agent.yaml", cfg), map[string]string{"NETBOX_TOKEN": nb.Token()}
+}
+
+func writes(nb *netboxtest.Server) int {
+	n := 0
+	for _, r := range nb.Requests() {
+		if r.Method != "GET" {
+			n++
+		}
+	}
+	return n
+}
+
+func TestRunOnceCreatesThenFindsNothingToDo(t *testing.T) {
+	nb := netboxtest.NewTestServer(t)
+	cfg, env := inventoryConfig(t, nb, "")
+
+	code, out, errOut := runCLI(t, env, "--config", cfg, "--run-once")
+	if code != exitOK {
+		t.Fatalf("first run: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "+ pve1") || !strings.Contains(out, "Applied plan") {
+		t.Fatalf("first run did not show the creates:\n%s", out)
+	}
+	devices := nb.Count("/api/dcim/devices/")
+	if devices < 3 {
+		t.Fatalf("%d devices created, want at least pve1, truenas, sw-core", devices)
+	}
+
+	nb.ResetLog()
+	code, out, errOut = runCLI(t, env, "--config", cfg, "--run-once", "--output", "json")
+	if code != exitOK {
+		t.Fatalf("second run: exit %d\n%s\n%s", code, out, errOut)
+	}
+	var rep runReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("--output json is not one JSON report: %v\n%s", err, out)
+	}
+	if rep.Plan == nil || rep.Plan.Summary.Create+rep.Plan.Summary.Update+rep.Plan.Summary.Delete != 0 {
+		t.Fatalf("second run planned changes: %+v", rep.Plan)
+	}
+	if w := writes(nb); w != 0 {
+		t.Fatalf("second run sent %d write requests, want 0", w)
+	}
+	if nb.Count("/api/dcim/devices/") != devices {
+		t.Fatal("second run changed the device count")
+	}
+}
+
+func TestRunOnceFailingSourceExitsTwoAndKeepsTheRest(t *testing.T) {
+	nb := netboxtest.NewTestServer(t)
+	cfg, env := inventoryConfig(t, nb, fmt.Sprintf(`  proxmox:
+    - name: pve-down
+      url: https://%s
+      token_id: agent@pve!sync
+      token_secret: %s
+`, closedPort(t), canary))
+	code, out, errOut := runCLI(t, env, "--config", cfg, "--run-once")
+	if code != exitPartial {
+		t.Fatalf("exit %d, want %d\n%s\n%s", code, exitPartial, out, errOut)
+	}
+	if !strings.Contains(out, "pve-down") {
+		t.Errorf("the failed source is not named in the output:\n%s", out)
+	}
+	if nb.Count("/api/dcim/devices/") < 3 {
+		t.Error("the inventory's devices were not written although only proxmox failed")
+	}
+	if strings.Contains(out+errOut, canary) {
+		t.Fatal("a secret appeared in the output")
+	}
+}
+
+func TestRunOnceDryRunWritesNothingAndSavesThePlan(t *testing.T) {
+	nb := netboxtest.NewTestServer(t)
+	cfg, env := inventoryConfig(t, nb, "")
+	planFile := filepath.Join(t.TempDir(), "plan.json")
+	code, out, errOut := runCLI(t, env, "--config", cfg, "--run-once", "--dry-run", "--plan-out", planFile)
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	if w := writes(nb); w != 0 {
+		t.Fatalf("--dry-run sent %d writes", w)
+	}
+	code, out, errOut = runCLI(t, env, "--config", cfg, "--apply-plan", planFile)
+	if code != exitOK {
+		t.Fatalf("--apply-plan: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if nb.Count("/api/dcim/devices/") < 3 {
+		t.Fatal("--apply-plan created nothing")
+	}
+	// The same plan again: every object it creates exists now; nothing is duplicated.
+	before := nb.Count("/api/dcim/devices/")
+	code, _, _ = runCLI(t, env, "--config", cfg, "--apply-plan", planFile)
+	if nb.Count("/api/dcim/devices/") != before {
+		t.Fatalf("applying a plan twice duplicated devices (exit %d)", code)
+	}
+}
+
+func TestRunOnceNetBoxDownExitsOne(t *testing.T) {
+	nb := netboxtest.NewTestServer(t)
+	cfg, env := inventoryConfig(t, nb, "")
+	nb.Close()
+	code, out, errOut := runCLI(t, env, "--config", cfg, "--run-once")
+	if code != exitFailure {
+		t.Fatalf("exit %d, want %d\n%s\n%s", code, exitFailure, out, errOut)
+	}
+	if !strings.Contains(out, "plan:") {
+		t.Errorf("the failure is not explained:\n%s", out)
+	}
+}

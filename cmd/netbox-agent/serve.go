@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"path/filepath"
+
+	"github.com/netbox-agent/netbox-agent/netbox"
+	"github.com/netbox-agent/netbox-agent/server"
+)
+
+// mcpServer wires the MCP server: every configured adapter behind its tools, the engine behind
+// preview_sync/apply_sync, the NetBox client reporting to the server's metrics.
+func mcpServer(cfg *Config, a *agent, metrics *server.Metrics, plansDir string) (*server.Server, error) {
+	syncer, err := server.NewEngineSyncer(server.EngineSyncerConfig{
+		Engine: a.engine, Sources: a.all, Merge: cfg.Merge, PlanDir: plansDir,
+		Metrics: metrics, Logger: a.log.With("component", "sync"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	deps := server.Deps{
+		Logger:        a.log.With("component", "mcp"),
+		Proxmox:       a.proxmox,
+		HomeAssistant: a.homeass,
+		AllSources:    a.all,
+		Sync:          syncer,
+		Ready:         server.Readiness(a.netboxUp, len(a.all)),
+		// The config with every secret.Secret marshalled as [redacted].
+		EffectiveConfig: func() any { return cfg },
+		Secrets:         cfg.secrets(),
+		Version:         version,
+	}
+	for _, s := range a.truenas {
+		if pl, ok := server.PoolListerOf(s); ok {
+			deps.TrueNAS = append(deps.TrueNAS, pl)
+		}
+	}
+	// scan_subnet and read_inventory act through one instance: the first configured. Its
+	// allowlist (netscan) and files (inventory) bound what a client may ask for.
+	if len(a.netscan) > 0 {
+		deps.Scanner = server.ScannerVia(a.netscan[0].Scan)
+	}
+	if len(a.inventory) > 0 {
+		deps.Inventory = server.InventoryVia(a.inventory[0].ReadFile)
+		ic := cfg.Sources.Inventory[0]
+		for _, f := range ic.Files {
+			deps.InventoryPaths = append(deps.InventoryPaths, f.Path)
+		}
+		deps.InventoryPaths = append(deps.InventoryPaths, ic.ReadDirs...)
+	}
+	return server.New(cfg.MCP, deps, metrics)
+}
+
+func plansDir(state string) string {
+	if state == "" {
+		return ""
+	}
+	return filepath.Join(state, "plans")
+}
+
+// serve runs the MCP server over stdio (stdout carries protocol only) or HTTP.
+func serve(ctx context.Context, o options, cfg *Config, logger *slog.Logger, environ map[string]string, stdin io.Reader, stdout io.Writer) (int, error) {
+	metrics := server.NewMetrics()
+	a, err := buildAgent(cfg, logger, netbox.WithObserver(metrics.ObserveNetBoxRequest))
+	if err != nil {
+		return exitFailure, err
+	}
+	srv, err := mcpServer(cfg, a, metrics, plansDir(stateDir(cfg, environ)))
+	if err != nil {
+		return exitFailure, fmt.Errorf("mcp server: %w", err)
+	}
+	if o.httpAddr == "" {
+		if err := srv.ServeStdio(ctx, stdin, stdout); err != nil && ctx.Err() == nil {
+			return exitFailure, fmt.Errorf("stdio: %w", err)
+		}
+		return exitOK, nil
+	}
+	err = srv.ListenAndServe(ctx, func(addr net.Addr) {
+		a.log.Info("serving MCP over HTTP", "url", "http://"+addr.String()+"/mcp", "health", "/healthz", "ready", "/readyz", "metrics", "/metrics")
+	})
+	if err != nil && ctx.Err() == nil {
+		return exitFailure, fmt.Errorf("http: %w", err)
+	}
+	return exitOK, nil
+}

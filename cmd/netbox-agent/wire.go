@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+
+	"github.com/netbox-agent/netbox-agent/netbox"
+	"github.com/netbox-agent/netbox-agent/sources"
+	"github.com/netbox-agent/netbox-agent/sources/homeassistant"
+	"github.com/netbox-agent/netbox-agent/sources/inventory"
+	"github.com/netbox-agent/netbox-agent/sources/netscan"
+	"github.com/netbox-agent/netbox-agent/sources/proxmox"
+	"github.com/netbox-agent/netbox-agent/sources/truenas"
+	"github.com/netbox-agent/netbox-agent/sync"
+)
+
+// agent is everything the config builds: the NetBox client, the engine and every source
+// instance, kept by adapter too for the MCP tools that serve one adapter.
+type agent struct {
+	cfg    *Config
+	log    *slog.Logger
+	nb     *netbox.Client
+	engine *sync.Engine
+
+	all       []sources.Source
+	proxmox   []sources.Source
+	homeass   []sources.Source
+	truenas   []*truenas.Source
+	netscan   []*netscan.Source
+	inventory []*inventory.Source
+}
+
+// buildAgent constructs the client and the sources. It contacts nothing: a source that is down
+// fails at discovery, alone.
+func buildAgent(cfg *Config, logger *slog.Logger, nbOpts ...netbox.Option) (*agent, error) {
+	nb, err := netbox.New(cfg.NetBox, logger.With("component", "netbox"), nbOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("netbox: %w", err)
+	}
+	a := &agent{cfg: cfg, log: logger, nb: nb}
+	a.engine = sync.NewEngine(sync.FromClient(nb), cfg.Sync, logger.With("component", "sync"))
+	srcLog := func(name string) *slog.Logger { return logger.With("source", name) }
+	for i, c := range cfg.Sources.Proxmox {
+		s, err := proxmox.New(c, srcLog(c.Name))
+		if err != nil {
+			return nil, fmt.Errorf("sources.proxmox[%d] (%s): %w", i, c.Name, err)
+		}
+		a.proxmox = append(a.proxmox, s)
+		a.all = append(a.all, s)
+	}
+	for i, c := range cfg.Sources.TrueNAS {
+		s, err := truenas.New(c, srcLog(c.Name))
+		if err != nil {
+			return nil, fmt.Errorf("sources.truenas[%d] (%s): %w", i, c.Name, err)
+		}
+		a.truenas = append(a.truenas, s)
+		a.all = append(a.all, s)
+	}
+	for i, c := range cfg.Sources.HomeAssistant {
+		s, err := homeassistant.New(c, srcLog(c.Name))
+		if err != nil {
+			return nil, fmt.Errorf("sources.homeassistant[%d] (%s): %w", i, c.Name, err)
+		}
+		a.homeass = append(a.homeass, s)
+		a.all = append(a.all, s)
+	}
+	for i, c := range cfg.Sources.NetScan {
+		s, err := netscan.New(c, srcLog(c.Name))
+		if err != nil {
+			return nil, fmt.Errorf("sources.netscan[%d] (%s): %w", i, c.Name, err)
+		}
+		a.netscan = append(a.netscan, s)
+		a.all = append(a.all, s)
+	}
+	for i, c := range cfg.Sources.Inventory {
+		s, err := inventory.New(c, srcLog(c.Name))
+		if err != nil {
+			return nil, fmt.Errorf("sources.inventory[%d] (%s): %w", i, c.Name, err)
+		}
+		a.inventory = append(a.inventory, s)
+		a.all = append(a.all, s)
+	}
+	return a, nil
+}
+
+// netboxUp checks that NetBox answers and its version is known.
+func (a *agent) netboxUp(ctx context.Context) error {
+	_, _, err := sync.FromClient(a.nb).Version(ctx)
+	return err
+}
+
+// stateDir is where plans are kept: the config's state_dir, else systemd's $STATE_DIRECTORY,
+// else ~/.local/state/netbox-agent. "" keeps plans in memory only.
+func stateDir(cfg *Config, environ map[string]string) string {
+	if cfg.StateDir != "" {
+		return cfg.StateDir
+	}
+	if d := environ["STATE_DIRECTORY"]; d != "" {
+		return filepath.SplitList(d)[0]
+	}
+	if d := environ["XDG_STATE_HOME"]; d != "" {
+		return filepath.Join(d, "netbox-agent")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "state", "netbox-agent")
+	}
+	return ""
+}
+
+// defaultMemoryLimit is a soft heap limit for the process when GOMEMLIMIT is not set: a full
+// sync of a large estate stays near it instead of growing to twice the live heap.
+const defaultMemoryLimit = 192 << 20
+
+func setMemoryLimit(environ map[string]string) {
+	if _, set := environ["GOMEMLIMIT"]; !set {
+		debug.SetMemoryLimit(defaultMemoryLimit)
+	}
+}
