@@ -1,0 +1,111 @@
+package main
+
+import (
+	"os"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+)
+
+const examplePath = "../../testdata/netbox-agent.example.yaml"
+
+func exampleEnv() map[string]string {
+	return map[string]string{
+		"NETBOX_TOKEN":                 canary + "-nb",
+		"PROXMOX_PVE_LAB_TOKEN_SECRET": canary + "-pve",
+		"TRUENAS_API_KEY":              canary + "-nas",
+		"HOMEASSISTANT_HOME_TOKEN":     canary + "-ha",
+		"MCP_TOKEN":                    canary + "-mcp",
+	}
+}
+
+func TestExampleConfigIsValid(t *testing.T) {
+	code, out, errOut := runCLI(t, exampleEnv(), "--check-config", "--config", examplePath)
+	if code != exitOK {
+		t.Fatalf("the documented example does not validate (exit %d):\n%s%s", code, out, errOut)
+	}
+	cfg, err := loadConfig(examplePath, exampleEnv())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Instance-specific and general variables both reach their instance.
+	if cfg.Sources.Proxmox[0].TokenSecret.Reveal() != canary+"-pve" || cfg.Sources.TrueNAS[0].APIKey.Reveal() != canary+"-nas" ||
+		cfg.Sources.HomeAssistant[0].Token.Reveal() != canary+"-ha" || cfg.MCP.AuthToken.Reveal() != canary+"-mcp" {
+		t.Fatal("a secret from the environment did not reach its field")
+	}
+}
+
+// Every option of the file format appears in the documented example, so the example cannot
+// fall behind a package that adds a field.
+func TestExampleConfigDocumentsEveryOption(t *testing.T) {
+	data, err := os.ReadFile(examplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(data)
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		t.Fatal(err)
+	}
+	present := map[string]bool{}
+	var walk func(n *yaml.Node, path string)
+	walk = func(n *yaml.Node, path string) {
+		switch n.Kind {
+		case yaml.DocumentNode:
+			for _, c := range n.Content {
+				walk(c, path)
+			}
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				p := strings.TrimPrefix(path+"."+n.Content[i].Value, ".")
+				present[p] = true
+				walk(n.Content[i+1], p)
+			}
+		case yaml.SequenceNode:
+			for _, c := range n.Content {
+				walk(c, path+"[]")
+			}
+		}
+	}
+	walk(&root, "")
+	var missing []string
+	for _, p := range yamlPaths(reflect.TypeOf(Config{}), "") {
+		// Secrets are documented in comments (they belong in the environment, not the file).
+		leaf := p[strings.LastIndex(p, ".")+1:]
+		if !present[p] && !strings.Contains(text, "# "+leaf+":") {
+			missing = append(missing, p)
+		}
+	}
+	sort.Strings(missing)
+	if len(missing) > 0 {
+		t.Fatalf("options missing from %s:\n  %s", examplePath, strings.Join(missing, "\n  "))
+	}
+}
+
+// yamlPaths lists the yaml key paths of a config type; slices of structs use "[]".
+func yamlPaths(t reflect.Type, prefix string) []string {
+	var out []string
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if name == "" || name == "-" || !f.IsExported() {
+			continue
+		}
+		p := strings.TrimPrefix(prefix+"."+name, ".")
+		out = append(out, p)
+		ft := f.Type
+		if ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		switch {
+		case ft.Kind() == reflect.Struct && ft.PkgPath() != "time" && !strings.HasSuffix(ft.PkgPath(), "internal/secret"):
+			out = append(out, yamlPaths(ft, p)...)
+		case ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct:
+			out = append(out, yamlPaths(ft.Elem(), p+"[]")...)
+		}
+	}
+	return out
+}
