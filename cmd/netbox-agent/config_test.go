@@ -109,3 +109,19 @@ func yamlPaths(t reflect.Type, prefix string) []string {
 	}
 	return out
 }
+
+func TestConfigErrorsNameTheInstanceVariables(t *testing.T) {
+	cfg := writeFile(t, "agent.yaml", "netbox:\n  url: https://netbox.lab\nsources:\n  proxmox:\n    - name: pve-2\n      url: https://pve.lab:8006\n      token_id: a@pam!b\n  inventory:\n    - name: pve-2\n      files: [x.csv]\n")
+	code, _, errOut := runCLI(t, map[string]string{"NETBOX_TOKEN": canary}, "--check-config", "--config", cfg)
+	if code != exitFailure {
+		t.Fatalf("exit %d", code)
+	}
+	for _, want := range []string{
+		"PROXMOX_TOKEN_SECRET or PROXMOX_PVE_2_TOKEN_SECRET",
+		cfg + `:9: sources.inventory[0].name: "pve-2" is already the name of sources.proxmox[0]`,
+	} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut)
+		}
+	}
+}

@@ -274,7 +274,7 @@ func validateSections(file string, root *yaml.Node, sections []section) ConfigEr
 			if field, rest, ok := strings.Cut(msg, ": "); ok && !strings.ContainsAny(field, " \"") {
 				path, msg = s.path+"."+field, rest
 			}
-			es = append(es, ConfigError{File: file, Line: nodeLine(root, path), Path: path, Msg: msg})
+			es = append(es, ConfigError{File: file, Line: nodeLine(root, path), Path: path, Msg: s.envNames(msg)})
 		}
 	}
 	return es
@@ -302,4 +302,21 @@ func envName(name string) string {
 		}
 	}
 	return b.String()
+}
+
+// envNames rewrites a package's bare variable name in a message ("TOKEN_SECRET") into the
+// names this instance reads ("PROXMOX_TOKEN_SECRET or PROXMOX_PVE_TOKEN_SECRET").
+func (s section) envNames(msg string) string {
+	if len(s.envPrefixes) == 0 {
+		return msg
+	}
+	for _, f := range secretFields(s.target) {
+		re := regexp.MustCompile(`\b` + regexp.QuoteMeta(f.env) + `\b`)
+		names := make([]string, len(s.envPrefixes))
+		for i, p := range s.envPrefixes {
+			names[i] = p + f.env
+		}
+		msg = re.ReplaceAllLiteralString(msg, strings.Join(names, " or "))
+	}
+	return msg
 }
