@@ -43,7 +43,7 @@ func buildAgent(cfg *Config, logger *slog.Logger, nbOpts ...netbox.Option) (*age
 	}
 	a := &agent{cfg: cfg, log: logger, nb: nb}
 	a.engine = sync.NewEngine(sync.FromClient(nb), cfg.Sync, logger.With("component", "sync"))
-	srcLog := func(name string) *slog.Logger { return logger.With("source", name) }
+	srcLog := func(string) *slog.Logger { return logger } // each adapter adds its own source attribute
 	for i, c := range cfg.Sources.Proxmox {
 		s, err := proxmox.New(c, srcLog(c.Name))
 		if err != nil {
