@@ -1,0 +1,124 @@
+package reliability
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	gosync "sync"
+	"testing"
+	"text/tabwriter"
+)
+
+// row is one line of the matrix: a fault or input tried, what should happen, what happened.
+type row struct {
+	group, tried, want, got string
+	pass                    bool
+}
+
+// matrix collects the rows of every group, and the figures measured on the way.
+type matrix struct {
+	mu      gosync.Mutex
+	rows    []row
+	figures []string
+
+	binOnce gosync.Once
+	bin     string
+	binDir  string
+	binErr  error
+}
+
+// check records a row and fails t when it did not pass.
+func (m *matrix) check(t *testing.T, group, tried, want, got string, pass bool) {
+	t.Helper()
+	m.mu.Lock()
+	m.rows = append(m.rows, row{group, tried, want, got, pass})
+	m.mu.Unlock()
+	if !pass {
+		t.Errorf("FAIL %s | %s | want: %s | got: %s", group, tried, want, got)
+	}
+}
+
+func (m *matrix) figure(format string, args ...any) {
+	m.mu.Lock()
+	m.figures = append(m.figures, fmt.Sprintf(format, args...))
+	m.mu.Unlock()
+}
+
+func (m *matrix) table() string {
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 0, 1, ' ', 0)
+	fmt.Fprintln(tw, "GROUP\tTRIED\tSHOULD\tHAPPENED\tRESULT")
+	for _, r := range m.rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.group, r.tried, r.want, r.got, verdict(r.pass))
+	}
+	_ = tw.Flush()
+	if len(m.figures) > 0 {
+		b.WriteString("\nFigures:\n")
+		for _, f := range m.figures {
+			b.WriteString("  " + f + "\n")
+		}
+	}
+	return b.String()
+}
+
+func (m *matrix) markdown() string {
+	var b strings.Builder
+	b.WriteString("| Group | Tried | Should happen | Happened | Result |\n|---|---|---|---|---|\n")
+	esc := func(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+	for _, r := range m.rows {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", esc(r.group), esc(r.tried), esc(r.want), esc(r.got), verdict(r.pass))
+	}
+	if len(m.figures) > 0 {
+		b.WriteString("\nFigures:\n\n")
+		for _, f := range m.figures {
+			b.WriteString("- " + f + "\n")
+		}
+	}
+	return b.String()
+}
+
+func verdict(pass bool) string {
+	if pass {
+		return "PASS"
+	}
+	return "FAIL"
+}
+
+// TestMatrix runs every group and prints the table; any failing row fails the test.
+func TestMatrix(t *testing.T) {
+	m := &matrix{}
+	t.Cleanup(func() {
+		if m.binDir != "" {
+			_ = os.RemoveAll(m.binDir)
+		}
+	})
+	groups := []struct {
+		name string
+		run  func(t *testing.T, m *matrix)
+	}{
+		{"netbox-faults", netboxFaultRows},
+		{"agent-killed", killRows},
+		{"source-faults", sourceFaultRows},
+		{"bad-inputs", badInputRows},
+		{"load", loadRows},
+		{"secrets", secretRows},
+	}
+	for _, g := range groups {
+		t.Run(g.name, func(t *testing.T) { g.run(t, m) })
+	}
+	passed := 0
+	for _, r := range m.rows {
+		if r.pass {
+			passed++
+		}
+	}
+	fmt.Printf("\nReliability matrix: %d rows, %d passed, %d failed\n\n%s\n", len(m.rows), passed, len(m.rows)-passed, m.table())
+	if path := os.Getenv("RELIABILITY_REPORT"); path != "" {
+		if err := os.WriteFile(path, []byte(m.markdown()), 0o644); err != nil {
+			t.Errorf("RELIABILITY_REPORT: %v", err)
+		}
+	}
+	if len(m.rows) == 0 {
+		t.Fatal("no rows ran")
+	}
+}

@@ -1,0 +1,203 @@
+package reliability
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/netbox-agent/netbox-agent/netbox/netboxtest"
+)
+
+// canonical turns a NetBox snapshot into what two servers are compared by: no ids, urls or
+// timestamps (a reference is its display text), the agent's record without last_seen and
+// without the ids it wrote. Equal canonical snapshots are the same objects, once each.
+func canonical(snap map[string][]map[string]any) map[string][]string {
+	var strip func(v any, top bool) any
+	strip = func(v any, top bool) any {
+		switch x := v.(type) {
+		case map[string]any:
+			if !top {
+				if d, ok := x["display"]; ok {
+					return d
+				}
+			}
+			out := map[string]any{}
+			for k, e := range x {
+				switch {
+				case k == "id", k == "url", k == "display_url", strings.HasSuffix(k, "_id"), k == "created",
+					k == "last_updated", k == "last_seen", k == "written", k == "stale_since":
+				case k == "custom_fields":
+					out[k] = strip(e, true)
+				default:
+					out[k] = strip(e, top && k == "netbox_agent")
+				}
+			}
+			return out
+		case []any:
+			l := make([]string, len(x))
+			for i, e := range x {
+				b, _ := json.Marshal(strip(e, false))
+				l[i] = string(b)
+			}
+			slices.Sort(l)
+			return l
+		}
+		return v
+	}
+	out := map[string][]string{}
+	for ep, objs := range snap {
+		for _, o := range objs {
+			b, _ := json.Marshal(strip(o, true))
+			out[ep] = append(out[ep], string(b))
+		}
+		slices.Sort(out[ep])
+	}
+	return out
+}
+
+// diffCanonical says how got differs from want, briefly ("" when equal).
+func diffCanonical(got, want map[string][]string) string {
+	if reflect.DeepEqual(got, want) {
+		return ""
+	}
+	var d []string
+	eps := map[string]bool{}
+	for ep := range got {
+		eps[ep] = true
+	}
+	for ep := range want {
+		eps[ep] = true
+	}
+	for _, ep := range slices.Sorted(func(yield func(string) bool) {
+		for ep := range eps {
+			if !yield(ep) {
+				return
+			}
+		}
+	}) {
+		if !reflect.DeepEqual(got[ep], want[ep]) {
+			extra, missing := setDiff(got[ep], want[ep]), setDiff(want[ep], got[ep])
+			line := fmt.Sprintf("%s: %d objects, want %d", ep, len(got[ep]), len(want[ep]))
+			if len(extra) > 0 {
+				line += "; unexpected " + shorten(extra[0], 300)
+			}
+			if len(missing) > 0 {
+				line += "; missing " + shorten(missing[0], 300)
+			}
+			d = append(d, line)
+		}
+	}
+	return strings.Join(d, "; ")
+}
+
+func objectCount(c map[string][]string) int {
+	n := 0
+	for _, l := range c {
+		n += len(l)
+	}
+	return n
+}
+
+// duplicates counts objects that appear more than once in a canonical snapshot.
+func duplicates(c map[string][]string) int {
+	n := 0
+	for _, l := range c {
+		for i := 1; i < len(l); i++ {
+			if l[i] == l[i-1] {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// netboxFaultRows: faults injected into NetBox's answers during the first apply, then a
+// clean run; NetBox must end equal to a fault-free run.
+func netboxFaultRows(t *testing.T, m *matrix) {
+	const group = "NetBox faults during apply"
+	base := newRig(t, rigOptions{})
+	base.cleanSync()
+	want := canonical(base.nb.Snapshot())
+	if objectCount(want) < 50 {
+		t.Fatalf("fault-free run wrote only %d objects", objectCount(want))
+	}
+	m.figure("fault-free first sync of the lab: %d NetBox objects", objectCount(want))
+
+	cases := []struct {
+		name  string
+		rate  float64
+		fault netboxtest.Fault
+	}{
+		{"429 with Retry-After: 1 on 30% of writes", 0.3, netboxtest.Fault{Kind: netboxtest.FaultRateLimit, RetryAfter: time.Second}},
+		{"500 on 30% of writes", 0.3, netboxtest.Fault{Kind: netboxtest.FaultServerError}},
+		{"500 after the write committed, 30%", 0.3, netboxtest.Fault{Kind: netboxtest.FaultServerError, AfterApply: true}},
+		{"503 on 30% of writes", 0.3, netboxtest.Fault{Kind: netboxtest.FaultUnavailable}},
+		{"502 on 30% of writes", 0.3, netboxtest.Fault{Kind: netboxtest.FaultBadGateway}},
+		{"connection dropped before the write, 30%", 0.3, netboxtest.Fault{Kind: netboxtest.FaultDrop}},
+		{"connection dropped after the write committed, 30%", 0.3, netboxtest.Fault{Kind: netboxtest.FaultDrop, AfterApply: true}},
+		{"slow answers (1.5s, client timeout 2s), 30%", 0.3, netboxtest.Fault{Kind: netboxtest.FaultSlow, Delay: 1500 * time.Millisecond}},
+		{"answers slower than the client timeout (3s > 2s), 30%", 0.3, netboxtest.Fault{Kind: netboxtest.FaultSlow, Delay: 3 * time.Second}},
+		{"every write fails with 500", 1, netboxtest.Fault{Kind: netboxtest.FaultServerError}},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t, rigOptions{})
+			r.faults.set(uint64(100+i), tc.rate, tc.fault)
+			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+			defer cancel()
+			_, rep, err := r.sync(ctx)
+			r.faults.on.Store(false)
+			first := fmt.Sprintf("%d faults injected; faulted apply: %d of %d objects not done", r.faults.injected.Load(), failedResults(rep), resultCount(rep))
+			if err != nil {
+				first += " (" + firstLine(err.Error()) + ")"
+			}
+			_, rep2, err2 := r.sync(context.Background())
+			got := canonical(r.nb.Snapshot())
+			diff := diffCanonical(got, want)
+			plan3, err3 := r.syncer.Preview(context.Background(), serverPreviewAll, nil)
+			converged := err3 == nil && len(plan3.Actions) == 0
+			happened := fmt.Sprintf("%s; clean run: %d failed; NetBox %d objects, %d duplicates; ", first, failedResults(rep2), objectCount(got), duplicates(got))
+			switch {
+			case err2 != nil:
+				happened += "clean run error: " + firstLine(err2.Error())
+			case diff != "":
+				happened += "differs from fault-free run: " + diff
+			case !converged:
+				happened += fmt.Sprintf("equal to fault-free run, but a further run plans %d actions", actionCount(plan3))
+			default:
+				happened += "equal to fault-free run, next run plans nothing"
+			}
+			pass := r.faults.injected.Load() > 0 && err2 == nil && failedResults(rep2) == 0 && diff == "" && duplicates(got) == 0 && converged
+			m.check(t, group, tc.name+", then a clean run", "NetBox equals a fault-free run: nothing lost, no duplicates; converged", happened, pass)
+		})
+	}
+}
+
+// setDiff is a minus b as multisets.
+func setDiff(a, b []string) []string {
+	left := map[string]int{}
+	for _, s := range b {
+		left[s]++
+	}
+	var out []string
+	for _, s := range a {
+		if left[s] > 0 {
+			left[s]--
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func shorten(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "..."
+	}
+	return s
+}

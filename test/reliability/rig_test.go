@@ -1,0 +1,281 @@
+package reliability
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	gosync "sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/netbox-agent/netbox-agent/internal/secret"
+	"github.com/netbox-agent/netbox-agent/netbox"
+	"github.com/netbox-agent/netbox-agent/netbox/netboxtest"
+	"github.com/netbox-agent/netbox-agent/server"
+	"github.com/netbox-agent/netbox-agent/sources"
+	"github.com/netbox-agent/netbox-agent/sources/homeassistant"
+	"github.com/netbox-agent/netbox-agent/sources/homeassistant/homeassistanttest"
+	"github.com/netbox-agent/netbox-agent/sources/inventory"
+	"github.com/netbox-agent/netbox-agent/sources/proxmox"
+	"github.com/netbox-agent/netbox-agent/sources/proxmox/proxmoxtest"
+	"github.com/netbox-agent/netbox-agent/sources/truenas"
+	"github.com/netbox-agent/netbox-agent/sources/truenas/truenastest"
+	syncengine "github.com/netbox-agent/netbox-agent/sync"
+)
+
+// Canaries: one recognisable value per secret field. None may ever show up in a log line, an
+// error, a tool result, a plan, /metrics or a run report.
+const (
+	canaryNetBox  = "5ec7e75ec7e75ec7e75ec7e75ec7e75ec7e75ec7" // a v1 NetBox token is 40 hex digits
+	canaryProxmox = "canary-pve-7f3a9c1e-token-secret"
+	canaryTrueNAS = "1-canaryTrueNASkeyQ9x8w7v6u5t4s3r2q1p0"
+	canaryHA      = "canary-ha-long-lived-token-4b8d2f6a"
+	canaryMCP     = "canary-mcp-bearer-token-9e1c3b5d"
+)
+
+var canaries = map[string]string{
+	"netbox.token": canaryNetBox, "proxmox.token_secret": canaryProxmox, "truenas.api_key": canaryTrueNAS,
+	"homeassistant.token": canaryHA, "mcp.auth_token": canaryMCP,
+}
+
+// leakedCanaries names the secret fields whose canary text contains.
+func leakedCanaries(text string) []string {
+	var out []string
+	for field, v := range canaries {
+		if strings.Contains(text, v) {
+			out = append(out, field)
+		}
+	}
+	return out
+}
+
+// lockedBuffer collects log output written from many goroutines.
+type lockedBuffer struct {
+	mu gosync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// faultSwitch injects one NetBox fault kind into a share of write requests while on; the
+// choice is seeded, so a run is repeatable for the same request order.
+type faultSwitch struct {
+	on       atomic.Bool
+	mu       gosync.Mutex
+	rng      *rand.Rand
+	rate     float64
+	fault    netboxtest.Fault
+	injected atomic.Int64
+}
+
+func (f *faultSwitch) set(seed uint64, rate float64, fault netboxtest.Fault) {
+	f.mu.Lock()
+	f.rng, f.rate, f.fault = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), rate, fault
+	f.mu.Unlock()
+	f.on.Store(true)
+}
+
+func (f *faultSwitch) decide(r *http.Request, _ int) netboxtest.Fault {
+	if !f.on.Load() || r.Method == http.MethodGet {
+		return netboxtest.Fault{}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.rng.Float64() >= f.rate {
+		return netboxtest.Fault{}
+	}
+	f.injected.Add(1)
+	return f.fault
+}
+
+// rigOptions change a rig from its defaults.
+type rigOptions struct {
+	netbox        []netboxtest.Option
+	sourceTimeout time.Duration // per-request timeout of the adapters (default 2s)
+	writes        bool          // MCP writes on
+	guests        int           // Proxmox guests (default 12)
+}
+
+// rig is the agent wired as cmd/netbox-agent wires it, in process, against the simulators:
+// NetBox, Proxmox, TrueNAS, Home Assistant and an inventory file, all on loopback, every
+// secret a canary.
+type rig struct {
+	t       testing.TB
+	nb      *netboxtest.Server
+	pve     *proxmoxtest.Server
+	nas     *truenastest.Server
+	ha      *homeassistanttest.Server
+	invFile string
+	logs    *lockedBuffer
+	log     *slog.Logger
+	faults  *faultSwitch
+	metrics *server.Metrics
+	client  *netbox.Client
+	engine  *syncengine.Engine
+	srcs    []sources.Source
+	syncer  *server.EngineSyncer
+	mcp     *server.Server
+}
+
+func newRig(t testing.TB, o rigOptions) *rig {
+	t.Helper()
+	if o.sourceTimeout == 0 {
+		o.sourceTimeout = 2 * time.Second
+	}
+	if o.guests == 0 {
+		o.guests = 12
+	}
+	r := &rig{t: t, logs: &lockedBuffer{}, faults: &faultSwitch{}}
+	// No scrubbing handler: the components themselves must not log a secret.
+	r.log = slog.New(slog.NewJSONHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+
+	r.nb = netboxtest.NewServer(append([]netboxtest.Option{netboxtest.WithToken(canaryNetBox),
+		netboxtest.WithFaultFunc(r.faults.decide)}, o.netbox...)...)
+	t.Cleanup(r.nb.Close)
+	lab := proxmoxtest.GenerateLab(proxmoxtest.LabSpec{Nodes: 2, Guests: o.guests, Seed: 7})
+	r.pve = proxmoxtest.NewServer(proxmoxtest.WithCluster("lab"), proxmoxtest.WithLab(lab),
+		proxmoxtest.WithTokens(proxmoxtest.Token{ID: proxmoxtest.DefaultTokenID, Secret: canaryProxmox}))
+	t.Cleanup(r.pve.Close)
+	r.nas = truenastest.NewServer(truenastest.WithAPIKey(canaryTrueNAS))
+	t.Cleanup(r.nas.Close)
+	r.ha = homeassistanttest.NewServer(homeassistanttest.WithToken(canaryHA), homeassistanttest.WithDataset(homeassistanttest.SampleHome()))
+	t.Cleanup(r.ha.Close)
+	dir := t.TempDir()
+	r.invFile = filepath.Join(dir, "hosts.csv")
+	r.writeInventory(inventoryCSV)
+
+	r.metrics = server.NewMetrics()
+	var err error
+	r.client, err = netbox.New(netbox.Config{URL: r.nb.URL, Token: secret.New(canaryNetBox), Timeout: 2 * time.Second,
+		RequestsPerSecond: -1}, r.log, netbox.WithObserver(r.metrics.ObserveNetBoxRequest),
+		netbox.WithBackoff(5*time.Millisecond, 100*time.Millisecond), netbox.WithMaxRetryAfter(2*time.Second))
+	must(t, err)
+	pve, err := proxmox.New(proxmox.Config{Name: "pve", URL: r.pve.URL, TokenID: proxmoxtest.DefaultTokenID,
+		TokenSecret: secret.New(canaryProxmox), Timeout: o.sourceTimeout}, r.log)
+	must(t, err)
+	nas, err := truenas.New(truenas.Config{Name: "nas", URL: r.nas.URL, APIKey: secret.New(canaryTrueNAS),
+		AllowInsecureTransport: true, Timeout: o.sourceTimeout}, r.log)
+	must(t, err)
+	ha, err := homeassistant.New(homeassistant.Config{Name: "ha", URL: r.ha.URL, Token: secret.New(canaryHA),
+		Timeout: o.sourceTimeout}, r.log)
+	must(t, err)
+	inv, err := inventory.New(inventory.Config{Name: "inv", Files: []inventory.FileSpec{{Path: r.invFile}}}, r.log)
+	must(t, err)
+	r.srcs = []sources.Source{pve, nas, ha, inv}
+
+	r.engine = syncengine.NewEngine(syncengine.FromClient(r.client), syncengine.Config{}, r.log)
+	r.syncer, err = server.NewEngineSyncer(server.EngineSyncerConfig{Engine: r.engine, Sources: r.srcs,
+		Merge: syncengine.DefaultMergeConfig(), PlanDir: filepath.Join(dir, "plans"), Metrics: r.metrics, Logger: r.log})
+	must(t, err)
+	pools, ok := server.PoolListerOf(nas)
+	if !ok {
+		t.Fatal("truenas source has no ListPools")
+	}
+	secrets := []secret.Secret{secret.New(canaryNetBox), secret.New(canaryProxmox), secret.New(canaryTrueNAS), secret.New(canaryHA), secret.New(canaryMCP)}
+	r.mcp, err = server.New(server.Config{Listen: "127.0.0.1:0", AuthToken: secret.New(canaryMCP), WritesEnabled: o.writes}, server.Deps{
+		Logger: r.log, Proxmox: []sources.Source{pve}, HomeAssistant: []sources.Source{ha}, TrueNAS: []server.PoolLister{pools},
+		Inventory: server.InventoryVia(inv.ReadFile), InventoryPaths: []string{dir},
+		AllSources: r.srcs, Sync: r.syncer,
+		Ready: server.Readiness(func(ctx context.Context) error {
+			_, _, err := syncengine.FromClient(r.client).Version(ctx)
+			return err
+		}, len(r.srcs)),
+		EffectiveConfig: func() any { return map[string]any{"netbox": map[string]any{"url": r.nb.URL, "token": secret.New(canaryNetBox)}} },
+		Secrets:         secrets, Version: "reliability",
+	}, r.metrics)
+	must(t, err)
+	return r
+}
+
+const inventoryCSV = "name,ip,mac,serial,role\nprinter,192.168.1.30,00:1b:a9:00:00:30,PRN-0001,printer\nswitch,192.168.1.2,00:1b:a9:00:00:02,SW-0002,switch\n"
+
+func (r *rig) writeInventory(content string) {
+	r.t.Helper()
+	must(r.t, os.WriteFile(r.invFile, []byte(content), 0o600))
+}
+
+// sync previews and applies once through the MCP server's syncer, as preview_sync and
+// apply_sync do. The error is the apply's (a faulted apply may report one).
+func (r *rig) sync(ctx context.Context) (*server.Plan, *server.ApplyReport, error) {
+	plan, err := r.syncer.Preview(ctx, server.PreviewRequest{}, nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("preview: %w", err)
+	}
+	rep, err := r.syncer.Apply(ctx, plan.ID, nil)
+	return plan, rep, err
+}
+
+// cleanSync syncs and fails the test unless every object was written.
+func (r *rig) cleanSync() (*server.Plan, *server.ApplyReport) {
+	r.t.Helper()
+	plan, rep, err := r.sync(context.Background())
+	if err != nil {
+		r.t.Fatalf("clean sync: %v", err)
+	}
+	if n := failedResults(rep); n > 0 {
+		r.t.Fatalf("clean sync: %d objects failed", n)
+	}
+	return plan, rep
+}
+
+func failedResults(rep *server.ApplyReport) int {
+	n := 0
+	if rep == nil {
+		return 0
+	}
+	for _, res := range rep.Results {
+		if res.Status != server.ResultOK {
+			n++
+		}
+	}
+	return n
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+var serverPreviewAll = server.PreviewRequest{}
+
+func resultCount(rep *server.ApplyReport) int {
+	if rep == nil {
+		return 0
+	}
+	return len(rep.Results)
+}
+
+func actionCount(p *server.Plan) int {
+	if p == nil {
+		return -1
+	}
+	return len(p.Actions)
+}
+
+// firstLine shortens an error for a table cell.
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	if len(s) > 160 {
+		s = s[:160] + "..."
+	}
+	return s
+}
