@@ -197,8 +197,10 @@ func newRig(t testing.TB, o rigOptions) *rig {
 			_, _, err := syncengine.FromClient(r.client).Version(ctx)
 			return err
 		}, len(r.srcs)),
-		EffectiveConfig: func() any { return map[string]any{"netbox": map[string]any{"url": r.nb.URL, "token": secret.New(canaryNetBox)}} },
-		Secrets:         secrets, Version: "reliability",
+		EffectiveConfig: func() any {
+			return map[string]any{"netbox": map[string]any{"url": r.nb.URL, "token": secret.New(canaryNetBox)}}
+		},
+		Secrets: secrets, Version: "reliability",
 	}, r.metrics)
 	must(t, err)
 	return r
