@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/netbox-agent/netbox-agent/internal/logging"
+	"github.com/netbox-agent/netbox-agent/internal/schedule"
 	"github.com/netbox-agent/netbox-agent/internal/secret"
 	"github.com/netbox-agent/netbox-agent/netbox"
 	"github.com/netbox-agent/netbox-agent/server"
@@ -30,6 +32,8 @@ type Config struct {
 	Sync   sync.Config      `yaml:"sync"`
 	MCP    server.Config    `yaml:"mcp"`
 	Run    RunConfig        `yaml:"run"`
+	// Schedule runs the pipeline periodically in the HTTP mode.
+	Schedule schedule.Config `yaml:"schedule"`
 	// StateDir keeps previewed plans (StateDir/plans) so a later process can apply them.
 	StateDir string        `yaml:"state_dir"`
 	Sources  SourcesConfig `yaml:"sources"`
@@ -70,7 +74,7 @@ func loadConfig(path string, environ map[string]string) (*Config, error) {
 	if err != nil {
 		return nil, ConfigErrors{{File: path, Msg: fmt.Sprintf("cannot read config: %v", unwrapPathError(err))}}
 	}
-	cfg := &Config{Merge: sync.DefaultMergeConfig()}
+	cfg := &Config{Merge: sync.DefaultMergeConfig(), Schedule: schedule.DefaultConfig()}
 	root, yerr := decodeYAML(path, data, cfg)
 	var errs ConfigErrors
 	if yerr != nil {
@@ -111,6 +115,7 @@ func (c *Config) sections() []section {
 		{path: "sync", target: &c.Sync, validate: func() []error { return c.Sync.Validate() }},
 		{path: "mcp", target: &c.MCP, validate: func() []error { return c.MCP.Validate() }},
 		{path: "run", target: &c.Run, validate: func() []error { return c.Run.Validate() }},
+		{path: "schedule", target: &c.Schedule, validate: func() []error { return c.Schedule.Validate() }},
 	}
 	for i := range c.Sources.Proxmox {
 		p := &c.Sources.Proxmox[i]
@@ -142,6 +147,7 @@ func (c *Config) setDefaults() {
 	c.Sync.SetDefaults()
 	c.MCP.SetDefaults()
 	c.Run.SetDefaults()
+	c.Schedule.SetDefaults()
 	for i := range c.Sources.Proxmox {
 		c.Sources.Proxmox[i].SetDefaults()
 	}
@@ -196,6 +202,13 @@ func (c *Config) checkNames(file string, root *yaml.Node) ConfigErrors {
 			continue
 		}
 		first[name] = paths[i]
+	}
+	for _, name := range slices.Sorted(maps.Keys(c.Schedule.Sources)) {
+		if _, ok := first[name]; !ok {
+			p := "schedule.sources." + name
+			es = append(es, ConfigError{File: file, Line: nodeLine(root, p), Path: p,
+				Msg: fmt.Sprintf("%q is not a configured source (have %s)", name, strings.Join(names, ", "))})
+		}
 	}
 	return es
 }

@@ -7,20 +7,22 @@ import (
 	"log/slog"
 	"net"
 	"path/filepath"
+	gosync "sync"
 
+	"github.com/netbox-agent/netbox-agent/internal/schedule"
 	"github.com/netbox-agent/netbox-agent/netbox"
 	"github.com/netbox-agent/netbox-agent/server"
 )
 
 // mcpServer wires the MCP server: every configured adapter behind its tools, the engine behind
 // preview_sync/apply_sync, the NetBox client reporting to the server's metrics.
-func mcpServer(cfg *Config, a *agent, metrics *server.Metrics, plansDir string) (*server.Server, error) {
+func mcpServer(cfg *Config, a *agent, metrics *server.Metrics, plansDir string, ready func(func(context.Context) error) func(context.Context) error) (*server.Server, *server.EngineSyncer, error) {
 	syncer, err := server.NewEngineSyncer(server.EngineSyncerConfig{
 		Engine: a.engine, Sources: a.all, Merge: cfg.Merge, PlanDir: plansDir,
 		Metrics: metrics, Logger: a.log.With("component", "sync"),
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	deps := server.Deps{
 		Logger:        a.log.With("component", "mcp"),
@@ -52,7 +54,11 @@ func mcpServer(cfg *Config, a *agent, metrics *server.Metrics, plansDir string) 
 		}
 		deps.InventoryPaths = append(deps.InventoryPaths, ic.ReadDirs...)
 	}
-	return server.New(cfg.MCP, deps, metrics)
+	if ready != nil {
+		deps.Ready = ready(deps.Ready)
+	}
+	srv, err := server.New(cfg.MCP, deps, metrics)
+	return srv, syncer, err
 }
 
 func plansDir(state string) string {
@@ -69,7 +75,30 @@ func serve(ctx context.Context, o options, cfg *Config, logger *slog.Logger, env
 	if err != nil {
 		return exitFailure, err
 	}
-	srv, err := mcpServer(cfg, a, metrics, plansDir(stateDir(cfg, environ)))
+	// The scheduler (HTTP mode, schedule.enabled) and the server refer to each other: runs
+	// are recorded by the server, /readyz reports the runs.
+	var (
+		sched  *schedule.Scheduler
+		runner schedule.Runner
+	)
+	withSchedule := func(base func(context.Context) error) func(context.Context) error { return base }
+	if o.httpAddr != "" && cfg.Schedule.Enabled {
+		names := make([]string, len(a.all))
+		for i, s := range a.all {
+			names[i] = s.Name()
+		}
+		sched, err = schedule.New(cfg.Schedule, names, func(ctx context.Context, r schedule.Run) schedule.Outcome { return runner(ctx, r) },
+			logger.With("component", "schedule"))
+		if err != nil {
+			return exitFailure, fmt.Errorf("schedule: %w", err)
+		}
+		withSchedule = func(base func(context.Context) error) func(context.Context) error {
+			return scheduleReadiness(base, sched)
+		}
+	} else if cfg.Schedule.Enabled {
+		logger.Info("schedule.enabled applies to the HTTP mode (--http); not scheduling here")
+	}
+	srv, syncer, err := mcpServer(cfg, a, metrics, plansDir(stateDir(cfg, environ)), withSchedule)
 	if err != nil {
 		return exitFailure, fmt.Errorf("mcp server: %w", err)
 	}
@@ -78,6 +107,20 @@ func serve(ctx context.Context, o options, cfg *Config, logger *slog.Logger, env
 			return exitFailure, fmt.Errorf("stdio: %w", err)
 		}
 		return exitOK, nil
+	}
+	var bg gosync.WaitGroup
+	if sched != nil {
+		runner = scheduledRunner(cfg.Schedule, syncer, srv, logger.With("component", "schedule"))
+		sctx, stop := context.WithCancel(ctx)
+		defer func() { stop(); bg.Wait() }()
+		watchInventories(sctx, a, sched)
+		bg.Add(1)
+		go func() {
+			defer bg.Done()
+			if err := sched.Run(sctx); err != nil && sctx.Err() == nil {
+				logger.Error("schedule stopped", "error", err)
+			}
+		}()
 	}
 	err = srv.ListenAndServe(ctx, func(addr net.Addr) {
 		a.log.Info("serving MCP over HTTP", "url", "http://"+addr.String()+"/mcp", "health", "/healthz", "ready", "/readyz", "metrics", "/metrics")
