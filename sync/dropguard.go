@@ -1,18 +1,23 @@
 package sync
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 )
 
-// guardSuddenZero takes out of p.ran every source that ran successfully but contributed no
-// entity to this plan while NetBox holds owned, not yet stale objects it saw before. An API
-// that answers 200 with an empty list (a permissions change, a broken proxy, a restore in
-// progress) is far likelier than an estate that vanished in one step, so such a source is
-// treated as failed for orphaning: it marks nothing stale and deletes nothing, and the plan
-// says why. p.ran is replaced, never modified: it is the caller's map.
+// guardSuddenZero takes out of p.ran every source that ran successfully but suddenly sees
+// nothing it saw before: it contributed no entity to this plan while NetBox holds owned, not
+// yet stale objects it saw, or none of the devices (or none of the virtual machines) it saw
+// before matched anything this time. An API that answers 200 with empty lists (a permissions
+// change, a broken proxy, a restore in progress) is far likelier than an estate that vanished
+// in one step, so such a source is treated as failed for orphaning: it marks nothing stale and
+// deletes nothing, and the plan says why. p.ran is replaced, never modified: it is the
+// caller's map.
 func (p *planner) guardSuddenZero() {
-	owned := map[string]int{} // source -> owned objects it saw that are not stale yet
+	owned := map[string]int{}    // source -> owned, not stale objects it saw
+	machines := map[string]int{} // "source|endpoint" -> owned, not stale devices or VMs it saw
+	matched := map[string]int{}  // "source|endpoint" -> of those, matched by this plan
 	for _, ep := range []string{epDevices, epVMs, epInterfaces, epVMInterfaces, epMACs, epIPs, epServices, epVirtualDisks} {
 		for _, o := range p.s.objs[ep] {
 			rec, ok := ownership(o, p.cfg.CustomField)
@@ -20,27 +25,40 @@ func (p *planner) guardSuddenZero() {
 				continue
 			}
 			for _, s := range rec.Sources {
-				if p.ran[s.Source] {
-					owned[s.Source]++
+				if !p.ran[s.Source] {
+					continue
+				}
+				owned[s.Source]++
+				if ep == epDevices || ep == epVMs {
+					machines[s.Source+"|"+ep]++
+					if p.claimed[objKey(ep, objID(o))] != "" {
+						matched[s.Source+"|"+ep]++
+					}
 				}
 			}
 		}
 	}
-	var silent []string
+	why := map[string]string{}
 	for s, n := range owned {
-		if _, contributed := p.adapters[s]; !contributed && n > 0 {
-			silent = append(silent, s)
+		if _, contributed := p.adapters[s]; !contributed {
+			why[s] = fmt.Sprintf("ran successfully but returned nothing, while NetBox holds %d objects it saw before", n)
+			continue
+		}
+		for _, ep := range []string{epDevices, epVMs} {
+			if n := machines[s+"|"+ep]; n > 0 && matched[s+"|"+ep] == 0 {
+				why[s] = fmt.Sprintf("ran successfully but saw none of the %d %ss it saw before", n, typeOf(ep))
+				break
+			}
 		}
 	}
-	if len(silent) == 0 {
+	if len(why) == 0 {
 		return
 	}
-	slices.Sort(silent)
 	ran := maps.Clone(p.ran)
-	for _, s := range silent {
+	for _, s := range slices.Sorted(maps.Keys(why)) {
 		delete(ran, s)
-		p.note("source "+s, "", "suspicious: ran successfully but returned nothing, while NetBox holds %d objects it saw before; treated as failed: nothing it saw is marked stale or deleted", owned[s])
-		p.e.log.Warn("source returned nothing but saw objects before: suspicious, it orphans nothing", "source", s, "objects", owned[s])
+		p.note("source "+s, "", "suspicious: %s; treated as failed: nothing it saw is marked stale or deleted", why[s])
+		p.e.log.Warn("source suddenly sees nothing it saw before: suspicious, it orphans nothing", "source", s, "why", why[s])
 	}
 	p.ran = ran
 }

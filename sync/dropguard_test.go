@@ -26,6 +26,7 @@ func TestSuddenDropToZeroOrphansNothing(t *testing.T) {
 	}{
 		{"proxmox ran and returned nothing", without(homelab(), "pve-lab"), nil, true},
 		{"truenas ran and returned nothing", without(homelab(), "nas"), nil, true},
+		{"proxmox lost every VM but still sees its node", without(homelab(), "pve-lab", "pve1"), nil, true},
 		{"proxmox lost one VM: that one is stale, no warning", without(homelab(), "pve-lab", "pve1", "web"), []string{"db"}, false},
 	}
 	for _, tc := range cases {
