@@ -2,7 +2,6 @@ package reliability
 
 import "testing"
 
-func sourceFaultRows(t *testing.T, m *matrix) {}
 func badInputRows(t *testing.T, m *matrix)    {}
 func loadRows(t *testing.T, m *matrix)        {}
 func secretRows(t *testing.T, m *matrix)      {}
