@@ -36,5 +36,10 @@ fuzz:
 	  done; \
 	done
 
+# The README's first command: build both binaries, start the lab, run --run-once twice (the
+# first creates, the second finds nothing to do), say where to look, stop the lab.
+demo:
+	bash scripts/demo.sh
+
 clean:
 	rm -rf $(BIN)
