@@ -60,7 +60,9 @@ type Lab struct {
 	nasKey  string
 	haToken string
 	vms     int
-	exp     Expected
+	// templates counts template guests served (the agent skips them by default).
+	templates int
+	exp       Expected
 
 	// netboxDown makes every NetBox request fail with 500 (FailSource("netbox", true)).
 	netboxDown atomic.Bool
@@ -150,6 +152,11 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 	l.haToken = randomHex(32)
 	l.ha = homeassistanttest.NewTLSServer(homeassistanttest.WithToken(l.haToken), homeassistanttest.WithDataset(sampleHome()))
 	l.exp = expected(guests)
+	for _, g := range guests {
+		if g.Template {
+			l.templates++
+		}
+	}
 
 	nb := <-nbc
 	if nb.err != nil {
@@ -242,8 +249,8 @@ func (l *Lab) Summary() string {
 	}
 	fmt.Fprintf(&b, "  %-14s %-26s %s\n", InventorySource, "CSV file", l.InventoryPath())
 	e := l.exp
-	fmt.Fprintf(&b, "sample homelab (site %s): Proxmox cluster %s with 3 nodes and %d guests (%d stopped, 1 template skipped",
-		e.Site, e.Cluster, len(e.VMs), len(e.StoppedVMs))
+	fmt.Fprintf(&b, "sample homelab (site %s): Proxmox cluster %s with 3 nodes, %d VMs and containers (%d stopped; templates, which the agent skips: %d",
+		e.Site, e.Cluster, len(e.VMs), len(e.StoppedVMs), l.templates)
 	if l.vms > 0 {
 		fmt.Fprintf(&b, "; %d synthetic", l.vms)
 	}

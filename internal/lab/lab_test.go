@@ -152,6 +152,9 @@ func TestConfigDecodesStrictlyAndValidates(t *testing.T) {
 			if f.NetBox.URL != l.NetBoxURL() || f.NetBox.Token.Reveal() != l.NetBoxToken() {
 				t.Errorf("netbox: url %q, token matches %v; want %q", f.NetBox.URL, f.NetBox.Token.Reveal() == l.NetBoxToken(), l.NetBoxURL())
 			}
+			if len(f.Sync.Roles) != 2 || f.Sync.Roles[0] != (sync.RoleRule{Hint: "nas", Role: "NAS"}) {
+				t.Errorf("sync.roles %+v", f.Sync.Roles)
+			}
 			if f.Sync.Site != SiteName || f.StateDir != l.StateDir() || !f.MCP.WritesEnabled || !f.MCP.AllowUnauthenticatedLoopback {
 				t.Errorf("sync.site %q, state_dir %q, mcp %+v", f.Sync.Site, f.StateDir, f.MCP)
 			}
