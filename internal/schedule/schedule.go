@@ -273,7 +273,7 @@ func (s *Scheduler) begin(now time.Time) {
 	for _, st := range s.sources {
 		st.next = now.Add(s.jittered(st.interval))
 	}
-	if s.cfg.FullSync > 0 {
+	if s.cfg.FullSync > 0 && len(s.names) > 0 { // with no sources it would never be reset
 		s.fullNext = now.Add(s.jittered(s.cfg.FullSync))
 	}
 }

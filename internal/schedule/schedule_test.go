@@ -672,3 +672,21 @@ func TestSlowRunNotBackToBack(t *testing.T) {
 		t.Errorf("runs at %v; want %v", got, want)
 	}
 }
+
+// No sources at all: nothing runs, nothing spins (a full sync with nothing to run must not
+// stay due), triggers are ignored.
+func TestNoSources(t *testing.T) {
+	cfg := enabled(func(c *Config) {
+		c.FullSync = time.Minute
+		c.RunAtStart = true
+	})
+	h := newHarness(t, cfg, nil, nil)
+	h.start()
+	// These queue nothing, so the waiting loop is not woken (h.trigger would expect a report).
+	h.s.Trigger(nil, ReasonInventoryChanged)
+	h.s.Trigger([]string{"ghost"}, ReasonInventoryChanged)
+	h.runFor(time.Hour, nil)
+	if runs := h.recorded(); len(runs) != 0 {
+		t.Errorf("runs with no sources: %+v", runs)
+	}
+}
