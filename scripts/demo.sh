@@ -38,7 +38,9 @@ stop_lab() {
   lab_pid=""
 }
 trap stop_lab EXIT
-trap 'exit 130' INT TERM
+holding=""
+# Ctrl-C ends a held demo normally; anywhere else it is an interruption.
+trap 'if [[ -n "$holding" ]]; then exit 0; fi; exit 130' INT TERM
 
 step "start the lab in $dir"
 bin/netbox-lab --dir "$dir" --vms "${DEMO_VMS:-0}" --netbox "${DEMO_NETBOX:-4.3}" \
@@ -118,9 +120,12 @@ cat <<EOF
   NetBox API        ${netbox_url:-see $dir/netbox-lab.out}  (while the lab runs; token in the config)
   run the lab yourself:  bin/netbox-lab --dir /tmp/nblab   (Ctrl-C stops it)
   MCP Inspector (web UI; needs Node 22, once: npm ci --prefix test/mcp-clients):
-    bin/netbox-lab --dir /tmp/nblab & until [ -f /tmp/nblab/ready ]; do sleep 0.2; done; npx --prefix test/mcp-clients mcp-inspector -e NETBOX_AGENT_CONFIG=/tmp/nblab/netbox-agent.yaml "\$PWD/bin/netbox-agent"
+    bin/netbox-lab --dir /tmp/nblab & until [ -f /tmp/nblab/ready ]; do sleep 0.2; done; npx --prefix test/mcp-clients mcp-inspector -e NETBOX_AGENT_CONFIG=/tmp/nblab/netbox-agent.yaml "\$PWD/bin/netbox-agent"; kill \$!
 EOF
 
+if ((status == 0)); then
+  step "demo ok: the first run created the homelab in NetBox, the second found nothing to do"
+fi
 if ((status == 0)) && [[ "${DEMO_HOLD:-}" == 1 ]]; then
   step "the lab keeps running (Ctrl-C stops it)"
   token="$(sed -n 's/^  token: "\(.*\)"$/\1/p' "$config" | head -1)"
@@ -128,10 +133,7 @@ if ((status == 0)) && [[ "${DEMO_HOLD:-}" == 1 ]]; then
   [[ "$token" == nbt_* ]] && scheme=Bearer
   echo "  curl -H 'Authorization: $scheme $token' $netbox_url/api/dcim/devices/"
   echo "  npx --prefix test/mcp-clients mcp-inspector -e NETBOX_AGENT_CONFIG=$config \"\$PWD/bin/netbox-agent\""
+  holding=1
   wait "$lab_pid" || true
-fi
-
-if ((status == 0)); then
-  step "demo ok: the first run created the homelab in NetBox, the second found nothing to do"
 fi
 exit "$status"
