@@ -3,17 +3,25 @@ package reliability
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	gosync "sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/client/transport"
+	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/netbox-agent/netbox-agent/internal/secret"
 	"github.com/netbox-agent/netbox-agent/netbox"
@@ -23,6 +31,7 @@ import (
 	"github.com/netbox-agent/netbox-agent/sources/homeassistant"
 	"github.com/netbox-agent/netbox-agent/sources/homeassistant/homeassistanttest"
 	"github.com/netbox-agent/netbox-agent/sources/inventory"
+	"github.com/netbox-agent/netbox-agent/sources/netscan"
 	"github.com/netbox-agent/netbox-agent/sources/proxmox"
 	"github.com/netbox-agent/netbox-agent/sources/proxmox/proxmoxtest"
 	"github.com/netbox-agent/netbox-agent/sources/truenas"
@@ -132,6 +141,8 @@ type rig struct {
 	srcs    []sources.Source
 	syncer  *server.EngineSyncer
 	mcp     *server.Server
+	scans   *tripwire
+	invDir  string
 }
 
 func newRig(t testing.TB, o rigOptions) *rig {
@@ -158,6 +169,7 @@ func newRig(t testing.TB, o rigOptions) *rig {
 	r.ha = homeassistanttest.NewServer(homeassistanttest.WithToken(canaryHA), homeassistanttest.WithDataset(homeassistanttest.SampleHome()))
 	t.Cleanup(r.ha.Close)
 	dir := t.TempDir()
+	r.invDir = dir
 	r.invFile = filepath.Join(dir, "hosts.csv")
 	r.writeInventory(inventoryCSV)
 
@@ -179,6 +191,12 @@ func newRig(t testing.TB, o rigOptions) *rig {
 	inv, err := inventory.New(inventory.Config{Name: "inv", Files: []inventory.FileSpec{{Path: r.invFile}}}, r.log)
 	must(t, err)
 	r.srcs = []sources.Source{pve, nas, ha, inv}
+	// A real netscan behind a tripwire: the tripwire records what reached the scanner and
+	// refuses (and counts as a violation) any target outside loopback.
+	scan, err := netscan.New(netscan.Config{Name: "scan", AllowedNetworks: []string{"127.0.0.0/29"}, MaxHosts: 8,
+		Targets: []string{"127.0.0.1"}, Profile: "ping"}, r.log)
+	must(t, err)
+	r.scans = &tripwire{next: server.ScannerVia(scan.Scan)}
 
 	r.engine = syncengine.NewEngine(syncengine.FromClient(r.client), syncengine.Config{}, r.log)
 	r.syncer, err = server.NewEngineSyncer(server.EngineSyncerConfig{Engine: r.engine, Sources: r.srcs,
@@ -191,6 +209,7 @@ func newRig(t testing.TB, o rigOptions) *rig {
 	secrets := []secret.Secret{secret.New(canaryNetBox), secret.New(canaryProxmox), secret.New(canaryTrueNAS), secret.New(canaryHA), secret.New(canaryMCP)}
 	r.mcp, err = server.New(server.Config{Listen: "127.0.0.1:0", AuthToken: secret.New(canaryMCP), WritesEnabled: o.writes}, server.Deps{
 		Logger: r.log, Proxmox: []sources.Source{pve}, HomeAssistant: []sources.Source{ha}, TrueNAS: []server.PoolLister{pools},
+		Scanner:   r.scans,
 		Inventory: server.InventoryVia(inv.ReadFile), InventoryPaths: []string{dir},
 		AllSources: r.srcs, Sync: r.syncer,
 		Ready: server.Readiness(func(ctx context.Context) error {
@@ -280,4 +299,108 @@ func firstLine(s string) string {
 		s = s[:160] + "..."
 	}
 	return s
+}
+
+// tripwire is the scanner the MCP server calls: it records every request and refuses any
+// target that is not an address, prefix or range inside 127.0.0.0/8 (a violation: the server
+// should never have passed it on).
+type tripwire struct {
+	next       server.SubnetScanner
+	mu         gosync.Mutex
+	calls      int
+	violations []string
+}
+
+func (w *tripwire) Scan(ctx context.Context, req server.ScanRequest, progress sources.Progress) (sources.Result, error) {
+	w.mu.Lock()
+	w.calls++
+	for _, t := range req.Targets {
+		if !loopbackTarget(t) {
+			w.violations = append(w.violations, t)
+			w.mu.Unlock()
+			return sources.Result{}, fmt.Errorf("tripwire: target %q is not loopback", t)
+		}
+	}
+	w.mu.Unlock()
+	return w.next.Scan(ctx, req, progress)
+}
+
+func (w *tripwire) counts() (calls int, violations []string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.calls, append([]string(nil), w.violations...)
+}
+
+func loopbackTarget(t string) bool {
+	if p, err := netip.ParsePrefix(t); err == nil {
+		return netip.MustParsePrefix("127.0.0.0/8").Contains(p.Addr()) && p.Bits() >= 8
+	}
+	if a, err := netip.ParseAddr(t); err == nil {
+		return a.Is4() && a.IsLoopback()
+	}
+	if from, to, ok := strings.Cut(t, "-"); ok {
+		a, err := netip.ParseAddr(from)
+		if err != nil || !a.Is4() || !a.IsLoopback() {
+			return false
+		}
+		if b, err := netip.ParseAddr(to); err == nil {
+			return b.Is4() && b.IsLoopback()
+		}
+		n, err := strconv.Atoi(to)
+		return err == nil && n >= 0 && n <= 255
+	}
+	return false
+}
+
+// serveHTTP serves the rig's MCP server on a loopback port until the test ends; it returns
+// the base URL.
+func (r *rig) serveHTTP() string {
+	r.t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	must(r.t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan error, 1)
+	go func() { stopped <- r.mcp.Serve(ctx, ln, nil) }()
+	r.t.Cleanup(func() {
+		cancel()
+		select {
+		case <-stopped:
+		case <-time.After(10 * time.Second):
+			r.t.Error("MCP server did not stop")
+		}
+	})
+	return "http://" + ln.Addr().String()
+}
+
+// mcpClient connects an MCP client over streamable HTTP with the bearer token.
+func mcpClient(t testing.TB, baseURL string) *client.Client {
+	t.Helper()
+	tr, err := transport.NewStreamableHTTP(baseURL+"/mcp", transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + canaryMCP}))
+	must(t, err)
+	c := client.NewClient(tr, client.WithProtocolVersion(mcp.ProtocolVersion20251125))
+	t.Cleanup(func() { _ = c.Close() })
+	ctx := context.Background()
+	must(t, c.Start(ctx))
+	_, err = c.Initialize(ctx, mcp.InitializeRequest{Params: mcp.InitializeParams{ProtocolVersion: mcp.ProtocolVersion20251125,
+		ClientInfo: mcp.Implementation{Name: "reliability", Version: "1"}}})
+	must(t, err)
+	return c
+}
+
+// toolText is a tool result as text: its text content and its structured content.
+func toolText(res *mcp.CallToolResult) string {
+	if res == nil {
+		return ""
+	}
+	var parts []string
+	for _, c := range res.Content {
+		if tc, ok := c.(mcp.TextContent); ok {
+			parts = append(parts, tc.Text)
+		}
+	}
+	if res.StructuredContent != nil {
+		b, _ := json.Marshal(res.StructuredContent)
+		parts = append(parts, string(b))
+	}
+	return strings.Join(parts, "\n")
 }

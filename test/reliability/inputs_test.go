@@ -1,0 +1,8 @@
+package reliability
+
+import "testing"
+
+func badInputRows(t *testing.T, m *matrix) {
+	t.Run("config", func(t *testing.T) { configRows(t, m) })
+	t.Run("inventory", func(t *testing.T) { inventoryRows(t, m) })
+}
