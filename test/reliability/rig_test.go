@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -301,9 +302,10 @@ func firstLine(s string) string {
 	return s
 }
 
-// tripwire is the scanner the MCP server calls: it records every request and refuses any
-// target that is not an address, prefix or range inside 127.0.0.0/8 (a violation: the server
-// should never have passed it on).
+// tripwire is the scanner the MCP server calls. The server checks a target's shape and the
+// scanner (netscan) its allowlist and size; a target outside loopback is handed to netscan
+// with a context already cancelled, so that nmap cannot start even if netscan let it through:
+// netscan must refuse it by itself, or the tripwire records a violation.
 type tripwire struct {
 	next       server.SubnetScanner
 	mu         gosync.Mutex
@@ -314,14 +316,22 @@ type tripwire struct {
 func (w *tripwire) Scan(ctx context.Context, req server.ScanRequest, progress sources.Progress) (sources.Result, error) {
 	w.mu.Lock()
 	w.calls++
+	w.mu.Unlock()
 	for _, t := range req.Targets {
-		if !loopbackTarget(t) {
+		if loopbackTarget(t) {
+			continue
+		}
+		dead, cancel := context.WithCancel(ctx)
+		cancel()
+		res, err := w.next.Scan(dead, req, progress)
+		if err == nil || errors.Is(err, context.Canceled) {
+			w.mu.Lock()
 			w.violations = append(w.violations, t)
 			w.mu.Unlock()
-			return sources.Result{}, fmt.Errorf("tripwire: target %q is not loopback", t)
+			return sources.Result{}, fmt.Errorf("tripwire: netscan accepted %q, outside loopback (nmap was not started)", t)
 		}
+		return res, err // netscan's refusal
 	}
-	w.mu.Unlock()
 	return w.next.Scan(ctx, req, progress)
 }
 
