@@ -559,3 +559,118 @@ func BenchmarkStart(b *testing.B) {
 		})
 	}
 }
+
+// seedExpected writes into the lab's NetBox what the agent should create, in the shapes it
+// uses: the ownership record in a JSON custom field naming each source.
+func seedExpected(t *testing.T, l *Lab) {
+	t.Helper()
+	nb := l.NetBox()
+	e := l.Expected()
+	nb.MustSeed("/api/extras/custom-fields/", map[string]any{"name": "netbox_agent", "type": "json",
+		"object_types": []string{"dcim.device", "virtualization.virtualmachine"}})
+	site := nb.MustSeed("/api/dcim/sites/", map[string]any{"name": e.Site, "slug": "homelab"})[0]
+	mfr := nb.MustSeed("/api/dcim/manufacturers/", map[string]any{"name": "Generic", "slug": "generic"})[0]
+	dtype := nb.MustSeed("/api/dcim/device-types/", map[string]any{"manufacturer": mfr, "model": "Unknown", "slug": "unknown"})[0]
+	role := nb.MustSeed("/api/dcim/device-roles/", map[string]any{"name": "Server", "slug": "server"})[0]
+	ctype := nb.MustSeed("/api/virtualization/cluster-types/", map[string]any{"name": "Proxmox VE", "slug": "proxmox-ve"})[0]
+	cluster := nb.MustSeed("/api/virtualization/clusters/", map[string]any{"name": e.Cluster, "type": ctype})[0]
+	record := func(name string) map[string]any {
+		var srcs []any
+		for _, s := range e.Merged[name] {
+			srcs = append(srcs, map[string]any{"source": s, "native_id": "x"})
+		}
+		return map[string]any{"netbox_agent": map[string]any{"sources": srcs}}
+	}
+	var devs, vms []map[string]any
+	for _, n := range e.Devices {
+		devs = append(devs, map[string]any{"name": n, "site": site, "device_type": dtype, "role": role, "custom_fields": record(n)})
+	}
+	for _, n := range e.VMs {
+		status := "active"
+		if slices.Contains(e.StoppedVMs, n) {
+			status = "offline"
+		}
+		vms = append(vms, map[string]any{"name": n, "cluster": cluster, "status": status, "custom_fields": record(n)})
+	}
+	nb.MustSeed("/api/dcim/devices/", devs...)
+	nb.MustSeed("/api/virtualization/virtual-machines/", vms...)
+	for _, a := range e.HostIPs {
+		nb.MustSeed("/api/ipam/ip-addresses/", map[string]any{"address": a + "/32"})
+	}
+}
+
+func TestCheckNetBox(t *testing.T) {
+	t.Run("empty NetBox", func(t *testing.T) {
+		l := startLab(t, Options{VMs: 40})
+		errs := l.CheckNetBox()
+		text := fmt.Sprint(errs)
+		for _, want := range []string{"10 of 10 devices missing: ap-office", "48 virtual machines missing", "ip address 192.0.2.60: missing"} {
+			if !strings.Contains(text, want) {
+				t.Errorf("errors lack %q: %v", want, errs)
+			}
+		}
+	})
+	t.Run("as expected", func(t *testing.T) {
+		l := startLab(t, Options{VMs: 40})
+		seedExpected(t, l)
+		if errs := l.CheckNetBox(); len(errs) > 0 {
+			t.Fatalf("NetBox holds what Expected says, yet: %v", errs)
+		}
+	})
+	t.Run("differences", func(t *testing.T) {
+		l := startLab(t, Options{})
+		seedExpected(t, l)
+		nb := l.NetBox()
+		vm := byName(nb.Objects(epVMs))
+		site := nb.MustSeed("/api/dcim/sites/", map[string]any{"name": "Elsewhere", "slug": "elsewhere"})[0]
+		dev := byName(nb.Objects(epDevices))["ups"]
+		// A stopped VM shown active, an extra VM, a device in another site, a merge that lost a
+		// source, the phone's IP assigned to an interface.
+		patch := func(ep string, id any, body map[string]any) {
+			t.Helper()
+			req, _ := http.NewRequest(http.MethodPatch, fmt.Sprintf("%s%s%v/", l.NetBoxURL(), ep, id), strings.NewReader(mustJSON(t, body)))
+			req.Header.Set("Authorization", nb.AuthHeader())
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := client(t, "").Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("PATCH %s%v: %d %s", ep, id, resp.StatusCode, b)
+			}
+		}
+		patch(epVMs, vm["win11"]["id"], map[string]any{"status": "active"})
+		patch(epVMs, vm["dns01"]["id"], map[string]any{"custom_fields": map[string]any{"netbox_agent": map[string]any{
+			"sources": []any{map[string]any{"source": ProxmoxSource}}}}})
+		patch(epDevices, dev["id"], map[string]any{"site": site})
+		nb.MustSeed(epVMs, map[string]any{"name": "ghost", "cluster": vm["gitea"]["cluster"].(map[string]any)["id"]})
+		iface := nb.MustSeed("/api/dcim/interfaces/", map[string]any{"device": dev["id"], "name": "eth0", "type": "1000base-t"})[0]
+		for _, ip := range nb.Objects(epIPs) {
+			patch(epIPs, ip["id"], map[string]any{"assigned_object_type": "dcim.interface", "assigned_object_id": iface})
+		}
+
+		got := fmt.Sprint(l.CheckNetBox())
+		for _, want := range []string{
+			`virtual machine win11: status "active", want "offline"`,
+			"1 unexpected virtual machines: ghost",
+			`device ups: site "Elsewhere", want "Homelab"`,
+			`dns01: its custom fields do not name source "home"`,
+			"ip address 192.0.2.60: assigned to a dcim.interface",
+		} {
+			if !strings.Contains(got, want) {
+				t.Errorf("errors lack %q:\n%s", want, got)
+			}
+		}
+	})
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

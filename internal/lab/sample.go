@@ -335,6 +335,7 @@ func expected(guests []proxmoxtest.Guest) Expected {
 			e.StoppedVMs = append(e.StoppedVMs, g.Name)
 		}
 	}
+	slices.Sort(e.Devices)
 	slices.Sort(e.VMs)
 	slices.Sort(e.StoppedVMs)
 	return e
