@@ -44,6 +44,8 @@ func mcpArgRows(t *testing.T, m *matrix) {
 		{"the whole IPv4 Internet", "scan_subnet", map[string]any{"targets": []any{"0.0.0.0/0"}}, "0.0.0.0/0"},
 		{"10.0.0.0/8 (outside the allowlist)", "scan_subnet", map[string]any{"targets": []any{"10.0.0.0/8"}}, "10.0.0.0/8"},
 		{"127.0.0.0/8 (16M hosts, above max_hosts)", "scan_subnet", map[string]any{"targets": []any{"127.0.0.0/8"}}, "127.0.0.0/8"},
+		{"one host outside the allowlist (10.0.0.1)", "scan_subnet", map[string]any{"targets": []any{"10.0.0.1"}}, "10.0.0.1"},
+		{"loopback host outside the allowlist (127.0.0.9)", "scan_subnet", map[string]any{"targets": []any{"127.0.0.9"}}, "127.0.0.9"},
 		{"IPv6 /0", "scan_subnet", map[string]any{"targets": []any{"::/0"}}, "::/0"},
 		{"10,000 targets", "scan_subnet", map[string]any{"targets": manyTargets(10000)}, "targets"},
 		{"900 KiB target string", "scan_subnet", map[string]any{"targets": []any{huge}}, "targets[0]"},
@@ -179,7 +181,9 @@ func isRPCError(code int, body string) bool {
 }
 func bounded(code int, body string) bool { return code > 0 && len(body) < 64<<20 }
 func is413(code int, _ string) bool      { return code == http.StatusRequestEntityTooLarge }
-func is(want int) func(int, string) bool { return func(code int, _ string) bool { return code == want } }
+func is(want int) func(int, string) bool {
+	return func(code int, _ string) bool { return code == want }
+}
 
 // initSession initializes a session over raw HTTP and returns its id.
 func initSession(t *testing.T, base string) string {

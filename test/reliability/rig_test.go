@@ -385,16 +385,28 @@ func (r *rig) serveHTTP() string {
 // mcpClient connects an MCP client over streamable HTTP with the bearer token.
 func mcpClient(t testing.TB, baseURL string) *client.Client {
 	t.Helper()
-	tr, err := transport.NewStreamableHTTP(baseURL+"/mcp", transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + canaryMCP}))
+	c, err := newMCPClient(context.Background(), baseURL)
 	must(t, err)
-	c := client.NewClient(tr, client.WithProtocolVersion(mcp.ProtocolVersion20251125))
 	t.Cleanup(func() { _ = c.Close() })
-	ctx := context.Background()
-	must(t, c.Start(ctx))
+	return c
+}
+
+func newMCPClient(ctx context.Context, baseURL string) (*client.Client, error) {
+	tr, err := transport.NewStreamableHTTP(baseURL+"/mcp", transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + canaryMCP}))
+	if err != nil {
+		return nil, err
+	}
+	c := client.NewClient(tr, client.WithProtocolVersion(mcp.ProtocolVersion20251125))
+	if err := c.Start(ctx); err != nil {
+		return nil, err
+	}
 	_, err = c.Initialize(ctx, mcp.InitializeRequest{Params: mcp.InitializeParams{ProtocolVersion: mcp.ProtocolVersion20251125,
 		ClientInfo: mcp.Implementation{Name: "reliability", Version: "1"}}})
-	must(t, err)
-	return c
+	if err != nil {
+		_ = c.Close()
+		return nil, err
+	}
+	return c, nil
 }
 
 // toolText is a tool result as text: its text content and its structured content.
