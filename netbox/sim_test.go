@@ -648,3 +648,48 @@ func TestSimRandomFaultsSoak(t *testing.T) {
 		})
 	}
 }
+
+// TestSimAnswerFields: with AnswerFields, results hold only the fields asked for (and the
+// id), in input order, for creates and updates; without, the whole object.
+func TestSimAnswerFields(t *testing.T) {
+	for _, p := range simProfiles {
+		t.Run(p.String(), func(t *testing.T) {
+			_, c := newSim(t, p, nil)
+			ids := base(t, c)
+			ctx := context.Background()
+			objs := []netbox.Object{device(ids, "a"), device(ids, "b"), device(ids, "c")}
+			objs[1]["serial"] = "SN-B"
+			res := c.CreateWith(ctx, netbox.Devices, objs, netbox.CreateOptions{AnswerFields: []string{"name", "serial", "no_such_field"}})
+			seen := map[int]bool{}
+			for i, r := range res {
+				if r.Err != nil {
+					t.Fatalf("create %d: %v", i, r.Err)
+				}
+				if r.Object.ID() == 0 || seen[r.Object.ID()] {
+					t.Errorf("create %d: id %v", i, r.Object["id"])
+				}
+				seen[r.Object.ID()] = true
+				if r.Object.String("name") != objs[i].String("name") {
+					t.Errorf("create %d: answer %v is not object %q", i, r.Object, objs[i].String("name"))
+				}
+				if _, ok := r.Object["no_such_field"]; ok || len(r.Object) != 3 {
+					t.Errorf("create %d: answer holds %v, want id, name, serial", i, r.Object)
+				}
+			}
+			if res[1].Object["serial"] != "SN-B" || res[0].Object["serial"] != "" {
+				t.Errorf("serials %q %q", res[0].Object["serial"], res[1].Object["serial"])
+			}
+			upd := []netbox.Object{{"id": res[2].Object.ID(), "serial": "SN-C"}, {"id": res[0].Object.ID(), "serial": "SN-A"}}
+			ures := c.UpdateWith(ctx, netbox.Devices, upd, netbox.UpdateOptions{AnswerFields: []string{"serial"}})
+			for i, r := range ures {
+				if r.Err != nil || r.Object.ID() != upd[i].ID() || r.Object["serial"] != upd[i]["serial"] || len(r.Object) != 2 {
+					t.Errorf("update %d: %+v", i, r)
+				}
+			}
+			full := c.Update(ctx, netbox.Devices, []netbox.Object{{"id": res[1].Object.ID(), "serial": "SN-B2"}})
+			if full[0].Err != nil || full[0].Object.String("name") != "b" || full[0].Object.RefID("site") != ids["site"] {
+				t.Errorf("update without options: %+v", full[0])
+			}
+		})
+	}
+}

@@ -29,6 +29,16 @@ type CreateOptions struct {
 	// When it is nil or returns no filters, DefaultLookupKey(endpoint) is used; objects with
 	// neither are reported with ErrOutcomeUnknown instead of being resent.
 	LookupKey func(Object) url.Values
+	// AnswerFields, when set, keeps only these fields (and always "id") of each object NetBox
+	// answers with in Result.Object. A caller that needs only the new ids saves decoding
+	// whole objects: NetBox answers a bulk write with every object in full.
+	AnswerFields []string
+}
+
+// UpdateOptions tunes UpdateWith.
+type UpdateOptions struct {
+	// AnswerFields is as in CreateOptions.
+	AnswerFields []string
 }
 
 // CustomFieldLookup returns a LookupKey that finds objects by the value of a custom field
@@ -133,6 +143,7 @@ func (c *Client) Create(ctx context.Context, endpoint string, objs []Object) []R
 func (c *Client) CreateWith(ctx context.Context, endpoint string, objs []Object, opts CreateOptions) []Result {
 	b := c.newBulk(opCreate, endpoint, objs)
 	b.lookup = opts.LookupKey
+	b.answer = newAnswerDecoder(opts.AnswerFields)
 	return b.run(ctx)
 }
 
@@ -141,6 +152,13 @@ func (c *Client) CreateWith(ctx context.Context, endpoint string, objs []Object,
 // (it skips those silently) gets ErrNotFound.
 func (c *Client) Update(ctx context.Context, endpoint string, objs []Object) []Result {
 	return c.newBulk(opUpdate, endpoint, objs).run(ctx)
+}
+
+// UpdateWith is Update with options.
+func (c *Client) UpdateWith(ctx context.Context, endpoint string, objs []Object, opts UpdateOptions) []Result {
+	b := c.newBulk(opUpdate, endpoint, objs)
+	b.answer = newAnswerDecoder(opts.AnswerFields)
+	return b.run(ctx)
 }
 
 // Delete removes objects by id with bulk DELETEs. A batch refused because some object has
@@ -169,6 +187,7 @@ type bulk struct {
 	path     string
 	objs     []Object
 	lookup   func(Object) url.Values
+	answer   *answerDecoder // nil: answers decoded whole
 	results  []Result
 	done     []bool
 	mu       sync.Mutex // guards results and done across parallel batches
@@ -324,10 +343,9 @@ func (b *bulk) accept(idxs []int, resp *response) {
 		}
 		return
 	}
-	var list []Object
-	if err := json.Unmarshal(resp.body, &list); err != nil {
-		var one Object
-		if len(idxs) == 1 && json.Unmarshal(resp.body, &one) == nil {
+	list, err := b.answer.list(resp.body)
+	if err != nil {
+		if one, oneErr := b.answer.one(resp.body); len(idxs) == 1 && oneErr == nil {
 			list = []Object{one}
 		} else {
 			for _, i := range idxs {
@@ -468,7 +486,7 @@ func (b *bulk) recoverCreate(ctx context.Context, idxs []int, st batchState, na 
 			missing[j] = true
 			mu.Unlock()
 		case 1:
-			b.succeed(i, matches[0])
+			b.succeed(i, b.answer.keep(matches[0]))
 		default:
 			b.fail(i, fmt.Errorf("netbox: object %d: %w: its lookup key %s matches %d objects", i, ErrOutcomeUnknown, q.Encode(), len(matches)))
 		}
