@@ -60,12 +60,15 @@ func fromNB(res []netbox.Result) []WriteResult {
 // natural key (netbox.DefaultLookupKey): a dropped connection never makes a duplicate. Objects
 // without one (IPs, MACs, services) are reported as of unknown outcome; the next plan finds
 // them on their interface or parent.
+// Apply needs only the ids of what it wrote: the answers are decoded for "id" alone (NetBox
+// answers a bulk write with every object in full).
 func (a clientAdapter) Create(ctx context.Context, endpoint string, objs []Object) []WriteResult {
-	return fromNB(a.c.CreateWith(ctx, endpoint, toNB(objs), netbox.CreateOptions{LookupKey: netbox.DefaultLookupKey(endpoint)}))
+	return fromNB(a.c.CreateWith(ctx, endpoint, toNB(objs), netbox.CreateOptions{LookupKey: netbox.DefaultLookupKey(endpoint),
+		AnswerFields: []string{"id"}}))
 }
 
 func (a clientAdapter) Update(ctx context.Context, endpoint string, objs []Object) []WriteResult {
-	return fromNB(a.c.Update(ctx, endpoint, toNB(objs)))
+	return fromNB(a.c.UpdateWith(ctx, endpoint, toNB(objs), netbox.UpdateOptions{AnswerFields: []string{"id"}}))
 }
 
 func (a clientAdapter) Delete(ctx context.Context, endpoint string, ids []int) []WriteResult {

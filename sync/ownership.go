@@ -2,7 +2,9 @@ package sync
 
 import (
 	"encoding/json"
+	"maps"
 	"slices"
+	"strconv"
 	"time"
 )
 
@@ -45,8 +47,129 @@ type ownerField struct {
 	Rec  ownerRecord
 }
 
+// MarshalJSON writes exactly what json.Marshal(map[string]ownerRecord{f.Name: f.Rec}) would,
+// without reflection: a plan encodes one per object written, for its id and again to send it.
 func (f ownerField) MarshalJSON() ([]byte, error) {
-	return json.Marshal(map[string]ownerRecord{f.Name: f.Rec})
+	b := make([]byte, 0, 256)
+	b = append(b, '{')
+	b = appendJSONString(b, f.Name)
+	b = append(b, ':')
+	return appendOwnerRecord(b, f.Rec)
+}
+
+// appendOwnerRecord appends the record as encoding/json encodes the struct (same fields,
+// order, omitempty/omitzero rules and escaping), then the closing brace of ownerField.
+func appendOwnerRecord(b []byte, r ownerRecord) ([]byte, error) {
+	b = append(b, `{"created":`...)
+	b = strconv.AppendBool(b, r.Created)
+	b = append(b, `,"id":`...)
+	b = appendJSONString(b, r.ID)
+	if r.Keys.MACs != nil || r.Keys.Serial != "" || r.Keys.SystemUUID != "" { // omitzero
+		b = append(b, `,"keys":{`...)
+		sep := ""
+		if len(r.Keys.MACs) > 0 {
+			b = append(b, `"macs":[`...)
+			for i, m := range r.Keys.MACs {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = appendJSONString(b, m)
+			}
+			b = append(b, ']')
+			sep = ","
+		}
+		if r.Keys.Serial != "" {
+			b = append(b, sep+`"serial":`...)
+			b = appendJSONString(b, r.Keys.Serial)
+			sep = ","
+		}
+		if r.Keys.SystemUUID != "" {
+			b = append(b, sep+`"system_uuid":`...)
+			b = appendJSONString(b, r.Keys.SystemUUID)
+		}
+		b = append(b, '}')
+	}
+	if r.LastSeen != "" {
+		b = append(b, `,"last_seen":`...)
+		b = appendJSONString(b, r.LastSeen)
+	}
+	if len(r.Sources) > 0 {
+		b = append(b, `,"sources":[`...)
+		for i, src := range r.Sources {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, '{')
+			if src.NativeID != "" {
+				b = append(b, `"native_id":`...)
+				b = appendJSONString(b, src.NativeID)
+				b = append(b, ',')
+			}
+			b = append(b, `"source":`...)
+			b = appendJSONString(b, src.Source)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	if r.StaleSince != "" {
+		b = append(b, `,"stale_since":`...)
+		b = appendJSONString(b, r.StaleSince)
+	}
+	if len(r.Written) > 0 {
+		b = append(b, `,"written":{`...)
+		for i, k := range slices.Sorted(maps.Keys(r.Written)) {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, k)
+			b = append(b, ':')
+			var err error
+			if b, err = appendJSONValue(b, r.Written[k]); err != nil {
+				return nil, err
+			}
+		}
+		b = append(b, '}')
+	}
+	return append(b, '}', '}'), nil
+}
+
+// appendJSONString appends s quoted; strings with anything but plain printable ASCII go
+// through encoding/json (escapes, HTML-safe <, > and &, invalid UTF-8).
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+// appendJSONValue appends the common values of a record's written map directly and the
+// others through encoding/json.
+func appendJSONValue(b []byte, v any) ([]byte, error) {
+	switch x := v.(type) {
+	case nil:
+		return append(b, "null"...), nil
+	case string:
+		return appendJSONString(b, x), nil
+	case int64:
+		return strconv.AppendInt(b, x, 10), nil
+	case int:
+		return strconv.AppendInt(b, int64(x), 10), nil
+	case bool:
+		return strconv.AppendBool(b, x), nil
+	case planRef:
+		b = append(b, `{"$ref":`...)
+		return append(appendJSONString(b, x.Ref), '}'), nil
+	}
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, raw...), nil
 }
 
 // ownership reads the agent's record from an object; ok is false when the object carries no

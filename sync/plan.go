@@ -1,13 +1,16 @@
 package sync
 
 import (
+	"bytes"
 	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
+	"runtime"
 	"slices"
+	gosync "sync"
 	"time"
 )
 
@@ -149,8 +152,33 @@ func (p *Plan) hash() string {
 	h := sha256.New()
 	enc := json.NewEncoder(h) // one action at a time: the encoder buffers each value whole
 	_ = enc.Encode(p.NetBoxVersion)
-	for i := range p.Actions {
-		_ = enc.Encode(&p.Actions[i])
+	// The actions are encoded a chunk per core and hashed in order: the same bytes as one
+	// encoder writing them one after another, in a fraction of the time for a large plan.
+	const chunk = 256
+	workers := max(runtime.GOMAXPROCS(0), 1)
+	bufs := make([]bytes.Buffer, workers)
+	for start := 0; start < len(p.Actions); start += chunk * workers {
+		var wg gosync.WaitGroup
+		for w := range bufs {
+			lo := start + w*chunk
+			if lo >= len(p.Actions) {
+				break
+			}
+			acts := p.Actions[lo:min(lo+chunk, len(p.Actions))]
+			wg.Go(func() {
+				bufs[w].Reset()
+				enc := json.NewEncoder(&bufs[w])
+				for i := range acts {
+					_ = enc.Encode(&acts[i])
+				}
+			})
+		}
+		wg.Wait()
+		for w := range bufs {
+			if start+w*chunk < len(p.Actions) {
+				_, _ = h.Write(bufs[w].Bytes())
+			}
+		}
 	}
 	_ = enc.Encode(p.Conflicts)
 	_ = enc.Encode(p.Notes)

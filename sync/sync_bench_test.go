@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -42,10 +43,20 @@ func TestBenchSimulatorProcess(t *testing.T) {
 		fmt.Println("ERR", err)
 		os.Exit(1)
 	}
+	if path := os.Getenv("SYNC_BENCH_SIM_CPUPROFILE"); path != "" { // profile the simulator's side
+		if f, err := os.Create(path); err == nil && pprof.StartCPUProfile(f) == nil {
+			defer f.Close()
+		}
+	}
 	fmt.Printf("READY %s %s\n", srv.URL, srv.Token())
 	io.Copy(io.Discard, os.Stdin) // until the benchmark closes our stdin
 	srv.Close()
-	os.Exit(0)
+	pprof.StopCPUProfile() // a no-op unless profiling
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		fmt.Fprintf(os.Stderr, "simulator process: CPU %.2f s, peak RSS %d MiB\n",
+			time.Duration(ru.Utime.Nano()+ru.Stime.Nano()).Seconds(), ru.Maxrss>>10)
+	}
 }
 
 func startSimulatorProcess(b *testing.B) (url, token string) {
@@ -153,6 +164,12 @@ func BenchmarkSync(b *testing.B) {
 			runtime.GC()
 			runtime.ReadMemStats(&ms)
 			logger.Debug("after first plan", "heap_inuse_MiB", ms.HeapInuse>>20, "rss_hwm_MiB", peakRSSMiB(b))
+		}
+		if path := os.Getenv("SYNC_BENCH_PLAN_HEAPPROFILE"); path != "" { // what the plan holds
+			if f, err := os.Create(path); err == nil {
+				_ = pprof.WriteHeapProfile(f)
+				f.Close()
+			}
 		}
 		// sample the heap while apply runs: the peak between GCs is what drives RSS
 		stopSampling, sampled := make(chan struct{}), make(chan struct{})
