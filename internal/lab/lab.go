@@ -249,12 +249,12 @@ func (l *Lab) Summary() string {
 	}
 	fmt.Fprintf(&b, "  %-14s %-26s %s\n", InventorySource, "CSV file", l.InventoryPath())
 	e := l.exp
-	fmt.Fprintf(&b, "sample homelab (site %s): Proxmox cluster %s with 3 nodes, %d VMs and containers (%d stopped; templates, which the agent skips: %d",
-		e.Site, e.Cluster, len(e.VMs), len(e.StoppedVMs), l.templates)
+	fmt.Fprintf(&b, "sample homelab (site %s): Proxmox cluster %s with 3 nodes and %d VMs and containers (%d stopped",
+		e.Site, e.Cluster, len(e.VMs), len(e.StoppedVMs))
 	if l.vms > 0 {
-		fmt.Fprintf(&b, "; %d synthetic", l.vms)
+		fmt.Fprintf(&b, ", %d of them synthetic", l.vms-l.templates+1)
 	}
-	fmt.Fprintf(&b, "), TrueNAS nas01 with pools, datasets, NFS/SMB shares, Home Assistant with UniFi gear, a printer, a Hue bridge and device trackers, an inventory CSV\n")
+	fmt.Fprintf(&b, ") plus %d template(s) the agent skips;\n  TrueNAS nas01 with pools, datasets, NFS/SMB shares; Home Assistant with UniFi gear, a printer,\n  a Hue bridge and device trackers; an inventory CSV\n", l.templates)
 	fmt.Fprintf(&b, "expected in NetBox: %d devices, %d virtual machines; seen by several sources: ", len(e.Devices), len(e.VMs))
 	var merged []string
 	for _, name := range []string{"nas01", "pve1", "pve2", "pve3", "dns01", "pihole"} {
