@@ -58,7 +58,7 @@ func TestRunServesUntilSignalled(t *testing.T) {
 	if first, _, _ := strings.Cut(out, "\n"); first != cfg {
 		t.Errorf("first stdout line %q, want the config path %q", first, cfg)
 	}
-	for _, want := range []string{"pve-lab", "nas01", "12 synthetic", "--- " + cfg, "sources:", "token_secret:"} {
+	for _, want := range []string{"pve-lab", "nas01", "12 of them synthetic", "--- " + cfg, "sources:", "token_secret:"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, out)
 		}
