@@ -344,6 +344,10 @@ func walkRefs(v any, fn func(string)) {
 		for _, e := range x {
 			walkRefs(e, fn)
 		}
+	case written:
+		for _, fv := range x {
+			walkRefs(fv.Value, fn)
+		}
 	case ownerRecord:
 		walkRefs(x.Written, fn)
 	case ownerField:
@@ -461,12 +465,25 @@ func resolve(v any, ids map[string]int) (out any, missing string) {
 			l[i] = r
 		}
 		return l, ""
+	case written:
+		out := make(written, len(x))
+		for i, fv := range x {
+			r, miss := resolve(fv.Value, ids)
+			if miss != "" {
+				return nil, miss
+			}
+			out[i] = fieldValue{fv.Field, r}
+		}
+		return out, ""
 	case ownerRecord:
+		if x.Written == nil {
+			return x, ""
+		}
 		w, miss := resolve(x.Written, ids)
 		if miss != "" {
 			return nil, miss
 		}
-		x.Written, _ = w.(map[string]any)
+		x.Written = w.(written)
 		return x, ""
 	case ownerField:
 		r, miss := resolve(x.Rec, ids)

@@ -630,8 +630,14 @@ func mergeInterfaces(obs []*sources.Observation) []EntityInterface {
 				cur.Enabled = ifc.Enabled
 			}
 			for _, p := range ifc.IPs {
-				if !slices.ContainsFunc(cur.IPs, func(q netip.Prefix) bool { return q.Addr() == p.Addr() }) {
+				j := slices.IndexFunc(cur.IPs, func(q netip.Prefix) bool { return q.Addr() == p.Addr() })
+				switch {
+				case j < 0:
 					cur.IPs = append(cur.IPs, p)
+				case cur.IPs[j].IsSingleIP() && !p.IsSingleIP():
+					// A bare address (an inventory line, a DHCP lease) says nothing of the
+					// subnet: the prefix a system reports for its own interface wins.
+					cur.IPs[j] = p
 				}
 			}
 			if !slices.Contains(cur.Sources, o.Source) {

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -24,9 +25,74 @@ type ownerRecord struct {
 	Keys     ownerKeys `json:"keys,omitzero"`
 	LastSeen string    `json:"last_seen,omitempty"`
 	// Sources are the observations that saw the object (children: only the source names).
-	Sources    []ownerSource  `json:"sources,omitempty"`
-	StaleSince string         `json:"stale_since,omitempty"`
-	Written    map[string]any `json:"written,omitempty"`
+	Sources    []ownerSource `json:"sources,omitempty"`
+	StaleSince string        `json:"stale_since,omitempty"`
+	Written    written       `json:"written,omitempty"`
+}
+
+// written holds the values the agent last wrote, by field, sorted by field name. A sorted
+// slice rather than a map: plans and snapshots hold one per object (a handful of fields),
+// where a small map costs ~330 bytes and this 32 per field.
+type written []fieldValue
+
+type fieldValue struct {
+	Field string
+	Value any
+}
+
+// get returns the value last written to field.
+func (w written) get(field string) (any, bool) {
+	for i := range w {
+		if w[i].Field == field {
+			return w[i].Value, true
+		}
+	}
+	return nil, false
+}
+
+// with returns w with field set to v (replaced when present), in order; w is not modified.
+func (w written) with(field string, v any) written {
+	i, found := slices.BinarySearchFunc(w, field, func(fv fieldValue, f string) int { return strings.Compare(fv.Field, f) })
+	out := make(written, 0, len(w)+1)
+	out = append(out, w[:i]...)
+	out = append(out, fieldValue{field, v})
+	if found {
+		i++
+	}
+	return append(out, w[i:]...)
+}
+
+// writtenOf turns a decoded JSON object into a written.
+func writtenOf(m map[string]any) written {
+	if m == nil {
+		return nil
+	}
+	w := make(written, 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		w = append(w, fieldValue{k, m[k]})
+	}
+	return w
+}
+
+// MarshalJSON writes the object a map of the same fields would marshal to.
+func (w written) MarshalJSON() ([]byte, error) {
+	return appendWritten(make([]byte, 0, 32*len(w)+2), w)
+}
+
+func appendWritten(b []byte, w written) ([]byte, error) {
+	b = append(b, '{')
+	for i, fv := range w {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, fv.Field)
+		b = append(b, ':')
+		var err error
+		if b, err = appendJSONValue(b, fv.Value); err != nil {
+			return nil, err
+		}
+	}
+	return append(b, '}'), nil
 }
 
 type ownerSource struct {
@@ -116,19 +182,11 @@ func appendOwnerRecord(b []byte, r ownerRecord) ([]byte, error) {
 		b = appendJSONString(b, r.StaleSince)
 	}
 	if len(r.Written) > 0 {
-		b = append(b, `,"written":{`...)
-		for i, k := range slices.Sorted(maps.Keys(r.Written)) {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSONString(b, k)
-			b = append(b, ':')
-			var err error
-			if b, err = appendJSONValue(b, r.Written[k]); err != nil {
-				return nil, err
-			}
+		b = append(b, `,"written":`...)
+		var err error
+		if b, err = appendWritten(b, r.Written); err != nil {
+			return nil, err
 		}
-		b = append(b, '}')
 	}
 	return append(b, '}', '}'), nil
 }
@@ -176,6 +234,9 @@ func appendJSONValue(b []byte, v any) ([]byte, error) {
 // record (then it is not the agent's, whatever its tags say). It reads the decoded JSON
 // directly: the planner calls it for every object of the snapshot.
 func ownership(o Object, cf string) (ownerRecord, bool) {
+	if f, ok := o["custom_fields"].(ownerField); ok { // a compacted snapshot object
+		return f.Rec, f.Name == cf
+	}
 	cfs, _ := o["custom_fields"].(map[string]any)
 	raw, ok := cfs[cf]
 	if !ok || raw == nil {
@@ -215,7 +276,8 @@ func ownership(o Object, cf string) (ownerRecord, bool) {
 			}
 		}
 	}
-	rec.Written, _ = m["written"].(map[string]any)
+	wm, _ := m["written"].(map[string]any)
+	rec.Written = writtenOf(wm)
 	return rec, true
 }
 
@@ -228,9 +290,9 @@ func sameRecord(a, b ownerRecord) bool {
 		len(a.Written) != len(b.Written) {
 		return false
 	}
-	for k, v := range a.Written {
-		w, ok := b.Written[k]
-		if !ok || wantComparable(v) != wantComparable(w) {
+	for _, fv := range a.Written {
+		w, ok := b.Written.get(fv.Field)
+		if !ok || wantComparable(fv.Value) != wantComparable(w) {
 			return false
 		}
 	}

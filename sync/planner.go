@@ -188,7 +188,7 @@ func displayOf(v any) any {
 type diffed struct {
 	body    map[string]any
 	changes []Change
-	written map[string]any
+	written written
 }
 
 // diff is the three-way merge: cur is NetBox's object (nil for a create), rec the agent's
@@ -197,18 +197,20 @@ type diffed struct {
 // authoritative for it, or the object is adopted with the overwrite policy. Otherwise the
 // person's value stays and a note says so.
 func (p *planner) diff(objName string, cur Object, rec ownerRecord, fields []want) diffed {
-	d := diffed{body: map[string]any{}, written: map[string]any{}}
+	d := diffed{body: map[string]any{}}
+	var acc [24]fieldValue // the written values, in the order of fields; sorted at the end
+	wr := acc[:0]
 	for _, w := range fields {
 		if w.value == nil {
-			if b, ok := rec.Written[w.field]; ok {
-				d.written[w.field] = b
+			if b, ok := rec.Written.get(w.field); ok {
+				wr = putField(wr, w.field, b)
 			}
 			continue
 		}
 		if cur == nil {
 			d.body[w.field] = w.value
 			if !w.createOnly {
-				d.written[w.field] = w.value
+				wr = putField(wr, w.field, w.value)
 			}
 			continue
 		}
@@ -218,10 +220,10 @@ func (p *planner) diff(objName string, cur Object, rec ownerRecord, fields []wan
 		curV := cur[w.field]
 		curN, wantN := norm(curV), wantComparable(w.value)
 		if curN == wantN {
-			d.written[w.field] = w.value
+			wr = putField(wr, w.field, w.value)
 			continue
 		}
-		base, hasBase := rec.Written[w.field]
+		base, hasBase := rec.Written.get(w.field)
 		reason := ""
 		switch {
 		case w.force:
@@ -237,7 +239,7 @@ func (p *planner) diff(objName string, cur Object, rec ownerRecord, fields []wan
 		case hasBase:
 			p.note(objName, w.field, "kept a change made in NetBox: %v (the agent last wrote %v; %s says %v)",
 				displayOf(curV), displayOf(base), cmpOr(w.source, "the agent"), cmpOr(w.display, fmt.Sprint(displayOf(w.value))))
-			d.written[w.field] = base
+			wr = putField(wr, w.field, base)
 			continue
 		default:
 			if !rec.Created {
@@ -250,14 +252,29 @@ func (p *planner) diff(objName string, cur Object, rec ownerRecord, fields []wan
 			continue
 		}
 		d.body[w.field] = w.value
-		d.written[w.field] = w.value
+		wr = putField(wr, w.field, w.value)
 		after := any(w.display)
 		if w.display == "" {
 			after = displayOf(w.value)
 		}
 		d.changes = append(d.changes, Change{Field: w.field, Before: displayOf(curV), After: after, Source: w.source, Reason: reason})
 	}
+	if len(wr) > 0 { // exactly sized, sorted
+		slices.SortFunc(wr, func(a, b fieldValue) int { return strings.Compare(a.Field, b.Field) })
+		d.written = append(make(written, 0, len(wr)), wr...)
+	}
 	return d
+}
+
+// putField sets field in an unsorted list of written values.
+func putField(wr []fieldValue, field string, v any) []fieldValue {
+	for i := range wr {
+		if wr[i].Field == field {
+			wr[i].Value = v
+			return wr
+		}
+	}
+	return append(wr, fieldValue{field, v})
 }
 
 func cmpOr(a, b string) string {
@@ -354,22 +371,35 @@ func (p *planner) upsert(u upsert) any {
 	return int64(id)
 }
 
-func merged(a, b map[string]any) map[string]any {
-	out := make(map[string]any, len(a)+len(b))
-	for k, v := range a {
-		out[k] = v
+// merged is a with b's fields added (b wins).
+func merged(a, b written) written {
+	if len(b) == 0 {
+		return a
 	}
-	for k, v := range b {
-		out[k] = v
+	out := make(written, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		switch {
+		case j == len(b) || i < len(a) && a[i].Field < b[j].Field:
+			out = append(out, a[i])
+			i++
+		case i == len(a) || b[j].Field < a[i].Field:
+			out = append(out, b[j])
+			j++
+		default:
+			out = append(out, b[j])
+			i++
+			j++
+		}
 	}
 	return out
 }
 
-func baseOf(rec ownerRecord, fields []want) map[string]any {
-	out := map[string]any{}
+func baseOf(rec ownerRecord, fields []want) written {
+	var out written
 	for _, w := range fields {
-		if b, ok := rec.Written[w.field]; ok {
-			out[w.field] = b
+		if b, ok := rec.Written.get(w.field); ok {
+			out = out.with(w.field, b)
 		}
 	}
 	return out

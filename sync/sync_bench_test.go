@@ -179,6 +179,12 @@ func BenchmarkSync(b *testing.B) {
 			for {
 				var ms runtime.MemStats
 				runtime.ReadMemStats(&ms)
+				if path := os.Getenv("SYNC_BENCH_APPLY_HEAPPROFILE"); path != "" && ms.HeapInuse > maxInuse {
+					if f, err := os.Create(path); err == nil { // the heap as of the GC before the highest sample
+						_ = pprof.WriteHeapProfile(f)
+						f.Close()
+					}
+				}
 				maxInuse = max(maxInuse, ms.HeapInuse)
 				select {
 				case <-stopSampling:
