@@ -276,3 +276,24 @@ func syntheticObservations(n int, overlap float64, seed uint64) []sources.Observ
 	}
 	return obs
 }
+
+// An address written bare (an inventory line) takes the prefix the machine reports for it,
+// whichever source ranks first.
+func TestMergeBareAddressTakesTheReportedPrefix(t *testing.T) {
+	nas := sources.Observation{Source: "nas", Adapter: "truenas", NativeID: "nas/system", Kind: sources.KindDevice, Name: "nas01",
+		Keys:       sources.Keys{Serial: "TNMX5A000020"},
+		Interfaces: []sources.Interface{{Name: "eno1", MAC: "3C:EC:EF:5A:00:20", IPs: []netip.Prefix{pfx("192.0.2.20/24")}}}}
+	inv := sources.Observation{Source: "inventory", Adapter: "inventory", NativeID: "inventory/nas01", Kind: sources.KindDevice, Name: "nas01",
+		Keys:       sources.Keys{Serial: "TNMX5A000020"},
+		Interfaces: []sources.Interface{{MAC: "3C:EC:EF:5A:00:20", IPs: []netip.Prefix{pfx("192.0.2.20/32"), pfx("192.0.2.21/32")}}}}
+	for _, order := range [][]sources.Observation{{nas, inv}, {inv, nas}} {
+		res := Merge(order, DefaultMergeConfig())
+		if len(res.Entities) != 1 || len(res.Entities[0].Interfaces) != 1 {
+			t.Fatalf("want one entity with one interface: %+v", res.Entities)
+		}
+		got := fmt.Sprint(res.Entities[0].Interfaces[0].IPs)
+		if got != "[192.0.2.20/24 192.0.2.21/32]" {
+			t.Fatalf("interface IPs %s, want the reported /24 and the other bare address kept", got)
+		}
+	}
+}
