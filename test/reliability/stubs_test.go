@@ -1,5 +1,0 @@
-package reliability
-
-import "testing"
-
-func secretRows(t *testing.T, m *matrix) {}
