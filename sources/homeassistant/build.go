@@ -97,6 +97,9 @@ type builder struct {
 	byDevice map[string][]haEntity // by device_id
 	res      sources.Result
 	skipped  skipCounts
+	// reported maps each device id to the index of the observation that reports it, so a
+	// router tracker of that same device adds to it rather than reporting it twice.
+	reported map[string]int
 }
 
 // skipCounts say why devices and trackers were left out, for the discovery log line.
@@ -357,6 +360,12 @@ func (b *builder) addDeviceGroup(members []candidate) {
 	if allDisabled {
 		obs.Facts.Status = "offline"
 	}
+	if b.reported == nil {
+		b.reported = map[string]int{}
+	}
+	for _, id := range ids {
+		b.reported[id] = len(b.res.Observations)
+	}
 	b.res.Observations = append(b.res.Observations, obs)
 }
 
@@ -439,6 +448,9 @@ func (b *builder) addTracker(st haState, attrs map[string]any, home bool) {
 	if len(keys.MACs) == 0 && len(keys.IPs) == 0 {
 		return // nothing that identifies it on the network
 	}
+	if b.foldIntoDevice(st.EntityID, ent.DeviceID, keys) {
+		return
+	}
 	hostName := str(attrs, "host_name")
 	if strings.Contains(hostName, ".") {
 		keys.FQDN = hostName // Normalize drops it unless it is a valid FQDN
@@ -470,6 +482,32 @@ func (b *builder) addTracker(st haState, attrs map[string]any, home bool) {
 		},
 		SeenAt: b.seenAt,
 	})
+}
+
+// foldIntoDevice adds a router tracker's address to the device observation of the device the
+// tracker belongs to (a UniFi switch tracked by its own controller), when their MACs agree.
+// One thing seen twice by one source would otherwise be two observations that never merge.
+func (b *builder) foldIntoDevice(entityID, deviceID string, keys sources.Keys) bool {
+	i, ok := b.reported[deviceID]
+	if deviceID == "" || !ok {
+		return false
+	}
+	obs := &b.res.Observations[i]
+	for _, m := range keys.MACs {
+		if len(obs.Keys.MACs) > 0 && !slices.Contains(obs.Keys.MACs, m) {
+			return false // a different interface or a different thing: keep it apart
+		}
+	}
+	if len(obs.Keys.MACs) == 0 {
+		obs.Keys.MACs = append(obs.Keys.MACs, keys.MACs...)
+	}
+	for _, ip := range keys.IPs {
+		if !slices.Contains(obs.Keys.IPs, ip) {
+			obs.Keys.IPs = append(obs.Keys.IPs, ip)
+		}
+	}
+	obs.Facts.Attributes["homeassistant.tracker"] = entityID
+	return true
 }
 
 // str returns a string attribute, "" when absent or not a string.

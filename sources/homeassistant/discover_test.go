@@ -660,3 +660,34 @@ func TestBehindReverseProxyWithPathPrefix(t *testing.T) {
 		}
 	}
 }
+
+// A UniFi switch tracked by its own controller is one device with the tracker's address, not
+// a device and a host from one source (which the merge would have to report as a conflict).
+// A tracker of a device with a different MAC stays a host of its own.
+func TestTrackerOfAReportedDeviceFoldsIntoIt(t *testing.T) {
+	tracker := func(entity, device, mac, ip string) (homeassistanttest.Entity, homeassistanttest.State) {
+		return homeassistanttest.Entity{EntityID: entity, DeviceID: device, Platform: "unifi"},
+			homeassistanttest.State{EntityID: entity, State: "home",
+				Attributes: map[string]any{"source_type": "router", "mac": mac, "ip": ip, "host_name": strings.TrimPrefix(entity, "device_tracker.")}}
+	}
+	e1, s1 := tracker("device_tracker.usw_lite", "sw1", "aa-bb-cc-00-11-22", "192.0.2.2")
+	e2, s2 := tracker("device_tracker.odd_port", "sw1", "aa:bb:cc:00:99:99", "192.0.2.3")
+	data := homeassistanttest.Dataset{
+		Devices:  []homeassistanttest.Device{macDevice("sw1", "AA:BB:CC:00:11:22", nil)},
+		Entities: []homeassistanttest.Entity{e1, e2},
+		States:   []homeassistanttest.State{s1, s2},
+	}
+	srv := newSim(t, homeassistanttest.WithDataset(data))
+	src, _ := newSource(t, srv.URL, nil)
+	res := discover(t, src)
+	if got := nativeIDs(res); !slices.Equal(got, []string{"ha-test/device/sw1", "ha-test/tracker/device_tracker.odd_port"}) {
+		t.Fatalf("observations %q", got)
+	}
+	dev := res.Observations[0]
+	if len(dev.Keys.IPs) != 1 || dev.Keys.IPs[0].String() != "192.0.2.2" || !slices.Equal(dev.Keys.MACs, []sources.MAC{"AA:BB:CC:00:11:22"}) {
+		t.Fatalf("device keys %+v: want the tracker's IP on the device", dev.Keys)
+	}
+	if dev.Facts.Attributes["homeassistant.tracker"] != "device_tracker.usw_lite" {
+		t.Errorf("attributes %v", dev.Facts.Attributes)
+	}
+}
