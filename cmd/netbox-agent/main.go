@@ -89,7 +89,7 @@ func parseFlags(args []string, stderr io.Writer, environ map[string]string) (opt
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, environ map[string]string) int {
 	// Logs and progress lines share stderr from several goroutines: one write at a time.
-	stderr = &lockedWriter{w: stderr}
+	stderr = &lockedWriter{w: stderr, tty: logging.IsTerminal(stderr)}
 	o, err := parseFlags(args, stderr, environ)
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
@@ -172,9 +172,13 @@ func runMode(ctx context.Context, o options, cfg *Config, logger *slog.Logger, e
 
 // lockedWriter serialises writes so log records and progress lines never interleave.
 type lockedWriter struct {
-	mu gosync.Mutex
-	w  io.Writer
+	mu  gosync.Mutex
+	w   io.Writer
+	tty bool
 }
+
+// IsTerminal tells the logger and the progress printer what lies beneath.
+func (l *lockedWriter) IsTerminal() bool { return l.tty }
 
 func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()

@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strings"
 	gosync "sync"
 	"time"
 
+	"github.com/netbox-agent/netbox-agent/internal/logging"
 	"github.com/netbox-agent/netbox-agent/sources"
 	"github.com/netbox-agent/netbox-agent/sync"
 )
@@ -85,8 +85,13 @@ func discoverAll(ctx context.Context, srcs []sources.Source, timeout time.Durati
 					r.Warnings = append(r.Warnings[:maxReportedWarnings:maxReportedWarnings],
 						sources.Warning{Item: "...", Message: fmt.Sprintf("%d more warnings", len(res.Warnings)-maxReportedWarnings)})
 				}
+				// Per-item warnings (a guest agent not running) are routine in a homelab: one
+				// line says how many; each is in the report and at debug level.
 				for _, w := range res.Warnings {
-					log.Warn("discovery warning", "source", src.Name(), "item", w.Item, "warning", w.Message)
+					log.Debug("discovery warning", "source", src.Name(), "item", w.Item, "warning", w.Message)
+				}
+				if n := len(res.Warnings); n > 0 {
+					log.Warn("source reported per-item warnings", "source", src.Name(), "warnings", n, "first", res.Warnings[0].Item+": "+res.Warnings[0].Message)
 				}
 			}
 			prog.done(fmt.Sprintf("%s: %s, %d observations, %d warnings in %s", src.Name(), r.Status, r.Observations, len(res.Warnings), r.Duration))
@@ -259,13 +264,7 @@ type progressPrinter struct {
 }
 
 func newProgressPrinter(w io.Writer) *progressPrinter {
-	tty := false
-	if f, ok := w.(*os.File); ok {
-		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-			tty = true
-		}
-	}
-	return &progressPrinter{w: w, tty: tty}
+	return &progressPrinter{w: w, tty: logging.IsTerminal(w)}
 }
 
 func (p *progressPrinter) done(msg string) {

@@ -81,6 +81,10 @@ func New(cfg Config, w io.Writer, scrub *secret.Scrubber) *slog.Logger {
 func Discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 func isTerminal(w io.Writer) bool {
+	// A wrapper (a writer that serialises writes) says what it wraps.
+	if t, ok := w.(interface{ IsTerminal() bool }); ok {
+		return t.IsTerminal()
+	}
 	f, ok := w.(*os.File)
 	if !ok {
 		return false
@@ -88,6 +92,9 @@ func isTerminal(w io.Writer) bool {
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
+
+// IsTerminal reports whether w is a terminal (a character device, or a wrapper saying so).
+func IsTerminal(w io.Writer) bool { return isTerminal(w) }
 
 // scrubWriter replaces secret values in each formatted record before it is written.
 type scrubWriter struct {
