@@ -44,3 +44,23 @@ func TestValidate(t *testing.T) {
 		t.Fatalf("errs = %v", errs)
 	}
 }
+
+type ttyWrapper struct {
+	bytes.Buffer
+	tty bool
+}
+
+func (w *ttyWrapper) IsTerminal() bool { return w.tty }
+
+// A wrapper that says it writes to a terminal gets the text format under "auto"; one that
+// does not gets JSON.
+func TestAutoFormatSeesThroughWrappers(t *testing.T) {
+	for _, tty := range []bool{true, false} {
+		w := &ttyWrapper{tty: tty}
+		New(Config{Format: "auto"}, w, nil).Info("hello")
+		isJSON := strings.HasPrefix(w.String(), "{")
+		if isJSON == tty {
+			t.Errorf("tty=%v: wrote %q", tty, w.String())
+		}
+	}
+}
