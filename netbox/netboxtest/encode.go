@@ -13,6 +13,8 @@ import (
 // back to encoding/json. Rendering list pages is the simulator's hottest path.
 func appendJSON(dst []byte, v any) []byte {
 	switch x := v.(type) {
+	case rawJSON:
+		return append(dst, x...)
 	case nil:
 		return append(dst, "null"...)
 	case string:
@@ -92,6 +94,9 @@ func appendFloat(dst []byte, f float64) []byte {
 	}
 	return strconv.AppendFloat(dst, f, 'f', -1, 64)
 }
+
+// rawJSON is JSON encoded already (objects rendered by appendRendered), written as is.
+type rawJSON []byte
 
 const hexChars = "0123456789abcdef"
 

@@ -308,14 +308,11 @@ func (s *Server) list(r *http.Request, def *endpoint) response {
 			page["previous"] = base + "?" + pq.Encode()
 		}
 	}
-	results := make([]any, len(window))
-	for i, o := range window {
-		results[i] = rc.render(o, plan)
-	}
+	results, _ := rc.appendRenderedList(make([]byte, 0, 1024+len(window)*2048), window, plan)
 	s.mu.RUnlock()
-	page["results"] = results
-	resp := jsonRespSized(http.StatusOK, page, len(results))
-	resp.objects = len(results)
+	page["results"] = rawJSON(results)
+	resp := jsonRespSized(http.StatusOK, page, len(window))
+	resp.objects = len(window)
 	resp.ignored = ignored
 	if full && !cursor {
 		s.checkResponse(r, es.listResp, resp.body)
@@ -458,13 +455,14 @@ func (s *Server) create(r *http.Request, def *endpoint) response {
 	t := s.st.tables[def.path]
 	var resp response
 	if isList {
-		out := make([]any, len(created))
+		objs := make([]*object, len(created))
 		for i, o := range created {
-			out[i] = rc.render(t.byID[o.id], es.full)
+			objs[i] = t.byID[o.id]
 		}
-		resp = jsonRespSized(http.StatusCreated, out, len(out))
-		for _, o := range out {
-			s.checkResponse(r, es.resp, jsonBytes(o))
+		body, spans := rc.appendRenderedList(make([]byte, 0, 1024+len(objs)*2048), objs, es.full)
+		resp = response{status: http.StatusCreated, body: body}
+		for _, sp := range spans {
+			s.checkResponse(r, es.resp, body[sp[0]:sp[1]])
 			if !s.cfg.validateResponse {
 				break
 			}
@@ -594,13 +592,14 @@ func (s *Server) bulkUpdate(r *http.Request, def *endpoint) response {
 		return resp
 	}
 	rc := s.renderCtx(r)
-	out := make([]any, 0, len(updated))
+	objs := make([]*object, 0, len(updated))
 	for _, id := range updated {
-		out = append(out, rc.render(t.byID[id], es.full))
+		objs = append(objs, t.byID[id])
 	}
-	resp := jsonRespSized(http.StatusOK, out, len(out))
-	if len(out) > 0 {
-		s.checkResponse(r, es.resp, jsonBytes(out[0]))
+	body, spans := rc.appendRenderedList(make([]byte, 0, 1024+len(objs)*2048), objs, es.full)
+	resp := response{status: http.StatusOK, body: body}
+	if len(spans) > 0 {
+		s.checkResponse(r, es.resp, body[spans[0][0]:spans[0][1]])
 	}
 	resp.objects = len(items)
 	return resp

@@ -337,3 +337,119 @@ func toString(v any) string {
 	}
 	return ""
 }
+
+// appendRendered appends the JSON of render(o, plan) without building the map: the bytes
+// appendJSON would write for it (keys in order, the same values). Bulk answers and list pages
+// render thousands of objects per request. A plan not in strict name order (the minimal
+// plan of a cycle) goes through render.
+func (rc *renderCtx) appendRendered(dst []byte, o *object, plan []propPlan) []byte {
+	for i := 1; i < len(plan); i++ {
+		if plan[i-1].name >= plan[i].name {
+			return appendJSON(dst, rc.render(o, plan))
+		}
+	}
+	dst = append(dst, '{')
+	n := 0
+	key := func(name string) {
+		if n > 0 {
+			dst = append(dst, ',')
+		}
+		n++
+		dst = appendString(dst, name)
+		dst = append(dst, ':')
+	}
+	for i := range plan {
+		p := &plan[i]
+		switch p.kind {
+		case pkComputed:
+			key(p.name)
+			dst = appendJSON(dst, p.compute(rc, o))
+		case pkRef:
+			target, id := p.ref(rc, o)
+			key(p.name)
+			ref, nested := rc.refTarget(target, id, p.nested)
+			if id == 0 || ref == nil {
+				dst = append(dst, "null"...)
+				continue
+			}
+			dst = rc.appendRendered(dst, ref, nested)
+		case pkRefList:
+			target, ids := p.refs(rc, o)
+			key(p.name)
+			dst = append(dst, '[')
+			m := 0
+			for _, id := range ids {
+				if ref, nested := rc.refTarget(target, id, p.nested); ref != nil {
+					if m > 0 {
+						dst = append(dst, ',')
+					}
+					m++
+					dst = rc.appendRendered(dst, ref, nested)
+				}
+			}
+			dst = append(dst, ']')
+		case pkChoice:
+			v, ok := o.f[p.name]
+			if !ok || v == nil || v == "" {
+				if p.omit {
+					continue
+				}
+				key(p.name)
+				dst = append(dst, "null"...)
+				continue
+			}
+			key(p.name)
+			dst = append(dst, `{"label":`...)
+			dst = appendString(dst, labelOr(p.labels, toString(v)))
+			dst = append(dst, `,"value":`...)
+			dst = appendJSON(dst, v)
+			dst = append(dst, '}')
+		case pkCF:
+			key(p.name)
+			dst = appendJSON(dst, rc.customFields(o))
+		default:
+			v, ok := o.f[p.name]
+			if !ok {
+				if p.omit {
+					continue
+				}
+				v = p.def
+				if a, isArr := v.([]any); isArr && len(a) == 0 {
+					v = []any{}
+				}
+			}
+			key(p.name)
+			dst = appendJSON(dst, v)
+		}
+	}
+	return append(dst, '}')
+}
+
+// refTarget is the object and plan renderRef would render (nil when it renders null).
+func (rc *renderCtx) refTarget(target string, id int, nested map[string][]propPlan) (*object, []propPlan) {
+	plan, ok := nested[target]
+	if !ok {
+		return nil, nil
+	}
+	t := rc.s.tables[target]
+	if t == nil {
+		return nil, nil
+	}
+	return t.byID[id], plan
+}
+
+// appendRenderedList appends the JSON list of the objects rendered with plan and returns
+// where each one's bytes start and end (for response validation).
+func (rc *renderCtx) appendRenderedList(dst []byte, objs []*object, plan []propPlan) ([]byte, [][2]int) {
+	spans := make([][2]int, len(objs))
+	dst = append(dst, '[')
+	for i, o := range objs {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		spans[i][0] = len(dst)
+		dst = rc.appendRendered(dst, o, plan)
+		spans[i][1] = len(dst)
+	}
+	return append(dst, ']'), spans
+}
