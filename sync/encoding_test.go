@@ -1,10 +1,12 @@
 package sync
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math"
 	"path/filepath"
 	"testing"
 )
@@ -118,5 +120,48 @@ func TestPlanHashIsTheSequentialEncoding(t *testing.T) {
 		if loaded.ID != p.ID {
 			t.Fatalf("%d actions: loaded plan id %s, saved %s", n, loaded.ID, p.ID)
 		}
+	}
+}
+
+// TestAppendActionIsEncodingJSON: the hand-written action encoder writes what json.Encoder
+// writes, for every action of real plans (creates, late primary writes, updates with
+// changes, stale marks) and for odd values.
+func TestAppendActionIsEncodingJSON(t *testing.T) {
+	check := func(a *Action) {
+		t.Helper()
+		var want bytes.Buffer
+		wantErr := json.NewEncoder(&want).Encode(a)
+		got, err := appendAction(nil, a)
+		if (err != nil) != (wantErr != nil) || string(got) != want.String() {
+			t.Errorf("action %s:\n got %s (%v)\nwant %s (%v)", a.Key, got, err, want.String(), wantErr)
+		}
+	}
+	l := newLab(t, Config{})
+	obs := syntheticEstate(20, 3)
+	ran := map[string]bool{"bench": true}
+	p1, _ := l.sync(obs, ran)
+	obs[5].Name, obs[5].Facts.MemoryMB, obs[5].Facts.Description = "renamed <&>", 8192, "Zürich \"q\"\n"
+	obs[1].Keys.Serial = "SN-CHANGED"
+	p2 := l.plan(obs[:len(obs)-2], ran) // two VMs gone: stale marks
+	n := 0
+	for _, p := range []*Plan{p1, p2} {
+		for i := range p.Actions {
+			check(&p.Actions[i])
+			n++
+		}
+	}
+	if len(p2.Actions) == 0 || n < 100 {
+		t.Fatalf("only %d actions compared (second plan %d)", n, len(p2.Actions))
+	}
+	odd := []Action{
+		{Key: "k", Body: map[string]any{}},
+		{Key: "x<y>&z", Op: OpUpdate, ID: 7, Target: "t", Entity: "e", LastUpdated: "l", Reason: "r\u2028",
+			Body: map[string]any{"f": 1.5, "g": 1e21, "h": float64(3), "n": nil, "ref": nestedRef{ID: 1, Display: "d"}, "nilmap": map[string]any(nil),
+				"list": []any{nil, "a", int64(-1), []any(nil), map[string]any{"$ref": "x"}, planRef{"y"}}, "ints": []int{1, 2}, "bad": "\xff"},
+			Changes: []Change{{Field: "a", Before: nil, After: map[string]any{"z": 1, "a": true}}, {Field: "b", Before: 2.5, After: "x", Source: "s", Reason: "why"}}},
+		{Key: "nan", Body: map[string]any{"x": math.NaN()}},
+	}
+	for i := range odd {
+		check(&odd[i])
 	}
 }

@@ -205,31 +205,6 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// appendJSONValue appends the common values of a record's written map directly and the
-// others through encoding/json.
-func appendJSONValue(b []byte, v any) ([]byte, error) {
-	switch x := v.(type) {
-	case nil:
-		return append(b, "null"...), nil
-	case string:
-		return appendJSONString(b, x), nil
-	case int64:
-		return strconv.AppendInt(b, x, 10), nil
-	case int:
-		return strconv.AppendInt(b, int64(x), 10), nil
-	case bool:
-		return strconv.AppendBool(b, x), nil
-	case planRef:
-		b = append(b, `{"$ref":`...)
-		return append(appendJSONString(b, x.Ref), '}'), nil
-	}
-	raw, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	return append(b, raw...), nil
-}
-
 // ownership reads the agent's record from an object; ok is false when the object carries no
 // record (then it is not the agent's, whatever its tags say). It reads the decoded JSON
 // directly: the planner calls it for every object of the snapshot.

@@ -1,7 +1,6 @@
 package sync
 
 import (
-	"bytes"
 	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
@@ -153,10 +152,10 @@ func (p *Plan) hash() string {
 	enc := json.NewEncoder(h) // one action at a time: the encoder buffers each value whole
 	_ = enc.Encode(p.NetBoxVersion)
 	// The actions are encoded a chunk per core and hashed in order: the same bytes as one
-	// encoder writing them one after another, in a fraction of the time for a large plan.
+	// json.Encoder writing them one after another (appendAction), in a fraction of the time.
 	const chunk = 256
 	workers := max(runtime.GOMAXPROCS(0), 1)
-	bufs := make([]bytes.Buffer, workers)
+	bufs := make([][]byte, workers)
 	for start := 0; start < len(p.Actions); start += chunk * workers {
 		var wg gosync.WaitGroup
 		for w := range bufs {
@@ -166,17 +165,19 @@ func (p *Plan) hash() string {
 			}
 			acts := p.Actions[lo:min(lo+chunk, len(p.Actions))]
 			wg.Go(func() {
-				bufs[w].Reset()
-				enc := json.NewEncoder(&bufs[w])
+				buf := bufs[w][:0]
 				for i := range acts {
-					_ = enc.Encode(&acts[i])
+					if out, err := appendAction(buf, &acts[i]); err == nil { // as json.Encoder: nothing on error
+						buf = out
+					}
 				}
+				bufs[w] = buf
 			})
 		}
 		wg.Wait()
 		for w := range bufs {
 			if start+w*chunk < len(p.Actions) {
-				_, _ = h.Write(bufs[w].Bytes())
+				_, _ = h.Write(bufs[w])
 			}
 		}
 	}
