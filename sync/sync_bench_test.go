@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/netip"
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -130,7 +132,18 @@ func peakRSSMiB(b *testing.B) float64 {
 // BenchmarkSync is the estate: 5,000 VMs and 500 devices (~38,000 objects) synced
 // into a simulator in another process at 2 ms/request + 0.1 ms/object with 4 workers:
 // first sync (plan + apply) and a no-change re-sync.
+//
+// By default the agent side runs with Go's default GC settings. SYNC_BENCH_MEMLIMIT=shipped
+// sets the soft memory limit cmd/netbox-agent sets (192 MiB, unless GOMEMLIMIT is set); the
+// limit in force is reported as memory-limit-MiB (0: none).
 func BenchmarkSync(b *testing.B) {
+	if os.Getenv("SYNC_BENCH_MEMLIMIT") == "shipped" && os.Getenv("GOMEMLIMIT") == "" {
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(192 << 20))
+	}
+	memLimit := 0.0
+	if l := debug.SetMemoryLimit(-1); l < math.MaxInt64 {
+		memLimit = float64(l >> 20)
+	}
 	obs := syntheticEstate(5000, 500)
 	for b.Loop() {
 		url, token := startSimulatorProcess(b)
@@ -250,6 +263,7 @@ func BenchmarkSync(b *testing.B) {
 		b.ReportMetric(peakRSSMiB(b), "peak-RSS-MiB")
 		b.ReportMetric(firstRSS, "first-sync-peak-RSS-MiB")
 		b.ReportMetric(float64(maxInuse>>20), "apply-max-heap-inuse-MiB")
+		b.ReportMetric(memLimit, "memory-limit-MiB")
 		var ru syscall.Rusage
 		if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
 			cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
