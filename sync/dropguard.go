@@ -4,36 +4,38 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 )
 
 // guardSuddenZero takes out of p.ran every source that ran successfully but suddenly sees
-// nothing it saw before: it contributed no entity to this plan while NetBox holds owned, not
-// yet stale objects it saw, or none of the devices (or none of the virtual machines) it saw
-// before matched anything this time. An API that answers 200 with empty lists (a permissions
-// change, a broken proxy, a restore in progress) is far likelier than an estate that vanished
-// in one step, so such a source is treated as failed for orphaning: it marks nothing stale and
-// deletes nothing, and the plan says why. p.ran is replaced, never modified: it is the
-// caller's map.
+// nothing of what it saw before: it contributed no entity to this plan while NetBox holds
+// owned, not yet stale objects it saw, or none of the objects of one kind it saw before
+// (devices, virtual machines, their interfaces, MACs, IPs, services or disks) matched anything
+// this time. An API that answers 200 with empty lists (a permissions change, a broken proxy,
+// a guest agent stopped everywhere, a restore in progress) is far likelier than a whole kind
+// of object vanishing in one step, so such a source is treated as failed for orphaning: it
+// marks nothing stale and deletes nothing, and the plan says why. p.ran is replaced, never
+// modified: it is the caller's map.
 func (p *planner) guardSuddenZero() {
-	owned := map[string]int{}    // source -> owned, not stale objects it saw
-	machines := map[string]int{} // "source|endpoint" -> owned, not stale devices or VMs it saw
-	matched := map[string]int{}  // "source|endpoint" -> of those, matched by this plan
-	for _, ep := range []string{epDevices, epVMs, epInterfaces, epVMInterfaces, epMACs, epIPs, epServices, epVirtualDisks} {
+	owned := map[string]int{}   // source -> owned, not stale objects it saw
+	seen := map[string]int{}    // "source|endpoint" -> owned, not stale objects it saw
+	matched := map[string]int{} // "source|endpoint" -> of those, matched by this plan
+	eps := []string{epDevices, epVMs, epInterfaces, epVMInterfaces, epMACs, epIPs, epServices, epVirtualDisks}
+	for _, ep := range eps {
 		for _, o := range p.s.objs[ep] {
 			rec, ok := ownership(o, p.cfg.CustomField)
 			if !ok || rec.StaleSince != "" {
 				continue
 			}
+			claimed := p.claimed[objKey(ep, objID(o))] != ""
 			for _, s := range rec.Sources {
 				if !p.ran[s.Source] {
 					continue
 				}
 				owned[s.Source]++
-				if ep == epDevices || ep == epVMs {
-					machines[s.Source+"|"+ep]++
-					if p.claimed[objKey(ep, objID(o))] != "" {
-						matched[s.Source+"|"+ep]++
-					}
+				seen[s.Source+"|"+ep]++
+				if claimed {
+					matched[s.Source+"|"+ep]++
 				}
 			}
 		}
@@ -44,9 +46,9 @@ func (p *planner) guardSuddenZero() {
 			why[s] = fmt.Sprintf("ran successfully but returned nothing, while NetBox holds %d objects it saw before", n)
 			continue
 		}
-		for _, ep := range []string{epDevices, epVMs} {
-			if n := machines[s+"|"+ep]; n > 0 && matched[s+"|"+ep] == 0 {
-				why[s] = fmt.Sprintf("ran successfully but saw none of the %d %ss it saw before", n, typeOf(ep))
+		for _, ep := range eps {
+			if n := seen[s+"|"+ep]; n > 0 && matched[s+"|"+ep] == 0 {
+				why[s] = fmt.Sprintf("ran successfully but saw none of the %d %s it saw before", n, plural(typeOf(ep)))
 				break
 			}
 		}
@@ -58,7 +60,14 @@ func (p *planner) guardSuddenZero() {
 	for _, s := range slices.Sorted(maps.Keys(why)) {
 		delete(ran, s)
 		p.note("source "+s, "", "suspicious: %s; treated as failed: nothing it saw is marked stale or deleted", why[s])
-		p.e.log.Warn("source suddenly sees nothing it saw before: suspicious, it orphans nothing", "source", s, "why", why[s])
+		p.e.log.Warn("source suddenly sees nothing of what it saw before: suspicious, it orphans nothing", "source", s, "why", why[s])
 	}
 	p.ran = ran
+}
+
+func plural(s string) string {
+	if strings.HasSuffix(s, "s") {
+		return s + "es"
+	}
+	return s + "s"
 }

@@ -27,6 +27,7 @@ func TestSuddenDropToZeroOrphansNothing(t *testing.T) {
 		{"proxmox ran and returned nothing", without(homelab(), "pve-lab"), nil, true},
 		{"truenas ran and returned nothing", without(homelab(), "nas"), nil, true},
 		{"proxmox lost every VM but still sees its node", without(homelab(), "pve-lab", "pve1"), nil, true},
+		{"proxmox VMs lost their interfaces (guest agent stopped everywhere)", noVMInterfaces(homelab()), nil, true},
 		{"proxmox lost one VM: that one is stale, no warning", without(homelab(), "pve-lab", "pve1", "web"), []string{"db"}, false},
 	}
 	for _, tc := range cases {
@@ -72,4 +73,13 @@ func slicesContains(l []string, s string) bool {
 		}
 	}
 	return false
+}
+
+func noVMInterfaces(obs []sources.Observation) []sources.Observation {
+	for i := range obs {
+		if obs[i].Kind == sources.KindVM {
+			obs[i].Interfaces = nil
+		}
+	}
+	return obs
 }
