@@ -109,7 +109,11 @@ func sourceFaultRows(t *testing.T, m *matrix) {
 				i := slices.IndexFunc(plan.SourceErrors, func(e server.SourceError) bool { return e.Source == f.source })
 				reported = "source error: " + firstLine(plan.SourceErrors[i].Error)
 			case suspicious:
-				reported = "plan note: returned nothing, suspicious, orphans nothing"
+				i := slices.IndexFunc(plan.Notes, func(n server.Note) bool {
+					return strings.Contains(n.Object, f.source) && strings.Contains(n.Reason, "suspicious")
+				})
+				reported, _, _ = strings.Cut(plan.Notes[i].Reason, ";")
+				reported = "plan note: " + reported
 			default:
 				reported = "not reported"
 			}
