@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 FUZZTIME ?= 5s
 
-.PHONY: build test bench lint fmt fuzz demo clean
+.PHONY: build test bench lint fmt fuzz demo clean reliability
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/netbox-agent ./cmd/netbox-agent
@@ -40,6 +40,12 @@ fuzz:
 # first creates, the second finds nothing to do), say where to look, stop the lab.
 demo:
 	bash scripts/demo.sh
+
+# The fault matrix (docs/reliability.md): NetBox and source faults, the agent SIGKILLed mid-apply,
+# bad inputs, load and secret canaries, end to end on loopback; prints the table, fails on any
+# failing row. RELIABILITY_REPORT=FILE also writes it as Markdown.
+reliability:
+	$(GO) test -run '^TestMatrix$$' -v -count=1 -timeout 15m ./test/reliability
 
 clean:
 	rm -rf $(BIN)
