@@ -1,6 +1,7 @@
 package reliability
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -86,6 +87,9 @@ func verdict(pass bool) string {
 
 // TestMatrix runs every group and prints the table; any failing row fails the test.
 func TestMatrix(t *testing.T) {
+	if f := flag.Lookup("test.run"); f == nil || !strings.Contains(f.Value.String(), "TestMatrix") {
+		t.Skip("the fault matrix builds the agent and runs for a minute or two: run it with `make reliability` (go test ./test/reliability -run TestMatrix -v)")
+	}
 	m := &matrix{}
 	t.Cleanup(func() {
 		if m.binDir != "" {
