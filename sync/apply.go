@@ -101,7 +101,7 @@ func (e *Engine) Apply(ctx context.Context, plan *Plan, progress func(done, tota
 	total, done := len(plan.Actions), 0
 	var mu gosync.Mutex
 	groups := groupActions(plan.Actions, results)
-	slots := make(chan struct{}, writeSlots)
+	slots := newWriteSlots(writeSlots)
 	var progressMu gosync.Mutex // progress is called once at a time
 	var wg gosync.WaitGroup
 	for _, g := range groups {
@@ -126,10 +126,10 @@ func (e *Engine) Apply(ctx context.Context, plan *Plan, progress func(done, tota
 			// only a few chunks' resolved bodies and NetBox's answers are in memory at a time.
 			var cwg gosync.WaitGroup
 			for chunk := range slices.Chunk(g.acts, writeChunk) {
-				slots <- struct{}{}
+				slots.acquire(g.level)
 				cwg.Add(1)
 				go func() {
-					defer func() { <-slots; cwg.Done() }()
+					defer func() { slots.release(); cwg.Done() }()
 					e.writeGroup(ctx, g.ep, g.op, chunk, ids, results, &mu)
 				}()
 			}
@@ -250,6 +250,56 @@ const (
 	writeChunk = 1000
 	writeSlots = 4
 )
+
+// writeSlotQueue hands the bulk requests in flight to the chunks waiting for one, lowest level
+// first (then in arrival order): the machines, interfaces, IPs and primary IPs each wait for
+// the previous, while virtual disks and services wait only for their machines, so the chain
+// goes first and the leaves fill the slots it leaves idle.
+type writeSlotQueue struct {
+	mu      gosync.Mutex
+	free    int
+	seq     int
+	waiting []slotWaiter
+}
+
+type slotWaiter struct {
+	level, seq int
+	ready      chan struct{}
+}
+
+func newWriteSlots(n int) *writeSlotQueue { return &writeSlotQueue{free: n} }
+
+func (q *writeSlotQueue) acquire(level int) {
+	q.mu.Lock()
+	if q.free > 0 && len(q.waiting) == 0 {
+		q.free--
+		q.mu.Unlock()
+		return
+	}
+	w := slotWaiter{level: level, seq: q.seq, ready: make(chan struct{})}
+	q.seq++
+	q.waiting = append(q.waiting, w)
+	q.mu.Unlock()
+	<-w.ready
+}
+
+func (q *writeSlotQueue) release() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.waiting) == 0 {
+		q.free++
+		return
+	}
+	best := 0
+	for i, w := range q.waiting {
+		if b := q.waiting[best]; w.level < b.level || w.level == b.level && w.seq < b.seq {
+			best = i
+		}
+	}
+	w := q.waiting[best]
+	q.waiting = slices.Delete(q.waiting, best, best+1)
+	close(w.ready) // the slot passes to w
+}
 
 // actionGroup is one bulk write (one level, endpoint and op) and the groups it waits for.
 type actionGroup struct {

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	gosync "sync"
 	"testing"
+	"time"
 )
 
 // mapRecord is ownerRecord as it was, with the written values in a map: what the plan ids of
@@ -163,5 +165,45 @@ func TestAppendActionIsEncodingJSON(t *testing.T) {
 	}
 	for i := range odd {
 		check(&odd[i])
+	}
+}
+
+// TestWriteSlotsLowestLevelFirst: a freed slot goes to the waiting chunk of the lowest level,
+// then to the earliest; never more than the slots at once.
+func TestWriteSlotsLowestLevelFirst(t *testing.T) {
+	q := newWriteSlots(1)
+	q.acquire(5) // taken
+	order := make(chan int, 3)
+	var wg gosync.WaitGroup
+	for i, level := range []int{15, 12, 12} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			q.acquire(level)
+			order <- level*10 + i
+			q.release()
+		}()
+		for { // wait until it queues, so arrival order is known
+			q.mu.Lock()
+			n := len(q.waiting)
+			q.mu.Unlock()
+			if n == i+1 {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	q.release()
+	wg.Wait()
+	close(order)
+	var got []int
+	for v := range order {
+		got = append(got, v)
+	}
+	if fmt.Sprint(got) != "[121 122 150]" {
+		t.Errorf("order %v, want [121 122 150] (level 12 by arrival, then 15)", got)
+	}
+	if q.free != 1 || len(q.waiting) != 0 {
+		t.Errorf("free %d, waiting %d", q.free, len(q.waiting))
 	}
 }
