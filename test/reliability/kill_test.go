@@ -71,7 +71,7 @@ func killRows(t *testing.T, m *matrix) {
 		before := writes(l.NetBox())
 		// a random point among the writes a full run makes (later runs have fewer left)
 		at := 1 + rng.IntN(max(1, total/(i+1)-1))
-		killed, after, err := runAndKill(bin, l.ConfigPath(), l.NetBox(), before+at)
+		killed, after, err := runAndKill(bin, l.ConfigPath(), l.NetBox(), before+at, syscall.SIGKILL)
 		if err != nil {
 			t.Fatalf("kill run %d: %v", i+1, err)
 		}
@@ -104,9 +104,9 @@ func killRows(t *testing.T, m *matrix) {
 		killedMid > 0 && final.code == 0 && diff == "" && derr == nil && pending == 0)
 }
 
-// runAndKill starts a run and SIGKILLs it once NetBox has served killAt writes in total;
+// runAndKill starts a run and sends it sig once NetBox has served killAt writes in total;
 // killed is false when the run ended first.
-func runAndKill(bin, config string, nb *netboxtest.Server, killAt int) (killed bool, writesAfter int, err error) {
+func runAndKill(bin, config string, nb *netboxtest.Server, killAt int, sig syscall.Signal) (killed bool, writesAfter int, err error) {
 	cmd := exec.Command(bin, "--run-once", "--config", config, "--output", "json")
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
 	if err := cmd.Start(); err != nil {
@@ -127,7 +127,7 @@ func runAndKill(bin, config string, nb *netboxtest.Server, killAt int) (killed b
 			return false, writes(nb), fmt.Errorf("run did not end in 2 minutes")
 		case <-tick.C:
 			if writes(nb) >= killAt {
-				_ = cmd.Process.Signal(syscall.SIGKILL)
+				_ = cmd.Process.Signal(sig)
 				<-done
 				return true, writes(nb), nil
 			}
@@ -158,4 +158,40 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, " / ")
+}
+
+// termRows: SIGTERM in the middle of an apply: the agent stops between batches, releases its
+// lock and exits; the next run converges to a fault-free run.
+func termRows(t *testing.T, m *matrix) {
+	const group = "Agent stopped during apply"
+	bin := m.agentBinary(t)
+	ref := startLab(t, killVMs)
+	if run := runAgent(t, bin, 2*time.Minute, nil, "--run-once", "--config", ref.ConfigPath(), "--output", "json"); run.code != 0 {
+		t.Fatalf("fault-free run exited %d", run.code)
+	}
+	want := canonical(ref.NetBox().Snapshot())
+	total := writes(ref.NetBox())
+
+	l := startLab(t, killVMs)
+	start := time.Now()
+	stopped, after, err := runAndKill(bin, l.ConfigPath(), l.NetBox(), total/2, syscall.SIGTERM)
+	must(t, err)
+	took := time.Since(start)
+	lockLeft := false
+	for _, o := range l.NetBox().Objects("/api/extras/tags/") {
+		if strings.HasSuffix(fmt.Sprint(o["slug"]), "-lock") {
+			lockLeft = true
+		}
+	}
+	final := runAgent(t, bin, 2*time.Minute, nil, "--run-once", "--config", l.ConfigPath(), "--output", "json")
+	diff := diffCanonical(canonical(l.NetBox().Snapshot()), want)
+	happened := fmt.Sprintf("SIGTERM after %d of %d writes: stopped %v, run ended %s after start; lock left behind: %v; next run exit %d; ", after, total, stopped, took.Round(time.Millisecond), lockLeft, final.code)
+	if diff == "" {
+		happened += "equal to fault-free run"
+	} else {
+		happened += "differs: " + diff
+	}
+	m.check(t, group, "netbox-agent --run-once sent SIGTERM half way through its apply, then run again",
+		"stops promptly, releases its lock, the next run converges to a fault-free run", happened,
+		stopped && !lockLeft && final.code == 0 && diff == "" && took < time.Minute)
 }
