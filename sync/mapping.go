@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -168,6 +169,7 @@ func (p *planner) planMachine(e *Entity, m matchResult, ep, name string, fields 
 		mref = int64(objID(m.obj))
 		if old, ok := ownership(m.obj, p.cfg.CustomField); ok {
 			rec.Created, rec.Written = old.Created, old.Written
+			rec.Sources = p.keepUnrunSources(old.Sources, rec.Sources)
 		}
 		p.claimed[objKey(ep, objID(m.obj))] = e.ID
 		p.seenMachines[objKey(ep, objID(m.obj))] = true
@@ -528,6 +530,7 @@ func (p *planner) planHost(e *Entity) {
 		if cur != nil {
 			if old, ok := ownership(cur, p.cfg.CustomField); ok {
 				rec.Created, rec.Written = old.Created, old.Written
+				rec.Sources = p.keepUnrunSources(old.Sources, rec.Sources)
 			}
 		}
 		name := pfx.String()
@@ -671,4 +674,26 @@ func statusOrNil(s string, allowed []string) any {
 		return s
 	}
 	return nil
+}
+
+// keepUnrunSources keeps, in an object's record, the sources that saw it before and did not
+// run this time (failed, or not selected): what they last said still stands. Without it a
+// source's outage would rewrite the record of everything it sees, and a later run could take
+// an object it still sees for one nobody sees.
+func (p *planner) keepUnrunSources(old, cur []ownerSource) []ownerSource {
+	out := cur
+	for _, s := range old {
+		if !p.ran[s.Source] && !slices.Contains(out, s) {
+			if len(out) == len(cur) {
+				out = slices.Clone(cur)
+			}
+			out = append(out, s)
+		}
+	}
+	if len(out) != len(cur) {
+		slices.SortFunc(out, func(a, b ownerSource) int {
+			return cmp.Or(cmp.Compare(a.Source, b.Source), cmp.Compare(a.NativeID, b.NativeID))
+		})
+	}
+	return out
 }
