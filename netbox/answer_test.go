@@ -2,8 +2,14 @@ package netbox
 
 import (
 	"encoding/json"
+	"errors"
+	"io"
+	"math"
 	"reflect"
+	"strconv"
+	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 // TestAnswerDecoder: the fast scan keeps exactly what decoding whole objects and dropping the
@@ -61,5 +67,53 @@ func TestAnswerDecoder(t *testing.T) {
 	}
 	if newAnswerDecoder(nil) != nil {
 		t.Error("no fields should mean whole objects")
+	}
+}
+
+type marshalerValue struct{ S string }
+
+func (m marshalerValue) MarshalJSON() ([]byte, error) {
+	return []byte(`{ "s" : ` + strconv.Quote(m.S) + ` }`), nil
+}
+
+// TestEncodeObjectsIsJSONMarshal: request bodies are the bytes json.Marshal gives, errors
+// included.
+func TestEncodeObjectsIsJSONMarshal(t *testing.T) {
+	cases := [][]Object{
+		nil,
+		{},
+		{nil, {}},
+		{{"name": "web01", "id": 3, "n64": int64(-5), "f": 1.5, "big": 1e21, "whole": float64(7), "t": true, "nil": nil,
+			"tags": []any{map[string]any{"name": "a<b>", "slug": "a&b"}}, "cf": map[string]any{"x": Object{"y": []any{}}},
+			"nilmap": map[string]any(nil), "nillist": []any(nil), "s": []string{"x"}, "i": []int{1}, "m": marshalerValue{"q\"<"},
+			"uni": "Zürich ☃ \u2028", "ctl": "a\tb\x01", "bad": "\xff", "u8": uint8(3)}},
+	}
+	for _, objs := range cases {
+		want, wantErr := json.Marshal(objs)
+		got, err := encodeObjects(objs)
+		if wantErr != nil || err != nil || string(got) != string(want) {
+			t.Errorf("%v:\n got %s (%v)\nwant %s (%v)", objs, got, err, want, wantErr)
+		}
+	}
+	for _, bad := range []Object{{"x": math.NaN()}, {"c": make(chan int)}, {"l": []any{math.Inf(1)}}} {
+		_, wantErr := json.Marshal(bad)
+		if _, err := encodeObjects([]Object{bad}); err == nil || wantErr == nil || err.Error() != wantErr.Error() {
+			t.Errorf("%v: error %v, json.Marshal says %v", bad, err, wantErr)
+		}
+	}
+}
+
+// TestReadAnswer: the announced length only sizes the buffer; what is read is what came.
+func TestReadAnswer(t *testing.T) {
+	body := strings.Repeat("x", 5000)
+	for _, length := range []int64{-1, 0, 10, 4999, 5000, 5001, 1 << 40} {
+		got, err := readAnswer(strings.NewReader(body), length)
+		if err != nil || string(got) != body {
+			t.Errorf("length %d: %d bytes, %v", length, len(got), err)
+		}
+	}
+	r := io.MultiReader(strings.NewReader("abc"), iotest.ErrReader(io.ErrUnexpectedEOF))
+	if got, err := readAnswer(r, 10); !errors.Is(err, io.ErrUnexpectedEOF) || string(got) != "abc" {
+		t.Errorf("truncated: %q, %v", got, err)
 	}
 }

@@ -368,7 +368,7 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 			return nil, err
 		}
 		defer hr.Body.Close()
-		b, err := io.ReadAll(hr.Body)
+		b, err := readAnswer(hr.Body, hr.ContentLength)
 		if err != nil {
 			return nil, fmt.Errorf("reading answer (status %d): %w", hr.StatusCode, err)
 		}
@@ -487,4 +487,27 @@ func leadingDigits(s string) string {
 		}
 	}
 	return s
+}
+
+// readAnswer reads a whole answer into a buffer of the announced length (bulk answers are
+// megabytes: io.ReadAll would grow and copy its buffer a dozen times), or as io.ReadAll does
+// when the length is unknown or implausible.
+func readAnswer(r io.Reader, length int64) ([]byte, error) {
+	if length <= 0 || length > 1<<30 {
+		return io.ReadAll(r)
+	}
+	b := make([]byte, 0, length+1) // +1: the read that meets EOF needs no new buffer
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
 }

@@ -2,7 +2,6 @@ package netbox
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -289,12 +288,12 @@ func (b *bulk) write(ctx context.Context, idxs []int, st batchState) {
 			payload[j] = b.objs[i]
 		}
 	}
-	body, err := json.Marshal(payload)
+	body, err := encodeObjects(payload)
 	if err != nil {
 		// Find the objects that cannot be encoded (a NaN, a channel); send the others.
 		var good []int
 		for _, i := range idxs {
-			if _, err := json.Marshal(b.objs[i]); err != nil {
+			if _, err := encodeObjects([]Object{b.objs[i]}); err != nil {
 				b.fail(i, fmt.Errorf("netbox: %s %s: object %d: cannot encode as JSON: %w", b.method, b.path, i, err))
 			} else {
 				good = append(good, i)

@@ -61,7 +61,7 @@ func TestBenchSimulatorProcess(t *testing.T) {
 	}
 }
 
-func startSimulatorProcess(b *testing.B) (url, token string) {
+func startSimulatorProcess(b *testing.B) (url, token string, pid int) {
 	cmd := exec.Command(os.Args[0], "-test.run=^TestBenchSimulatorProcess$", "-test.count=1")
 	cmd.Env = append(os.Environ(), "SYNC_BENCH_SIMULATOR=1")
 	stdin, _ := cmd.StdinPipe()
@@ -74,11 +74,11 @@ func startSimulatorProcess(b *testing.B) (url, token string) {
 	sc := bufio.NewScanner(stdout)
 	for sc.Scan() {
 		if f := strings.Fields(sc.Text()); len(f) == 3 && f[0] == "READY" {
-			return f[1], f[2]
+			return f[1], f[2], cmd.Process.Pid
 		}
 	}
 	b.Fatal("simulator process did not start")
-	return "", ""
+	return "", "", 0
 }
 
 // syntheticEstate is vms VMs and devices devices, each with 2 interfaces (one with a MAC),
@@ -115,6 +115,29 @@ func syntheticEstate(vms, devices int) []sources.Observation {
 	return out
 }
 
+// cpuSeconds is the user + system CPU a process has used so far (pid 0: this one).
+func cpuSeconds(pid int) float64 {
+	if pid == 0 {
+		var ru syscall.Rusage
+		if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+			return 0
+		}
+		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+	}
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15
+	f := strings.Fields(string(raw[strings.LastIndexByte(string(raw), ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (ut + st) / 100 // USER_HZ, 100 on Linux
+}
+
 func peakRSSMiB(b *testing.B) float64 {
 	raw, err := os.ReadFile("/proc/self/status")
 	if err != nil {
@@ -146,7 +169,7 @@ func BenchmarkSync(b *testing.B) {
 	}
 	obs := syntheticEstate(5000, 500)
 	for b.Loop() {
-		url, token := startSimulatorProcess(b)
+		url, token, simPID := startSimulatorProcess(b)
 		var reqs, writes atomic.Int64
 		c, err := netbox.New(netbox.Config{URL: url, Token: secret.New(token), BatchSize: 1000, RequestsPerSecond: -1}, nil,
 			netbox.WithObserver(func(method, path string, status int, d time.Duration) {
@@ -166,6 +189,12 @@ func BenchmarkSync(b *testing.B) {
 		ran := map[string]bool{"bench": true}
 		ctx := context.Background()
 
+		if path := os.Getenv("SYNC_BENCH_FIRST_CPUPROFILE"); path != "" { // the first sync alone
+			if f, err := os.Create(path); err == nil && pprof.StartCPUProfile(f) == nil {
+				defer f.Close()
+			}
+		}
+		agentCPU0, simCPU0 := cpuSeconds(0), cpuSeconds(simPID)
 		start := time.Now()
 		mr := Merge(obs, DefaultMergeConfig())
 		p, err := eng.Plan(ctx, mr.Entities, mr.Conflicts, ran)
@@ -213,6 +242,10 @@ func BenchmarkSync(b *testing.B) {
 			b.Fatal(err)
 		}
 		first := time.Since(start)
+		firstAgentCPU, firstSimCPU := cpuSeconds(0)-agentCPU0, cpuSeconds(simPID)-simCPU0
+		if os.Getenv("SYNC_BENCH_FIRST_CPUPROFILE") != "" {
+			pprof.StopCPUProfile()
+		}
 		if !rep.OK() {
 			for _, r := range rep.Results {
 				if r.Status != StatusDone {
@@ -264,6 +297,10 @@ func BenchmarkSync(b *testing.B) {
 		b.ReportMetric(firstRSS, "first-sync-peak-RSS-MiB")
 		b.ReportMetric(float64(maxInuse>>20), "apply-max-heap-inuse-MiB")
 		b.ReportMetric(memLimit, "memory-limit-MiB")
+		// CPU the first sync took on each side: on a 2-core machine their sum over 2 is a floor
+		// for its wall time whatever the simulator's modelled latency.
+		b.ReportMetric(firstAgentCPU, "first-sync-agent-cpu-s")
+		b.ReportMetric(firstSimCPU, "first-sync-simulator-cpu-s")
 		var ru syscall.Rusage
 		if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
 			cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
