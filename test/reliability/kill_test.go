@@ -85,10 +85,11 @@ func killRows(t *testing.T, m *matrix) {
 	final := runAgent(t, bin, 2*time.Minute, nil, "--run-once", "--config", l.ConfigPath(), "--output", "json")
 	got := canonical(l.NetBox().Snapshot())
 	diff := diffCanonical(got, want)
+	dups := duplicates(l.NetBox().Snapshot())
 	dry := runAgent(t, bin, 2*time.Minute, nil, "--run-once", "--dry-run", "--config", l.ConfigPath(), "--output", "json")
 	pending, derr := planActions(dry.stdout)
 
-	happened := fmt.Sprintf("SIGKILL %s; next run exit %d; NetBox %d objects; ", strings.Join(kills, ", "), final.code, objectCount(got))
+	happened := fmt.Sprintf("SIGKILL %s; next run exit %d; NetBox %d objects, %d duplicates; ", strings.Join(kills, ", "), final.code, objectCount(got), dups)
 	switch {
 	case final.code != 0:
 		happened += "final run: " + firstLine(lastLines(final.stderr, 3))
@@ -101,7 +102,7 @@ func killRows(t *testing.T, m *matrix) {
 	}
 	m.check(t, group, fmt.Sprintf("netbox-agent --run-once SIGKILLed at 5 random points of apply (seed %d), then run again", s),
 		"NetBox equals a fault-free run, no duplicates, the stale lock of the dead process is broken", happened,
-		killedMid > 0 && final.code == 0 && diff == "" && derr == nil && pending == 0)
+		killedMid > 0 && final.code == 0 && diff == "" && dups == 0 && derr == nil && pending == 0)
 }
 
 // runAndKill starts a run and sends it sig once NetBox has served killAt writes in total;
