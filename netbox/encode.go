@@ -2,7 +2,6 @@ package netbox
 
 import (
 	"encoding/json"
-	"maps"
 	"slices"
 	"strconv"
 )
@@ -14,7 +13,7 @@ func encodeObjects(objs []Object) ([]byte, error) {
 	if objs == nil {
 		return []byte("null"), nil
 	}
-	b := make([]byte, 0, 256*len(objs)+2)
+	b := make([]byte, 0, 1024*len(objs)+2)
 	b = append(b, '[')
 	for i, o := range objs {
 		if i > 0 {
@@ -48,7 +47,12 @@ func appendJSON(b []byte, v any) ([]byte, error) {
 			return append(b, "null"...), nil
 		}
 		b = append(b, '{')
-		for i, k := range slices.Sorted(maps.Keys(x)) {
+		keys := make([]string, 0, 16) // on the stack for the maps bodies hold
+		for k := range x {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for i, k := range keys {
 			if i > 0 {
 				b = append(b, ',')
 			}

@@ -49,6 +49,23 @@ func (e *Engine) Plan(ctx context.Context, entities []Entity, conflicts []Confli
 	p := newPlanner(e, snap, ran)
 	p.plan.Conflicts = append(p.plan.Conflicts, conflicts...)
 	p.planMeta()
+	// Room for every action a first sync of these entities makes: growing a slice of ~200-byte
+	// actions to tens of thousands copies and faults in far more than it keeps.
+	est := 16
+	for i := range entities {
+		e := &entities[i]
+		est += 2 + len(e.Disks) + len(e.Services) // the machine, its primary IP, ...
+		if len(e.Interfaces) == 0 {
+			est += len(e.IPs)
+		}
+		for j := range e.Interfaces {
+			est += 1 + len(e.Interfaces[j].IPs)
+			if e.Interfaces[j].MAC != "" {
+				est += 2 // the MAC and the interface's primary MAC
+			}
+		}
+	}
+	p.plan.Actions = append(make([]Action, 0, est+len(p.plan.Actions)), p.plan.Actions...) // the tags and custom field
 	ents := slices.Clone(entities)
 	slices.SortFunc(ents, func(a, b Entity) int {
 		// machines first so that host-only entities never claim a machine's IP
@@ -72,6 +89,11 @@ func (e *Engine) Plan(ctx context.Context, entities []Entity, conflicts []Confli
 		p.planEntity(&ents[i])
 	}
 	p.planOrphans()
+	if acts := p.plan.Actions; len(acts) == 0 {
+		p.plan.Actions = nil // as a plan that never had room for any
+	} else if cap(acts) > len(acts)+len(acts)/8+64 {
+		p.plan.Actions = slices.Clone(acts) // give back the room the estimate left
+	}
 	p.plan.finish()
 	e.log.Debug("plan computed", "took", time.Since(t0))
 	e.log.Info("plan ready", "id", p.plan.ID, "create", p.plan.Summary.Create, "update", p.plan.Summary.Update,
