@@ -79,7 +79,7 @@ func (m *matrix) markdown() string {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", esc(r.group), esc(r.tried), esc(r.want), esc(r.got), verdict(r.pass))
 	}
 	if len(m.figures) > 0 {
-		b.WriteString("\nFigures:\n\n")
+		b.WriteString("\n### Figures\n\n")
 		for _, f := range m.figures {
 			b.WriteString("- " + f + "\n")
 		}

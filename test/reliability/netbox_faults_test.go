@@ -153,21 +153,26 @@ func netboxFaultRows(t *testing.T, m *matrix) {
 		name  string
 		rate  float64
 		fault netboxtest.Fault
+		lock  bool // fault the apply lock's writes instead of the data writes
 	}{
-		{"429 with Retry-After: 1 on 30% of writes", 0.3, netboxtest.Fault{Kind: netboxtest.FaultRateLimit, RetryAfter: time.Second}},
-		{"500 on 30% of writes", 0.3, netboxtest.Fault{Kind: netboxtest.FaultServerError}},
-		{"500 after the write committed, 30%", 0.3, netboxtest.Fault{Kind: netboxtest.FaultServerError, AfterApply: true}},
-		{"503 on 30% of writes", 0.3, netboxtest.Fault{Kind: netboxtest.FaultUnavailable}},
-		{"502 on 30% of writes", 0.3, netboxtest.Fault{Kind: netboxtest.FaultBadGateway}},
-		{"connection dropped before the write, 30%", 0.3, netboxtest.Fault{Kind: netboxtest.FaultDrop}},
-		{"connection dropped after the write committed, 30%", 0.3, netboxtest.Fault{Kind: netboxtest.FaultDrop, AfterApply: true}},
-		{"slow answers (1.5s, client timeout 2s), 30%", 0.3, netboxtest.Fault{Kind: netboxtest.FaultSlow, Delay: 1500 * time.Millisecond}},
-		{"answers slower than the client timeout (3s > 2s), 30%", 0.3, netboxtest.Fault{Kind: netboxtest.FaultSlow, Delay: 3 * time.Second}},
-		{"every write fails with 500", 1, netboxtest.Fault{Kind: netboxtest.FaultServerError}},
+		{"429 with Retry-After: 1 on 30% of data writes", 0.3, netboxtest.Fault{Kind: netboxtest.FaultRateLimit, RetryAfter: time.Second}, false},
+		{"500 on 30% of data writes", 0.3, netboxtest.Fault{Kind: netboxtest.FaultServerError}, false},
+		{"500 after the write committed, 30%", 0.3, netboxtest.Fault{Kind: netboxtest.FaultServerError, AfterApply: true}, false},
+		{"503 on 30% of data writes", 0.3, netboxtest.Fault{Kind: netboxtest.FaultUnavailable}, false},
+		{"502 on 30% of data writes", 0.3, netboxtest.Fault{Kind: netboxtest.FaultBadGateway}, false},
+		{"connection dropped before the write, 30%", 0.3, netboxtest.Fault{Kind: netboxtest.FaultDrop}, false},
+		{"connection dropped after the write committed, 30%", 0.3, netboxtest.Fault{Kind: netboxtest.FaultDrop, AfterApply: true}, false},
+		{"slow answers (1.5s, client timeout 2s), 30%", 0.3, netboxtest.Fault{Kind: netboxtest.FaultSlow, Delay: 1500 * time.Millisecond}, false},
+		{"answers slower than the client timeout (3s > 2s), 30%", 0.3, netboxtest.Fault{Kind: netboxtest.FaultSlow, Delay: 3 * time.Second}, false},
+		{"every data write fails with 500", 1, netboxtest.Fault{Kind: netboxtest.FaultServerError}, false},
+		{"the apply lock's create fails with 500", 1, netboxtest.Fault{Kind: netboxtest.FaultServerError}, true},
+		{"the apply lock's create answered 500 after it committed", 1, netboxtest.Fault{Kind: netboxtest.FaultServerError, AfterApply: true}, true},
+		{"the apply lock's create: connection dropped after it committed", 1, netboxtest.Fault{Kind: netboxtest.FaultDrop, AfterApply: true}, true},
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newRig(t, rigOptions{})
+			r.faults.onlyTags = tc.lock
 			r.faults.set(uint64(100+i), tc.rate, tc.fault)
 			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 			defer cancel()
