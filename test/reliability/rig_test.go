@@ -93,6 +93,8 @@ type faultSwitch struct {
 	rate     float64
 	fault    netboxtest.Fault
 	onlyTags bool // fault only the tag writes (the apply lock), else everything but them
+	// match, when set, picks the requests to fault instead of the seeded share
+	match func(r *http.Request, n int) bool
 	injected atomic.Int64
 }
 
@@ -103,9 +105,16 @@ func (f *faultSwitch) set(seed uint64, rate float64, fault netboxtest.Fault) {
 	f.on.Store(true)
 }
 
-func (f *faultSwitch) decide(r *http.Request, _ int) netboxtest.Fault {
+func (f *faultSwitch) decide(r *http.Request, n int) netboxtest.Fault {
 	if !f.on.Load() || r.Method == http.MethodGet {
 		return netboxtest.Fault{}
+	}
+	if f.match != nil {
+		if !f.match(r, n) {
+			return netboxtest.Fault{}
+		}
+		f.injected.Add(1)
+		return f.fault
 	}
 	if f.onlyTags != (r.URL.Path == "/api/extras/tags/") {
 		// the apply lock (a tag) is faulted alone, by its own rows: a fault on it stops the
