@@ -94,7 +94,7 @@ type faultSwitch struct {
 	fault    netboxtest.Fault
 	onlyTags bool // fault only the tag writes (the apply lock), else everything but them
 	// match, when set, picks the requests to fault instead of the seeded share
-	match func(r *http.Request, n int) bool
+	match    func(r *http.Request, n int) bool
 	injected atomic.Int64
 }
 
