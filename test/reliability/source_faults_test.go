@@ -64,6 +64,7 @@ func sourceFaults() []sourceFault {
 // work must land, and the failed source must orphan nothing.
 func sourceFaultRows(t *testing.T, m *matrix) {
 	const group = "Source faults"
+	t.Run("binary", func(t *testing.T) { sourceBinaryRows(t, m) })
 	for _, f := range sourceFaults() {
 		t.Run(f.source+" "+f.name, func(t *testing.T) {
 			r := newRig(t, rigOptions{sourceTimeout: time.Second})
