@@ -366,8 +366,8 @@ func readBody(r *http.Request) (any, *response) {
 		resp := jsonResp(http.StatusBadRequest, fieldErrors{"non_field_errors": []string{"No data provided"}})
 		return nil, &resp
 	}
-	var v any
-	if err := json.Unmarshal(data, &v); err != nil {
+	v, err := decodeJSON(data)
+	if err != nil {
 		resp := detail(http.StatusBadRequest, "JSON parse error - "+err.Error())
 		return nil, &resp
 	}
