@@ -2,6 +2,7 @@ package sync
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"log/slog"
 	"os"
@@ -31,7 +32,7 @@ func NewEngine(nb NetBox, cfg Config, logger *slog.Logger) *Engine {
 	cfg.SetDefaults()
 	host, _ := os.Hostname()
 	return &Engine{nb: nb, cfg: cfg, log: logger, now: time.Now,
-		holder: fmt.Sprintf("%s:%d", host, os.Getpid())}
+		holder: fmt.Sprintf("%s:%d:%s", host, os.Getpid(), rand.Text()[:8])}
 }
 
 // Plan computes every write needed to bring NetBox in step with the entities. conflicts are

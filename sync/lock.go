@@ -53,6 +53,20 @@ func (e *Engine) acquireLock(ctx context.Context) (release func(), err error) {
 		}
 		held := got["lock"][0]
 		desc := objStr(held, "description")
+		if lockHolder(desc) == e.holder {
+			// Our own create committed but its answer was lost (a 500 or a dropped connection
+			// after the write): the lock is ours. Only one apply per engine runs (applyMu), and
+			// the holder names this engine alone (host, pid and a random nonce).
+			e.log.Info("the apply lock was taken by this engine's earlier attempt; using it", "tag", name)
+			id := objID(held)
+			return func() {
+				rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+				defer cancel()
+				if r := e.nb.Delete(rctx, epTags, []int{id}); len(r) == 1 && r[0].Err != nil {
+					e.log.Warn("releasing the apply lock failed; it expires by itself", "tag", name, "error", r[0].Err)
+				}
+			}, nil
+		}
 		exp, ok := lockExpiry(desc)
 		if ok && e.now().After(exp) || e.holderDead(desc) {
 			e.log.Warn("breaking an apply lock whose holder is gone or expired", "lock", desc)
@@ -67,16 +81,15 @@ func (e *Engine) acquireLock(ctx context.Context) (release func(), err error) {
 // holderDead reports a lock held by a process of this host that no longer runs (an agent
 // killed in the middle of an apply), so the next run need not wait for the expiry.
 func (e *Engine) holderDead(desc string) bool {
-	i := strings.Index(desc, "held by ")
-	j := strings.LastIndex(desc, " until ")
-	if i < 0 || j < i {
+	holder := lockHolder(desc)
+	// host:pid:nonce (host:pid from older versions)
+	parts := strings.SplitN(holder, ":", 3)
+	myHost, _, _ := strings.Cut(e.holder, ":")
+	if len(parts) < 2 || parts[0] != myHost || holder == e.holder {
 		return false
 	}
-	holder := desc[i+len("held by ") : j]
-	host, pidStr, ok := strings.Cut(holder, ":")
-	myHost, _, _ := strings.Cut(e.holder, ":")
-	pid, err := strconv.Atoi(pidStr)
-	if !ok || err != nil || host != myHost || holder == e.holder || pid <= 0 {
+	pid, err := strconv.Atoi(parts[1])
+	if err != nil || pid <= 0 {
 		return false
 	}
 	proc, err := os.FindProcess(pid)
@@ -84,6 +97,16 @@ func (e *Engine) holderDead(desc string) bool {
 		return true
 	}
 	return proc.Signal(syscall.Signal(0)) != nil && !errors.Is(proc.Signal(syscall.Signal(0)), syscall.EPERM)
+}
+
+// lockHolder is the holder named in a lock's description, "" when there is none.
+func lockHolder(desc string) string {
+	i := strings.Index(desc, "held by ")
+	j := strings.LastIndex(desc, " until ")
+	if i < 0 || j < i {
+		return ""
+	}
+	return desc[i+len("held by ") : j]
 }
 
 func lockExpiry(desc string) (time.Time, bool) {
