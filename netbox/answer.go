@@ -1,6 +1,7 @@
 package netbox
 
 import (
+	"bytes"
 	"encoding/json"
 	"reflect"
 	"strconv"
@@ -198,19 +199,33 @@ func skipWS(b []byte, i int) int {
 }
 
 // skipString returns the index after the string starting at b[i] (a quote), -1 if it does
-// not end or holds a control character.
+// not end or holds a control character. It jumps from quote to quote (bytes.IndexByte) and
+// checks the bytes in between once.
 func skipString(b []byte, i int) int {
-	for j := i + 1; j < len(b); j++ {
-		switch c := b[j]; {
-		case c == '\\':
-			j++
-		case c == '"':
-			return j + 1
-		case c < 0x20:
+	j := i + 1
+	for {
+		k := bytes.IndexByte(b[j:], '"')
+		if k < 0 {
 			return -1
 		}
+		end := j + k
+		escaped := false
+		for p := j; p < end; p++ {
+			switch c := b[p]; {
+			case c < 0x20:
+				return -1
+			case c == '\\':
+				p++ // the escaped byte; an escaped quote is the one at end when p lands on it
+				if p == end {
+					escaped = true
+				}
+			}
+		}
+		if !escaped {
+			return end + 1
+		}
+		j = end + 1
 	}
-	return -1
 }
 
 // skipValue returns the index after the value starting at b[i], -1 if it is malformed as

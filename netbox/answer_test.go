@@ -76,6 +76,14 @@ func (m marshalerValue) MarshalJSON() ([]byte, error) {
 	return []byte(`{ "s" : ` + strconv.Quote(m.S) + ` }`), nil
 }
 
+// appenderValue appends its own JSON, the same as its MarshalJSON gives.
+type appenderValue struct{ N int }
+
+func (a appenderValue) AppendJSON(b []byte) ([]byte, error) {
+	return append(b, `{"n":`+strconv.Itoa(a.N)+`}`...), nil
+}
+func (a appenderValue) MarshalJSON() ([]byte, error) { return a.AppendJSON(nil) }
+
 // TestEncodeObjectsIsJSONMarshal: request bodies are the bytes json.Marshal gives, errors
 // included.
 func TestEncodeObjectsIsJSONMarshal(t *testing.T) {
@@ -86,7 +94,8 @@ func TestEncodeObjectsIsJSONMarshal(t *testing.T) {
 		{{"name": "web01", "id": 3, "n64": int64(-5), "f": 1.5, "big": 1e21, "whole": float64(7), "t": true, "nil": nil,
 			"tags": []any{map[string]any{"name": "a<b>", "slug": "a&b"}}, "cf": map[string]any{"x": Object{"y": []any{}}},
 			"nilmap": map[string]any(nil), "nillist": []any(nil), "s": []string{"x"}, "i": []int{1}, "m": marshalerValue{"q\"<"},
-			"uni": "Zürich ☃ \u2028", "ctl": "a\tb\x01", "bad": "\xff", "u8": uint8(3)}},
+			"uni": "Zürich ☃ \u2028", "ctl": "a\tb\x01", "bad": "\xff", "u8": uint8(3),
+			"app": appenderValue{7}, "apps": []any{appenderValue{1}, map[string]any{"a": appenderValue{2}}}}},
 	}
 	for _, objs := range cases {
 		want, wantErr := json.Marshal(objs)

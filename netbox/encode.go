@@ -78,11 +78,21 @@ func appendJSON(b []byte, v any) ([]byte, error) {
 		}
 		return append(b, ']'), nil
 	}
+	if a, ok := v.(jsonAppender); ok {
+		return a.AppendJSON(b)
+	}
 	raw, err := json.Marshal(v)
 	if err != nil {
 		return nil, err
 	}
 	return append(b, raw...), nil
+}
+
+// jsonAppender is a value of a body that appends its own JSON: exactly what json.Marshal
+// gives for it (valid, compact, HTML-safe). It saves encoding/json's validation and
+// compaction of a MarshalJSON result, once per body for the agent's ownership record.
+type jsonAppender interface {
+	AppendJSON(b []byte) ([]byte, error)
 }
 
 // appendJSONString appends s quoted; anything but plain printable ASCII goes through

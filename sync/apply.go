@@ -423,13 +423,7 @@ func (e *Engine) writeGroup(ctx context.Context, ep string, op Op, acts []*Actio
 			delIDs = append(delIDs, a.ID)
 			continue
 		}
-		var body any = a.Body
-		var missing string
-		hasRefs := false
-		walkRefs(a.Body, func(string) { hasRefs = true })
-		if hasRefs { // copy only bodies that refer to objects of this apply
-			body, missing = resolve(a.Body, ids)
-		}
+		body, missing := resolve(a.Body, ids) // a copy only where the body refers to objects of this apply
 		if missing != "" {
 			r := results[a.Key]
 			r.Status = StatusSkipped
@@ -477,71 +471,105 @@ func (e *Engine) writeGroup(ctx context.Context, ep string, op Op, acts []*Actio
 	}
 }
 
-// resolve copies v with every {"$ref": key} replaced by the id created for key; missing names
-// the first key without one.
+// resolve returns v with every {"$ref": key} replaced by the id created for key, copying only
+// the maps, lists and records that hold a reference (the plan's bodies are never modified);
+// missing names the first key without one.
 func resolve(v any, ids map[string]int) (out any, missing string) {
-	if r, ok := v.(planRef); ok {
-		id, done := ids[r.Ref]
+	out, _, missing = resolveCOW(v, ids)
+	return out, missing
+}
+
+// resolveCOW is resolve that also says whether anything was replaced (then out is a copy).
+func resolveCOW(v any, ids map[string]int) (out any, changed bool, missing string) {
+	ref := func(k string) (any, bool, string) {
+		id, done := ids[k]
 		if !done {
-			return nil, r.Ref
+			return nil, false, k
 		}
-		return id, ""
+		return id, true, ""
+	}
+	type change struct {
+		k string
+		v any
 	}
 	switch x := v.(type) {
+	case planRef:
+		return ref(x.Ref)
 	case map[string]any:
 		if k, ok := isRef(x); ok {
-			id, done := ids[k]
-			if !done {
-				return nil, k
+			return ref(k)
+		}
+		var changes []change
+		for k, e := range x {
+			r, ch, miss := resolveCOW(e, ids)
+			if miss != "" {
+				return nil, false, miss
 			}
-			return id, ""
+			if ch {
+				changes = append(changes, change{k, r})
+			}
+		}
+		if len(changes) == 0 {
+			return x, false, ""
 		}
 		m := make(map[string]any, len(x))
 		for k, e := range x {
-			r, miss := resolve(e, ids)
-			if miss != "" {
-				return nil, miss
-			}
-			m[k] = r
+			m[k] = e
 		}
-		return m, ""
+		for _, c := range changes {
+			m[c.k] = c.v
+		}
+		return m, true, ""
 	case []any:
-		l := make([]any, len(x))
+		var l []any
 		for i, e := range x {
-			r, miss := resolve(e, ids)
+			r, ch, miss := resolveCOW(e, ids)
 			if miss != "" {
-				return nil, miss
+				return nil, false, miss
 			}
-			l[i] = r
+			if ch && l == nil {
+				l = slices.Clone(x)
+			}
+			if ch {
+				l[i] = r
+			}
 		}
-		return l, ""
+		if l == nil {
+			return x, false, ""
+		}
+		return l, true, ""
 	case written:
-		out := make(written, len(x))
+		var w written
 		for i, fv := range x {
-			r, miss := resolve(fv.Value, ids)
+			r, ch, miss := resolveCOW(fv.Value, ids)
 			if miss != "" {
-				return nil, miss
+				return nil, false, miss
 			}
-			out[i] = fieldValue{fv.Field, r}
+			if ch && w == nil {
+				w = slices.Clone(x)
+			}
+			if ch {
+				w[i].Value = r
+			}
 		}
-		return out, ""
+		if w == nil {
+			return x, false, ""
+		}
+		return w, true, ""
 	case ownerRecord:
-		if x.Written == nil {
-			return x, ""
-		}
-		w, miss := resolve(x.Written, ids)
-		if miss != "" {
-			return nil, miss
+		w, ch, miss := resolveCOW(x.Written, ids)
+		if miss != "" || !ch {
+			return x, false, miss
 		}
 		x.Written = w.(written)
-		return x, ""
+		return x, true, ""
 	case ownerField:
-		r, miss := resolve(x.Rec, ids)
-		if miss != "" {
-			return nil, miss
+		r, ch, miss := resolveCOW(x.Rec, ids)
+		if miss != "" || !ch {
+			return x, false, miss
 		}
 		x.Rec = r.(ownerRecord)
-		return x, ""
+		return x, true, ""
 	}
-	return v, ""
+	return v, false, ""
 }

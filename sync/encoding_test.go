@@ -207,3 +207,43 @@ func TestWriteSlotsLowestLevelFirst(t *testing.T) {
 		t.Errorf("free %d, waiting %d", q.free, len(q.waiting))
 	}
 }
+
+// TestResolveCopiesOnlyWhatHoldsReferences: references become ids in a copy; the plan's body
+// is left as it was; parts without references are shared, not copied; a missing id is named.
+func TestResolveCopiesOnlyWhatHoldsReferences(t *testing.T) {
+	tags := []any{map[string]any{"name": "agent", "slug": "agent"}}
+	body := map[string]any{"name": "net0", "virtual_machine": planRef{"vm:1"}, "tags": tags,
+		"nested":        []any{map[string]any{"$ref": "vm:1"}, "x"},
+		"custom_fields": ownerField{"f", ownerRecord{ID: "1", Written: written{{"name", "net0"}, {"virtual_machine", planRef{"vm:1"}}}}}}
+	before, _ := json.Marshal(body)
+	out, missing := resolve(body, map[string]int{"vm:1": 42})
+	if missing != "" {
+		t.Fatal(missing)
+	}
+	got, _ := json.Marshal(out)
+	want := `{"custom_fields":{"f":{"created":false,"id":"1","written":{"name":"net0","virtual_machine":42}}},"name":"net0","nested":[42,"x"],"tags":[{"name":"agent","slug":"agent"}],"virtual_machine":42}`
+	if string(got) != want {
+		t.Errorf("resolved:\n got %s\nwant %s", got, want)
+	}
+	if after, _ := json.Marshal(body); string(after) != string(before) {
+		t.Errorf("the plan's body changed: %s", after)
+	}
+	if m := out.(map[string]any); &m["tags"].([]any)[0] != &tags[0] {
+		t.Error("a list without references was copied")
+	}
+	if noRefs := map[string]any{"name": "x", "tags": tags}; fmt.Sprintf("%p", resolveMap(t, noRefs)) != fmt.Sprintf("%p", noRefs) {
+		t.Error("a body without references was copied")
+	}
+	if _, missing := resolve(body, map[string]int{}); missing != "vm:1" {
+		t.Errorf("missing = %q, want vm:1", missing)
+	}
+}
+
+func resolveMap(t *testing.T, m map[string]any) map[string]any {
+	t.Helper()
+	out, missing := resolve(m, nil)
+	if missing != "" {
+		t.Fatal(missing)
+	}
+	return out.(map[string]any)
+}

@@ -115,8 +115,10 @@ type ownerField struct {
 
 // MarshalJSON writes exactly what json.Marshal(map[string]ownerRecord{f.Name: f.Rec}) would,
 // without reflection: a plan encodes one per object written, for its id and again to send it.
-func (f ownerField) MarshalJSON() ([]byte, error) {
-	b := make([]byte, 0, 256)
+func (f ownerField) MarshalJSON() ([]byte, error) { return f.AppendJSON(make([]byte, 0, 256)) }
+
+// AppendJSON appends what MarshalJSON returns (the netbox client's encoder calls it directly).
+func (f ownerField) AppendJSON(b []byte) ([]byte, error) {
 	b = append(b, '{')
 	b = appendJSONString(b, f.Name)
 	b = append(b, ':')
