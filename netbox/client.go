@@ -236,7 +236,12 @@ type response struct {
 
 // errNoAnswer wraps the failure of a non-idempotent request whose outcome is unknown: the
 // connection dropped or a gateway answered 502/503/504 after the request was sent.
-type errNoAnswer struct{ err error }
+type errNoAnswer struct {
+	err error
+	// slow: the request may still be running in NetBox (our timeout, or a proxy's 504), so a
+	// lookup right away could miss what it is about to commit.
+	slow bool
+}
 
 func (e *errNoAnswer) Error() string { return e.err.Error() }
 func (e *errNoAnswer) Unwrap() error { return e.err }
@@ -267,7 +272,7 @@ func (c *Client) withRetries(ctx context.Context, method, path string, idempoten
 			}
 			lastErr = fmt.Errorf("netbox: %s %s: %s", method, path, c.scrub.Scrub(err.Error()))
 			if !idempotent {
-				return nil, n + 1, &errNoAnswer{lastErr}
+				return nil, n + 1, &errNoAnswer{err: lastErr, slow: timedOut}
 			}
 		case resp.status == http.StatusTooManyRequests:
 			wait = retryAfter(resp.header, c.opts.maxWait)
@@ -276,7 +281,7 @@ func (c *Client) withRetries(ctx context.Context, method, path string, idempoten
 			wait = retryAfter(resp.header, c.opts.maxWait) // maintenance pages often say when to come back
 			lastErr = c.apiError(method, path, resp, n+1)
 			if !idempotent {
-				return nil, n + 1, &errNoAnswer{lastErr}
+				return nil, n + 1, &errNoAnswer{err: lastErr, slow: resp.status == http.StatusGatewayTimeout}
 			}
 		default:
 			return resp, n + 1, nil

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -691,5 +693,81 @@ func TestSimAnswerFields(t *testing.T) {
 				t.Errorf("update without options: %+v", full[0])
 			}
 		})
+	}
+}
+
+// A create slower than the client's timeout is still running in NetBox when the client gives
+// up (gunicorn finishes a request whose client has gone): the client waits as long again
+// before it looks, finds the object and does not create it a second time.
+func TestSimCreateSlowerThanTheTimeoutIsNotDuplicated(t *testing.T) {
+	ipPath := apiPath(netbox.IPAddresses) // NetBox does not enforce unique addresses
+	sim, err := netboxtest.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var posts atomic.Int32
+	done := make(chan struct{})
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && r.URL.Path == ipPath && posts.Add(1) == 1 {
+			// Like NetBox: the work goes on whether or not the client still waits.
+			defer close(done)
+			time.Sleep(700 * time.Millisecond)
+			sim.ServeHTTP(w, r.WithContext(context.WithoutCancel(r.Context())))
+			return
+		}
+		sim.ServeHTTP(w, r)
+	}))
+	t.Cleanup(front.Close)
+	c, err := netbox.New(netbox.Config{URL: front.URL, Token: secret.New(sim.Token()), Timeout: 400 * time.Millisecond, RequestsPerSecond: -1},
+		nil, netbox.WithBackoff(5*time.Millisecond, 50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := c.Create(context.Background(), netbox.IPAddresses, []netbox.Object{{"address": "192.0.2.10/24"}})
+	if res[0].Err != nil {
+		t.Fatalf("create: %v", res[0].Err)
+	}
+	<-done
+	if n := sim.Count(ipPath); n != 1 {
+		t.Fatalf("%d IP addresses stored, want 1 (no duplicate)", n)
+	}
+}
+
+// TestSimSnapshotTransform: a read's Transform sees every object of every page (pages read
+// in parallel) and the snapshot holds what it returned.
+func TestSimSnapshotTransform(t *testing.T) {
+	_, c := newSim(t, netboxtest.Profile43, nil)
+	ids := base(t, c)
+	var objs []netbox.Object
+	for i := range 250 {
+		objs = append(objs, device(ids, fmt.Sprintf("d%03d", i)))
+	}
+	for _, r := range c.Create(context.Background(), netbox.Devices, objs) {
+		if r.Err != nil {
+			t.Fatal(r.Err)
+		}
+	}
+	var mu sync.Mutex
+	calls := 0
+	got, err := c.Snapshot(context.Background(), []netbox.ReadSpec{{Key: "d", Endpoint: netbox.Devices,
+		Query: url.Values{"limit": {"60"}, "fields": {"id,name"}},
+		Transform: func(o netbox.Object) netbox.Object {
+			mu.Lock()
+			calls++
+			mu.Unlock()
+			return netbox.Object{"id": o["id"], "upper": strings.ToUpper(o.String("name"))}
+		}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls != 250 || len(got["d"]) != 250 {
+		t.Fatalf("transform called %d times, %d objects, want 250", calls, len(got["d"]))
+	}
+	seen := map[int]bool{}
+	for _, o := range got["d"] {
+		if o.ID() == 0 || seen[o.ID()] || !strings.HasPrefix(o.String("upper"), "D") || len(o) != 2 {
+			t.Errorf("object %v", o)
+		}
+		seen[o.ID()] = true
 	}
 }

@@ -450,8 +450,14 @@ func (b *bulk) recoverCreate(ctx context.Context, idxs []int, st batchState, na 
 		}
 		return
 	}
-	// Let a server that is still working on the lost request finish before looking.
-	if err := sleep(ctx, b.c.backoff(st.unanswered)); err != nil {
+	// Let a server that is still working on the lost request finish before looking: after a
+	// timeout, give it as long again as the request had (real NetBox finishes a request whose
+	// client has gone; looking at once would miss it and the resend would duplicate it).
+	wait := b.c.backoff(st.unanswered)
+	if na.slow {
+		wait = max(wait, b.c.cfg.Timeout)
+	}
+	if err := sleep(ctx, wait); err != nil {
 		for _, i := range idxs {
 			b.fail(i, fmt.Errorf("netbox: object %d: %w: %w", i, ErrOutcomeUnknown, na))
 		}
