@@ -32,6 +32,20 @@ func checkEndpoint(endpoint string) error {
 // and cheap on large tables; on older versions it reads the first page, then the remaining
 // offsets in parallel. q may carry any NetBox filter and fields= or brief= to read less.
 func (c *Client) List(ctx context.Context, endpoint string, q url.Values) ([]Object, error) {
+	return c.list(ctx, endpoint, q, nil)
+}
+
+// list is List with an optional transform applied to each object as its page arrives.
+func (c *Client) list(ctx context.Context, endpoint string, q url.Values, transform func(Object) Object) ([]Object, error) {
+	getPage := func(ctx context.Context, path string, q url.Values) (*page, error) {
+		pg, err := c.getPage(ctx, path, q)
+		if err == nil && transform != nil {
+			for i, o := range pg.Results {
+				pg.Results[i] = transform(o)
+			}
+		}
+		return pg, err
+	}
 	if err := checkEndpoint(endpoint); err != nil {
 		return nil, err
 	}
@@ -48,7 +62,7 @@ func (c *Client) List(ctx context.Context, endpoint string, q url.Values) ([]Obj
 	if cursor && !q.Has("start") {
 		q.Set("start", "0")
 	}
-	first, err := c.getPage(ctx, path, q)
+	first, err := getPage(ctx, path, q)
 	if err != nil {
 		return nil, err
 	}
@@ -57,7 +71,7 @@ func (c *Client) List(ctx context.Context, endpoint string, q url.Values) ([]Obj
 		return out, nil
 	}
 	if !cursor && first.Count != nil && !q.Has("offset") {
-		rest, err := c.readOffsets(ctx, path, q, len(first.Results), *first.Count)
+		rest, err := c.readOffsets(ctx, path, q, len(first.Results), *first.Count, getPage)
 		if err != nil {
 			return nil, err
 		}
@@ -76,7 +90,7 @@ func (c *Client) List(ctx context.Context, endpoint string, q url.Values) ([]Obj
 			return nil, fmt.Errorf("netbox: GET %s: pagination loops (next link repeats %q)", path, nu.RawQuery)
 		}
 		seen[nu.RawQuery] = true
-		pg, err := c.getPage(ctx, path, nu.Query())
+		pg, err := getPage(ctx, path, nu.Query())
 		if err != nil {
 			return nil, err
 		}
@@ -90,7 +104,8 @@ func (c *Client) List(ctx context.Context, endpoint string, q url.Values) ([]Obj
 }
 
 // readOffsets reads pages [pageLen, count) in parallel.
-func (c *Client) readOffsets(ctx context.Context, path string, q url.Values, pageLen, count int) ([]Object, error) {
+func (c *Client) readOffsets(ctx context.Context, path string, q url.Values, pageLen, count int,
+	getPage func(context.Context, string, url.Values) (*page, error)) ([]Object, error) {
 	var offsets []int
 	for off := pageLen; off < count; off += pageLen {
 		offsets = append(offsets, off)
@@ -100,7 +115,7 @@ func (c *Client) readOffsets(ctx context.Context, path string, q url.Values, pag
 		pq := cloneValues(q)
 		pq.Set("offset", strconv.Itoa(offsets[i]))
 		pq.Set("limit", strconv.Itoa(pageLen))
-		pg, err := c.getPage(ctx, path, pq)
+		pg, err := getPage(ctx, path, pq)
 		if err != nil {
 			return err
 		}
@@ -210,6 +225,10 @@ type ReadSpec struct {
 	Key      string // key in Snapshot's result
 	Endpoint string
 	Query    url.Values
+	// Transform, when set, is applied to each object as its page arrives (it may be called
+	// from several goroutines at once and must keep "id"): a large read then holds the
+	// transformed objects, not every page decoded whole.
+	Transform func(Object) Object
 }
 
 // Snapshot runs independent reads in parallel (at most MaxInFlight requests at once). The
@@ -230,7 +249,7 @@ func (c *Client) Snapshot(ctx context.Context, specs []ReadSpec) (map[string][]O
 	var mu sync.Mutex
 	var errs []error
 	_ = c.parallel(ctx, len(specs), func(ctx context.Context, i int) error {
-		objs, err := c.List(ctx, specs[i].Endpoint, specs[i].Query)
+		objs, err := c.list(ctx, specs[i].Endpoint, specs[i].Query, specs[i].Transform)
 		mu.Lock()
 		defer mu.Unlock()
 		if err != nil {

@@ -24,6 +24,9 @@ func (a clientAdapter) Snapshot(ctx context.Context, reads []ReadSpec) (map[stri
 	specs := make([]netbox.ReadSpec, len(reads))
 	for i, r := range reads {
 		specs[i] = netbox.ReadSpec{Key: r.Key, Endpoint: r.Endpoint, Query: r.Query}
+		if tf := r.Transform; tf != nil {
+			specs[i].Transform = func(o netbox.Object) netbox.Object { return netbox.Object(tf(Object(o))) }
+		}
 	}
 	got, err := a.c.Snapshot(ctx, specs)
 	if err != nil {

@@ -38,6 +38,9 @@ const (
 type ReadSpec struct {
 	Key, Endpoint string
 	Query         url.Values
+	// Transform, when set, may be applied to each object as it arrives (from several
+	// goroutines at once); a NetBox that does not apply it returns the objects as read.
+	Transform func(Object) Object
 }
 
 // WriteResult is the outcome of writing one object, in input order.

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	gosync "sync"
 )
 
 // snapshot is what the planner knows of NetBox: every object of the types the agent
@@ -126,14 +127,29 @@ func readSnapshot(ctx context.Context, nb NetBox, cf string) (*snapshot, error) 
 	// only one endpoint's full JSON is in memory at once.
 	got := map[string][]Object{}
 	tags := map[string]any{}
+	var tagsMu gosync.Mutex // pages arrive in parallel; compact shares tags across objects
 	for _, ep := range snapshotEndpoints {
-		res, err := nb.Snapshot(ctx, []ReadSpec{{Key: ep, Endpoint: ep, Query: url.Values{"fields": {snapshotFields[ep]}}}})
+		// Compacted page by page as they arrive where the client can (only a few pages are
+		// ever whole in memory), else here.
+		compacted := false
+		res, err := nb.Snapshot(ctx, []ReadSpec{{Key: ep, Endpoint: ep, Query: url.Values{"fields": {snapshotFields[ep]}},
+			Transform: func(o Object) Object {
+				tagsMu.Lock()
+				defer tagsMu.Unlock()
+				compacted = true
+				return compact(o, cf, tags)
+			}}})
 		if err != nil {
 			return nil, fmt.Errorf("netbox snapshot: %w", err)
 		}
 		list := res[ep]
-		for i, o := range list {
-			list[i] = compact(o, cf, tags)
+		tagsMu.Lock()
+		done := compacted
+		tagsMu.Unlock()
+		if !done {
+			for i, o := range list {
+				list[i] = compact(o, cf, tags)
+			}
 		}
 		got[ep] = list
 	}
