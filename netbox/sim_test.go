@@ -732,3 +732,42 @@ func TestSimCreateSlowerThanTheTimeoutIsNotDuplicated(t *testing.T) {
 		t.Fatalf("%d IP addresses stored, want 1 (no duplicate)", n)
 	}
 }
+
+// TestSimSnapshotTransform: a read's Transform sees every object of every page (pages read
+// in parallel) and the snapshot holds what it returned.
+func TestSimSnapshotTransform(t *testing.T) {
+	_, c := newSim(t, netboxtest.Profile43, nil)
+	ids := base(t, c)
+	var objs []netbox.Object
+	for i := range 250 {
+		objs = append(objs, device(ids, fmt.Sprintf("d%03d", i)))
+	}
+	for _, r := range c.Create(context.Background(), netbox.Devices, objs) {
+		if r.Err != nil {
+			t.Fatal(r.Err)
+		}
+	}
+	var mu sync.Mutex
+	calls := 0
+	got, err := c.Snapshot(context.Background(), []netbox.ReadSpec{{Key: "d", Endpoint: netbox.Devices,
+		Query: url.Values{"limit": {"60"}, "fields": {"id,name"}},
+		Transform: func(o netbox.Object) netbox.Object {
+			mu.Lock()
+			calls++
+			mu.Unlock()
+			return netbox.Object{"id": o["id"], "upper": strings.ToUpper(o.String("name"))}
+		}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls != 250 || len(got["d"]) != 250 {
+		t.Fatalf("transform called %d times, %d objects, want 250", calls, len(got["d"]))
+	}
+	seen := map[int]bool{}
+	for _, o := range got["d"] {
+		if o.ID() == 0 || seen[o.ID()] || !strings.HasPrefix(o.String("upper"), "D") || len(o) != 2 {
+			t.Errorf("object %v", o)
+		}
+		seen[o.ID()] = true
+	}
+}
