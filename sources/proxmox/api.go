@@ -1,6 +1,7 @@
 package proxmox
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -153,12 +154,23 @@ func StatusCode(err error) int {
 
 // get fetches path into v and wraps any failure in a RequestError.
 func (s *Source) get(ctx context.Context, path string, v any) error {
-	err := s.client.Get(ctx, path, v)
-	if err == nil {
-		return nil
+	var raw json.RawMessage
+	if err := s.client.Get(ctx, path, &raw); err != nil {
+		return s.requestError(path, err)
 	}
-	return s.requestError(path, err)
+	// Every GET the adapter makes answers with a value ([] for an empty list). A null or
+	// missing "data" is a broken answer, not "nothing there": taken as empty it would make
+	// every guest, interface or disk behind it look removed.
+	if t := bytes.TrimSpace(raw); len(t) == 0 || bytes.Equal(t, []byte("null")) {
+		return s.requestError(path, errNoData)
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return s.requestError(path, err)
+	}
+	return nil
 }
+
+var errNoData = errors.New(`the answer's "data" is null or missing`)
 
 func (s *Source) requestError(path string, err error) error {
 	cause := err

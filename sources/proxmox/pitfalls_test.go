@@ -97,3 +97,52 @@ func TestFlakyGuestRequests(t *testing.T) {
 		t.Errorf("the secret appears in warnings or logs")
 	}
 }
+
+// {"data": null} is a broken answer, never "nothing there": on /cluster/resources the source
+// fails as a whole (it orphans nothing); on a per-node path each item gets a warning that says
+// so, and the guests are still reported from /cluster/resources.
+func TestNullDataIsAnError(t *testing.T) {
+	lab := proxmoxtest.GenerateLab(proxmoxtest.LabSpec{Nodes: 2, Guests: 6, Seed: 5})
+	t.Run("cluster resources", func(t *testing.T) {
+		srv := proxmoxtest.NewTestServer(t, proxmoxtest.WithCluster("nulls"), proxmoxtest.WithLab(lab),
+			proxmoxtest.WithFaults(proxmoxtest.Fault{PathContains: "/cluster/resources", Status: 200}))
+		src, err := New(configFor(t, srv, "nulls"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := src.Discover(context.Background(), nil)
+		if err == nil || !strings.Contains(err.Error(), `"data" is null`) || len(res.Observations) != 0 {
+			t.Fatalf("Discover = %d observations, %v; want an error naming the null data", len(res.Observations), err)
+		}
+	})
+	t.Run("per-node paths", func(t *testing.T) {
+		srv := proxmoxtest.NewTestServer(t, proxmoxtest.WithCluster("nulls"), proxmoxtest.WithLab(lab),
+			proxmoxtest.WithFaults(proxmoxtest.Fault{PathContains: "/nodes", Status: 200}))
+		src, err := New(configFor(t, srv, "nulls"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := src.Discover(context.Background(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nulls := 0
+		for _, w := range res.Warnings {
+			if strings.Contains(w.Message, `"data" is null`) {
+				nulls++
+			}
+		}
+		if nulls == 0 {
+			t.Fatalf("no warning names the null data: %+v", res.Warnings)
+		}
+		vms := 0
+		for _, o := range res.Observations {
+			if o.Kind == "virtual_machine" {
+				vms++
+			}
+		}
+		if vms == 0 {
+			t.Fatal("the guests were lost with their configs")
+		}
+	})
+}

@@ -34,8 +34,14 @@ func sourceFaults() []sourceFault {
 		{"pve", "token loses every privilege (403)", false, func(r *rig) {
 			r.pve.AddToken(proxmoxtest.Token{ID: proxmoxtest.DefaultTokenID, Secret: canaryProxmox, ACL: map[string][]string{}})
 		}},
-		{"pve", `suddenly no guests: /cluster/resources answers 200 {"data": null}`, true, func(r *rig) {
+		{"pve", `/cluster/resources answers 200 {"data": null} (a broken answer, not an empty list)`, false, func(r *rig) {
 			r.pve.AddFault(proxmoxtest.Fault{PathContains: "/cluster/resources", Status: 200})
+		}},
+		{"pve", "suddenly no guests (every VM and container gone from the cluster)", true, func(r *rig) {
+			// the rig's lab: GenerateLab with the same spec gives the same guests
+			for _, g := range proxmoxtest.GenerateLab(proxmoxtest.LabSpec{Nodes: 2, Guests: 12, Seed: 7}).Guests {
+				r.pve.RemoveGuest(g.VMID)
+			}
 		}},
 		{"pve", `per-node lists answer 200 {"data": null}`, true, func(r *rig) {
 			r.pve.AddFault(proxmoxtest.Fault{PathContains: "/nodes", Status: 200})
