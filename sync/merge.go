@@ -277,29 +277,51 @@ func keysOf(o *sources.Observation, ks []identityKey) []identityKey {
 }
 
 func (m *merger) joinByKeys() {
-	// Most keys have one holder: remember the first holder only and keep lists for shared keys.
-	first := make(map[identityKey]int, len(m.obs)*4)
-	shared := map[identityKey][]int{}
-	var buf []identityKey
-	for i := range m.obs {
-		buf = keysOf(&m.obs[i], buf)
-		for _, k := range buf {
-			j, seen := first[k]
-			if !seen {
-				first[k] = i
-				continue
-			}
-			if _, ok := shared[k]; !ok {
-				shared[k] = []int{j}
-			}
-			shared[k] = append(shared[k], i)
-		}
+	// Two goroutines index the keys, split by class so that each key has one home: hardware
+	// and network keys (MACs, IPs) on one side, the rest on the other. Most keys have one
+	// holder: each side remembers the first holder only and keeps lists for shared keys.
+	type sharedKey struct {
+		key     identityKey
+		members []int
 	}
-	keys := make([]identityKey, 0, len(shared))
-	for k := range shared {
-		keys = append(keys, k)
+	network := func(c keyClass) bool { return c == keyMAC || c == keyLocalMAC || c == keyIP }
+	var halves [2][]sharedKey
+	var wg gosync.WaitGroup
+	for half := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			first := make(map[identityKey]int, len(m.obs)*2)
+			shared := map[identityKey][]int{}
+			var buf []identityKey
+			for i := range m.obs {
+				buf = keysOf(&m.obs[i], buf)
+				for _, k := range buf {
+					if network(k.class) != (half == 1) {
+						continue
+					}
+					j, seen := first[k]
+					if !seen {
+						first[k] = i
+						continue
+					}
+					if _, ok := shared[k]; !ok {
+						shared[k] = []int{j}
+					}
+					shared[k] = append(shared[k], i)
+				}
+			}
+			out := make([]sharedKey, 0, len(shared))
+			for k, members := range shared {
+				out = append(out, sharedKey{k, members})
+			}
+			halves[half] = out
+		}()
 	}
-	slices.SortFunc(keys, func(a, b identityKey) int {
+	wg.Wait()
+	keys := append(halves[0], halves[1]...)
+	slices.SortFunc(keys, func(x, y sharedKey) int {
+		a, b := &x.key, &y.key
 		if c := cmp.Compare(a.class, b.class); c != 0 {
 			return c
 		}
@@ -311,8 +333,8 @@ func (m *merger) joinByKeys() {
 		}
 		return a.addr.Compare(b.addr)
 	})
-	for _, k := range keys {
-		m.join(k, shared[k])
+	for _, sk := range keys {
+		m.join(sk.key, sk.members)
 	}
 }
 
