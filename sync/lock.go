@@ -28,18 +28,20 @@ func (e *Engine) acquireLock(ctx context.Context) (release func(), err error) {
 	until := e.now().Add(lockTTL).UTC()
 	body := Object{"name": name, "slug": name, "color": "f44336",
 		"description": fmt.Sprintf("netbox-agent apply lock: held by %s until %s", e.holder, until.Format(time.RFC3339))}
+	releaser := func(id int) func() {
+		return func() {
+			// released even when the apply's context was cancelled
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			defer cancel()
+			if r := e.nb.Delete(rctx, epTags, []int{id}); len(r) == 1 && r[0].Err != nil {
+				e.log.Warn("releasing the apply lock failed; it expires by itself", "tag", name, "error", r[0].Err)
+			}
+		}
+	}
 	for attempt := 0; attempt < 2; attempt++ {
 		res := e.nb.Create(ctx, epTags, []Object{body})
 		if len(res) == 1 && res[0].Err == nil {
-			id := objID(res[0].Object)
-			return func() {
-				// released even when the apply's context was cancelled
-				rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-				defer cancel()
-				if r := e.nb.Delete(rctx, epTags, []int{id}); len(r) == 1 && r[0].Err != nil {
-					e.log.Warn("releasing the apply lock failed; it expires by itself", "tag", name, "error", r[0].Err)
-				}
-			}, nil
+			return releaser(objID(res[0].Object)), nil
 		}
 		got, rerr := e.nb.Snapshot(ctx, []ReadSpec{{Key: "lock", Endpoint: epTags, Query: url.Values{"slug": {name}}}})
 		if rerr != nil {
@@ -58,14 +60,7 @@ func (e *Engine) acquireLock(ctx context.Context) (release func(), err error) {
 			// after the write): the lock is ours. Only one apply per engine runs (applyMu), and
 			// the holder names this engine alone (host, pid and a random nonce).
 			e.log.Info("the apply lock was taken by this engine's earlier attempt; using it", "tag", name)
-			id := objID(held)
-			return func() {
-				rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-				defer cancel()
-				if r := e.nb.Delete(rctx, epTags, []int{id}); len(r) == 1 && r[0].Err != nil {
-					e.log.Warn("releasing the apply lock failed; it expires by itself", "tag", name, "error", r[0].Err)
-				}
-			}, nil
+			return releaser(objID(held)), nil
 		}
 		exp, ok := lockExpiry(desc)
 		if ok && e.now().After(exp) || e.holderDead(desc) {

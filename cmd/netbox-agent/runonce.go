@@ -117,16 +117,7 @@ func runOnce(ctx context.Context, o options, a *agent, stdout, stderr io.Writer)
 		rep.Mode = "dry-run"
 	}
 	prog := newProgressPrinter(stderr)
-	finish := func(code int, err error) int {
-		if err != nil {
-			rep.Error = err.Error()
-			a.log.Error(rep.Mode+" failed", "error", err)
-		}
-		rep.ExitCode = code
-		rep.Duration = time.Since(rep.Started).Round(time.Millisecond).String()
-		printReport(o, rep, stdout)
-		return code
-	}
+	finish := finisher(o, a, rep, stdout)
 	if len(a.all) == 0 {
 		return finish(exitFailure, errors.New("no sources configured: add at least one under sources: in the config"))
 	}
@@ -213,16 +204,7 @@ func exitCode(partial bool, res *sync.Report) int {
 func runApplyPlan(ctx context.Context, o options, a *agent, stdout, stderr io.Writer) int {
 	rep := &runReport{Mode: "apply-plan", Started: time.Now()}
 	prog := newProgressPrinter(stderr)
-	finish := func(code int, err error) int {
-		if err != nil {
-			rep.Error = err.Error()
-			a.log.Error("apply-plan failed", "error", err)
-		}
-		rep.ExitCode = code
-		rep.Duration = time.Since(rep.Started).Round(time.Millisecond).String()
-		printReport(o, rep, stdout)
-		return code
-	}
+	finish := finisher(o, a, rep, stdout)
 	plan, err := sync.LoadPlan(o.applyPlan)
 	if err != nil {
 		return finish(exitFailure, fmt.Errorf("--apply-plan: %w", err))
@@ -232,6 +214,21 @@ func runApplyPlan(ctx context.Context, o options, a *agent, stdout, stderr io.Wr
 		fmt.Fprint(stdout, plan.Table())
 	}
 	return applyPlan(ctx, o, a, plan, rep, prog, stdout, false, finish)
+}
+
+// finisher ends a headless run: the error logged and in the report, the report printed, the
+// exit code returned.
+func finisher(o options, a *agent, rep *runReport, stdout io.Writer) func(code int, err error) int {
+	return func(code int, err error) int {
+		if err != nil {
+			rep.Error = err.Error()
+			a.log.Error(rep.Mode+" failed", "error", err)
+		}
+		rep.ExitCode = code
+		rep.Duration = time.Since(rep.Started).Round(time.Millisecond).String()
+		printReport(o, rep, stdout)
+		return code
+	}
 }
 
 func printReport(o options, rep *runReport, stdout io.Writer) {
