@@ -27,6 +27,14 @@ func encodeObjects(objs []Object) ([]byte, error) {
 	return append(b, ']'), nil
 }
 
+// AppendJSON appends json.Marshal(v), byte for byte: maps with sorted keys, HTML-safe strings.
+// Values that implement AppendJSON(b []byte) ([]byte, error) write themselves. The sync engine
+// encodes plans and ownership records with it.
+func AppendJSON(b []byte, v any) ([]byte, error) { return appendJSON(b, v) }
+
+// AppendJSONString appends s as json.Marshal quotes it.
+func AppendJSONString(b []byte, s string) []byte { return appendJSONString(b, s) }
+
 func appendJSON(b []byte, v any) ([]byte, error) {
 	var err error
 	switch x := v.(type) {

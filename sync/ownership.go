@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/netbox-agent/netbox-agent/netbox"
 )
 
 // ownerRecord is the agent's record on an object it owns, kept in the JSON custom field.
@@ -85,10 +87,10 @@ func appendWritten(b []byte, w written) ([]byte, error) {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, fv.Field)
+		b = netbox.AppendJSONString(b, fv.Field)
 		b = append(b, ':')
 		var err error
-		if b, err = appendJSONValue(b, fv.Value); err != nil {
+		if b, err = netbox.AppendJSON(b, fv.Value); err != nil {
 			return nil, err
 		}
 	}
@@ -120,7 +122,7 @@ func (f ownerField) MarshalJSON() ([]byte, error) { return f.AppendJSON(make([]b
 // AppendJSON appends what MarshalJSON returns (the netbox client's encoder calls it directly).
 func (f ownerField) AppendJSON(b []byte) ([]byte, error) {
 	b = append(b, '{')
-	b = appendJSONString(b, f.Name)
+	b = netbox.AppendJSONString(b, f.Name)
 	b = append(b, ':')
 	return appendOwnerRecord(b, f.Rec)
 }
@@ -131,7 +133,7 @@ func appendOwnerRecord(b []byte, r ownerRecord) ([]byte, error) {
 	b = append(b, `{"created":`...)
 	b = strconv.AppendBool(b, r.Created)
 	b = append(b, `,"id":`...)
-	b = appendJSONString(b, r.ID)
+	b = netbox.AppendJSONString(b, r.ID)
 	if r.Keys.MACs != nil || r.Keys.Serial != "" || r.Keys.SystemUUID != "" { // omitzero
 		b = append(b, `,"keys":{`...)
 		sep := ""
@@ -141,25 +143,25 @@ func appendOwnerRecord(b []byte, r ownerRecord) ([]byte, error) {
 				if i > 0 {
 					b = append(b, ',')
 				}
-				b = appendJSONString(b, m)
+				b = netbox.AppendJSONString(b, m)
 			}
 			b = append(b, ']')
 			sep = ","
 		}
 		if r.Keys.Serial != "" {
 			b = append(b, sep+`"serial":`...)
-			b = appendJSONString(b, r.Keys.Serial)
+			b = netbox.AppendJSONString(b, r.Keys.Serial)
 			sep = ","
 		}
 		if r.Keys.SystemUUID != "" {
 			b = append(b, sep+`"system_uuid":`...)
-			b = appendJSONString(b, r.Keys.SystemUUID)
+			b = netbox.AppendJSONString(b, r.Keys.SystemUUID)
 		}
 		b = append(b, '}')
 	}
 	if r.LastSeen != "" {
 		b = append(b, `,"last_seen":`...)
-		b = appendJSONString(b, r.LastSeen)
+		b = netbox.AppendJSONString(b, r.LastSeen)
 	}
 	if len(r.Sources) > 0 {
 		b = append(b, `,"sources":[`...)
@@ -170,18 +172,18 @@ func appendOwnerRecord(b []byte, r ownerRecord) ([]byte, error) {
 			b = append(b, '{')
 			if src.NativeID != "" {
 				b = append(b, `"native_id":`...)
-				b = appendJSONString(b, src.NativeID)
+				b = netbox.AppendJSONString(b, src.NativeID)
 				b = append(b, ',')
 			}
 			b = append(b, `"source":`...)
-			b = appendJSONString(b, src.Source)
+			b = netbox.AppendJSONString(b, src.Source)
 			b = append(b, '}')
 		}
 		b = append(b, ']')
 	}
 	if r.StaleSince != "" {
 		b = append(b, `,"stale_since":`...)
-		b = appendJSONString(b, r.StaleSince)
+		b = netbox.AppendJSONString(b, r.StaleSince)
 	}
 	if len(r.Written) > 0 {
 		b = append(b, `,"written":`...)
@@ -191,20 +193,6 @@ func appendOwnerRecord(b []byte, r ownerRecord) ([]byte, error) {
 		}
 	}
 	return append(b, '}', '}'), nil
-}
-
-// appendJSONString appends s quoted; strings with anything but plain printable ASCII go
-// through encoding/json (escapes, HTML-safe <, > and &, invalid UTF-8).
-func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(s)
-			return append(b, q...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
 }
 
 // ownership reads the agent's record from an object; ok is false when the object carries no

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/netbox-agent/netbox-agent/netbox"
 )
 
 // planner builds one plan from one snapshot.
@@ -42,6 +44,12 @@ type planRef struct {
 }
 
 func ref(key string) planRef { return planRef{key} }
+
+// AppendJSON writes what json.Marshal does, without reflection (plans hold many references).
+func (r planRef) AppendJSON(b []byte) ([]byte, error) {
+	b = append(b, `{"$ref":`...)
+	return append(netbox.AppendJSONString(b, r.Ref), '}'), nil
+}
 
 func isRef(v any) (string, bool) {
 	if r, ok := v.(planRef); ok {
