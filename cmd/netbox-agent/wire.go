@@ -42,10 +42,10 @@ func buildAgent(cfg *Config, logger *slog.Logger, nbOpts ...netbox.Option) (*age
 		return nil, fmt.Errorf("netbox: %w", err)
 	}
 	a := &agent{cfg: cfg, log: logger, nb: nb}
+	// Each adapter adds its own source attribute to the logger it is given.
 	a.engine = sync.NewEngine(sync.FromClient(nb), cfg.Sync, logger.With("component", "sync"))
-	srcLog := func(string) *slog.Logger { return logger } // each adapter adds its own source attribute
 	for i, c := range cfg.Sources.Proxmox {
-		s, err := proxmox.New(c, srcLog(c.Name))
+		s, err := proxmox.New(c, logger)
 		if err != nil {
 			return nil, fmt.Errorf("sources.proxmox[%d] (%s): %w", i, c.Name, err)
 		}
@@ -53,7 +53,7 @@ func buildAgent(cfg *Config, logger *slog.Logger, nbOpts ...netbox.Option) (*age
 		a.all = append(a.all, s)
 	}
 	for i, c := range cfg.Sources.TrueNAS {
-		s, err := truenas.New(c, srcLog(c.Name))
+		s, err := truenas.New(c, logger)
 		if err != nil {
 			return nil, fmt.Errorf("sources.truenas[%d] (%s): %w", i, c.Name, err)
 		}
@@ -61,7 +61,7 @@ func buildAgent(cfg *Config, logger *slog.Logger, nbOpts ...netbox.Option) (*age
 		a.all = append(a.all, s)
 	}
 	for i, c := range cfg.Sources.HomeAssistant {
-		s, err := homeassistant.New(c, srcLog(c.Name))
+		s, err := homeassistant.New(c, logger)
 		if err != nil {
 			return nil, fmt.Errorf("sources.homeassistant[%d] (%s): %w", i, c.Name, err)
 		}
@@ -69,7 +69,7 @@ func buildAgent(cfg *Config, logger *slog.Logger, nbOpts ...netbox.Option) (*age
 		a.all = append(a.all, s)
 	}
 	for i, c := range cfg.Sources.NetScan {
-		s, err := netscan.New(c, srcLog(c.Name))
+		s, err := netscan.New(c, logger)
 		if err != nil {
 			return nil, fmt.Errorf("sources.netscan[%d] (%s): %w", i, c.Name, err)
 		}
@@ -77,7 +77,7 @@ func buildAgent(cfg *Config, logger *slog.Logger, nbOpts ...netbox.Option) (*age
 		a.all = append(a.all, s)
 	}
 	for i, c := range cfg.Sources.Inventory {
-		s, err := inventory.New(c, srcLog(c.Name))
+		s, err := inventory.New(c, logger)
 		if err != nil {
 			return nil, fmt.Errorf("sources.inventory[%d] (%s): %w", i, c.Name, err)
 		}
