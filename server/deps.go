@@ -192,6 +192,21 @@ type PlanLoader interface {
 	LoadPlan(ctx context.Context, id string) (*Plan, error)
 }
 
+// LatestPlanLoader is optionally implemented by a PlanLoader: the newest stored plan, so "the
+// latest plan" (get_plan {}, netbox-agent://plans/last) survives a restart of the process.
+type LatestPlanLoader interface {
+	// LatestPlan returns the newest stored plan, or an error wrapping fs.ErrNotExist.
+	LatestPlan(ctx context.Context) (*Plan, error)
+}
+
+// AppliedRecorder is optionally implemented by a Syncer that remembers, beyond one process,
+// which plans were applied completely, so a second apply_sync of one says "already applied;
+// nothing to do" instead of sending NetBox creates of objects that now exist.
+type AppliedRecorder interface {
+	// PlanApplied reports when the plan with this id was applied without failures.
+	PlanApplied(ctx context.Context, id string) (time.Time, bool)
+}
+
 // Plan is a sync plan as the tools and resources show it.
 type Plan struct {
 	ID        string    `json:"id"`
@@ -247,13 +262,18 @@ const (
 // PlanAction is one object the plan touches.
 type PlanAction struct {
 	// Ref identifies the action inside the plan ("dcim.device:pve1"); get_plan takes it.
-	Ref        string        `json:"ref"`
-	Op         string        `json:"op"`
-	ObjectType string        `json:"object_type"` // "device", "ip address", ...
-	Name       string        `json:"name"`
-	NetBoxID   int64         `json:"netbox_id,omitempty"`
-	Reason     string        `json:"reason,omitempty"`
-	Changes    []FieldChange `json:"changes,omitempty"`
+	Ref        string `json:"ref"`
+	Op         string `json:"op"`
+	ObjectType string `json:"object_type"` // "device", "ip address", ...
+	Name       string `json:"name"`
+	NetBoxID   int64  `json:"netbox_id,omitempty"`
+	// FollowUpOf is the ref of the create this update completes (a primary IP set once the
+	// address exists): an update of an object the plan itself creates.
+	FollowUpOf string `json:"follow_up_of,omitempty"`
+	// Entity is the merged machine the action belongs to (explain_entity).
+	Entity  string        `json:"entity,omitempty"`
+	Reason  string        `json:"reason,omitempty"`
+	Changes []FieldChange `json:"changes,omitempty"`
 }
 
 // FieldChange is one field's value before and after; values are rendered as text (see

@@ -203,6 +203,57 @@ func (e *EngineSyncer) plan(id string) (*syncengine.Plan, error) {
 	return p, nil
 }
 
+// LatestPlan implements LatestPlanLoader: the most recently written plan of PlanDir.
+func (e *EngineSyncer) LatestPlan(_ context.Context) (*Plan, error) {
+	if e.cfg.PlanDir == "" {
+		return nil, fmt.Errorf("no plan directory: %w", fs.ErrNotExist)
+	}
+	entries, err := os.ReadDir(e.cfg.PlanDir)
+	if err != nil {
+		return nil, err
+	}
+	var newest string
+	var newestAt time.Time
+	for _, de := range entries {
+		id, ok := strings.CutSuffix(de.Name(), ".json")
+		if !ok || !planIDPattern.MatchString(id) || !de.Type().IsRegular() {
+			continue
+		}
+		info, err := de.Info()
+		if err != nil {
+			continue
+		}
+		if newest == "" || info.ModTime().After(newestAt) {
+			newest, newestAt = id, info.ModTime()
+		}
+	}
+	if newest == "" {
+		return nil, fmt.Errorf("no stored plan in %s: %w", e.cfg.PlanDir, fs.ErrNotExist)
+	}
+	return e.LoadPlan(context.Background(), newest)
+}
+
+// PlanApplied implements AppliedRecorder with a marker file beside the plan.
+func (e *EngineSyncer) PlanApplied(_ context.Context, id string) (time.Time, bool) {
+	if e.cfg.PlanDir == "" || !planIDPattern.MatchString(id) {
+		return time.Time{}, false
+	}
+	info, err := os.Stat(filepath.Join(e.cfg.PlanDir, id+".applied"))
+	if err != nil {
+		return time.Time{}, false
+	}
+	return info.ModTime(), true
+}
+
+func (e *EngineSyncer) markApplied(id string) {
+	if e.cfg.PlanDir == "" || !planIDPattern.MatchString(id) {
+		return
+	}
+	if err := os.WriteFile(filepath.Join(e.cfg.PlanDir, id+".applied"), nil, 0o600); err != nil {
+		e.log.Warn("could not record the plan as applied", "plan", id, "error", err)
+	}
+}
+
 // LoadPlan implements PlanLoader.
 func (e *EngineSyncer) LoadPlan(_ context.Context, id string) (*Plan, error) {
 	p, err := e.plan(id)
@@ -226,6 +277,9 @@ func (e *EngineSyncer) Apply(ctx context.Context, planID string, progress source
 	if ctx.Err() != nil {
 		view.Cancelled = true
 	}
+	if err == nil && !view.Cancelled && applyStatus(view) == "applied" {
+		e.markApplied(planID)
+	}
 	return view, err
 }
 
@@ -234,7 +288,7 @@ func (e *EngineSyncer) Apply(ctx context.Context, planID string, progress source
 func PlanView(p *syncengine.Plan) *Plan {
 	v := &Plan{ID: p.ID, CreatedAt: p.CreatedAt, Sources: []string{}, Actions: make([]PlanAction, 0, len(p.Actions))}
 	for _, a := range p.Actions {
-		pa := PlanAction{Ref: a.Key, Op: string(a.Op), ObjectType: a.Type, Name: a.Name, NetBoxID: int64(a.ID), Reason: a.Reason}
+		pa := PlanAction{Ref: a.Key, Op: string(a.Op), ObjectType: a.Type, Name: a.Name, NetBoxID: int64(a.ID), FollowUpOf: a.Target, Entity: a.Entity, Reason: a.Reason}
 		for _, c := range a.Changes {
 			pa.Changes = append(pa.Changes, FieldChange{Field: c.Field, Before: RenderValue(c.Before), After: RenderValue(c.After), Source: c.Source, Reason: c.Reason})
 		}

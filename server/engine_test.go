@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"context"
+	"io"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -8,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/netbox-agent/netbox-agent/internal/secret"
@@ -157,4 +161,76 @@ func scrape(t *testing.T, m *server.Metrics) (int, string) {
 	rec := httptest.NewRecorder()
 	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	return rec.Code, rec.Body.String()
+}
+
+// stdioTo serves s over stdio pipes (as a client that starts the agent would see it) and
+// connects mcp-go's stdio client to it.
+func stdioTo(t *testing.T, s *server.Server, version string) *client.Client {
+	t.Helper()
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = s.ServeStdio(ctx, inR, outW)
+		_ = outW.Close()
+	}()
+	c := client.NewClient(transport.NewIO(outR, inW, io.NopCloser(strings.NewReader(""))), client.WithProtocolVersion(version))
+	t.Cleanup(func() {
+		_ = c.Close()
+		_ = inW.Close()
+		cancel()
+		<-done
+	})
+	if err := c.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Initialize(t.Context(), mcp.InitializeRequest{Params: mcp.InitializeParams{ProtocolVersion: version, ClientInfo: mcp.Implementation{Name: "stdio-test", Version: "1"}}}); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// Faults 3 and 7 over stdio with the real engine: a new process finds the latest plan in the
+// state directory (get_plan {} and plans/last), and applying an applied plan again (in yet
+// another process) is "already applied; nothing to do", with nothing sent to NetBox.
+func TestLatestPlanAndReapplyAcrossProcesses(t *testing.T) {
+	lab := newEngineLab(t)
+	first := stdioTo(t, lab.agent(t), mcp.ProtocolVersion20251125)
+	var prev server.PreviewOutput
+	callJSON(t, first, "preview_sync", map[string]any{}, &prev)
+
+	second := stdioTo(t, lab.agent(t), mcp.ProtocolVersion20251125)
+	var plan server.GetPlanOutput
+	callJSON(t, second, "get_plan", map[string]any{}, &plan)
+	if plan.PlanID != prev.PlanID {
+		t.Fatalf("get_plan {} in a new process: plan %q, want %q", plan.PlanID, prev.PlanID)
+	}
+	res, err := second.ReadResource(t.Context(), mcp.ReadResourceRequest{Params: mcp.ReadResourceParams{URI: server.ResourceLastPlan}})
+	if err != nil || len(res.Contents) == 0 || !strings.Contains(res.Contents[0].(mcp.TextResourceContents).Text, prev.PlanID) {
+		t.Fatalf("plans/last in a new process: %v %+v", err, res)
+	}
+	var applied server.ApplyOutput
+	callJSON(t, second, "apply_sync", map[string]any{"plan_id": prev.PlanID, "confirm": true}, &applied)
+	if applied.Status != "applied" {
+		t.Fatalf("apply: %+v", applied)
+	}
+	devices := len(lab.nb.Objects("/api/dcim/devices/"))
+
+	for name, c := range map[string]*client.Client{"same process": second, "new process": stdioTo(t, lab.agent(t), mcp.ProtocolVersion20251125)} {
+		r, err := c.CallTool(t.Context(), mcp.CallToolRequest{Params: mcp.CallToolParams{Name: "apply_sync", Arguments: map[string]any{"plan_id": prev.PlanID, "confirm": true}}})
+		if err != nil || r.IsError {
+			t.Fatalf("%s: re-apply: %v %+v", name, err, r)
+		}
+		if st := r.StructuredContent.(map[string]any)["status"]; st != "already_applied" {
+			t.Fatalf("%s: re-apply status %v, want already_applied", name, st)
+		}
+		if text := r.Content[0].(mcp.TextContent).Text; !strings.Contains(text, "already applied; nothing to do") {
+			t.Fatalf("%s: re-apply text %q", name, text)
+		}
+	}
+	if got := len(lab.nb.Objects("/api/dcim/devices/")); got != devices {
+		t.Fatalf("re-applying changed NetBox: %d devices, was %d", got, devices)
+	}
 }

@@ -24,14 +24,16 @@ func (s *Server) Handler() http.Handler {
 }
 
 func (s *Server) handler() (http.Handler, *mcpserver.StreamableHTTPServer) {
+	sessions := newSessionRegistry()
 	mcpHTTP := mcpserver.NewStreamableHTTPServer(s.mcp,
 		mcpserver.WithEndpointPath("/mcp"),
+		mcpserver.WithSessionIdManager(sessions),
 		mcpserver.WithHeartbeatInterval(30*time.Second),
 		mcpserver.WithSessionIdleTTL(30*time.Minute),
 		mcpserver.WithStreamableHTTPLogger(s.log),
 	)
 	mux := http.NewServeMux()
-	mux.Handle("/mcp", s.checkOrigin(s.requireAuth(s.limitBody(mcpHTTP))))
+	mux.Handle("/mcp", s.checkOrigin(s.requireAuth(s.limitBody(s.sessionGate(sessions, mcpHTTP)))))
 	mux.Handle("/metrics", s.requireAuth(s.metrics.Handler()))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

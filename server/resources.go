@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
 )
@@ -16,7 +18,109 @@ const (
 	ResourceLastRun  = "netbox-agent://runs/last"
 	resourcePlanTmpl = "netbox-agent://plans/{id}"
 	planURIPrefix    = "netbox-agent://plans/"
+	// Pages beyond the first: a plan of 2,000 VMs is 13 MB, a client drops a session on a
+	// message over 10 MiB, and a model cannot read that much anyway.
+	resourcePlanPageTmpl = "netbox-agent://plan-actions/{id}/{offset}"
+	planPageURIPrefix    = "netbox-agent://plan-actions/"
+	resourceRunPageTmpl  = "netbox-agent://run-results/{offset}"
+	runPageURIPrefix     = "netbox-agent://run-results/"
 )
+
+// maxResultBytes bounds every tool result and resource read; pageBytes is what one page of
+// items may take of it (the rest is the envelope: summary, a few conflicts, notes).
+const (
+	maxResultBytes = 256 << 10
+	pageBytes      = 160 << 10
+)
+
+// fitPage returns how many items from items[0:] fit in budget bytes of JSON (at least one,
+// so paging always moves on).
+func fitPage[T any](items []T, budget int) int {
+	used := 0
+	for i := range items {
+		b, err := json.Marshal(items[i])
+		if err != nil {
+			return max(i, 1)
+		}
+		used += len(b) + 1
+		if used > budget && i > 0 {
+			return i
+		}
+	}
+	return len(items)
+}
+
+// PlanPage is a plan resource: the summary, the first conflicts and notes, and one page of
+// actions in the order a person should read them.
+type PlanPage struct {
+	ID            string        `json:"id"`
+	CreatedAt     time.Time     `json:"created_at"`
+	Sources       []string      `json:"sources"`
+	Scope         string        `json:"scope,omitempty"`
+	Summary       PlanSummary   `json:"summary"`
+	Conflicts     []Conflict    `json:"conflicts,omitempty"`
+	Notes         []Note        `json:"notes,omitempty"`
+	SourceErrors  []SourceError `json:"source_errors,omitempty"`
+	Actions       []PlanAction  `json:"actions"`
+	Offset        int           `json:"offset"`
+	Total         int           `json:"total"`
+	NextURI       string        `json:"next_uri,omitempty"`
+	MoreConflicts string        `json:"more_conflicts,omitempty"`
+}
+
+func planPage(p *Plan, offset int) PlanPage {
+	ordered := orderedActions(p.Actions)
+	lo := min(offset, len(ordered))
+	n := fitPage(ordered[lo:], pageBytes)
+	out := PlanPage{ID: p.ID, CreatedAt: p.CreatedAt, Sources: p.Sources, Scope: p.Scope, Summary: summarizePlan(p),
+		SourceErrors: p.SourceErrors, Actions: ordered[lo : lo+n], Offset: offset, Total: len(ordered)}
+	if offset == 0 {
+		out.Conflicts = p.Conflicts[:min(maxConflictsShown, len(p.Conflicts))]
+		out.Notes = p.Notes[:min(maxNotesShown, len(p.Notes))]
+		if len(p.Conflicts) > maxConflictsShown || len(p.Notes) > maxNotesShown {
+			out.MoreConflicts = "list_conflicts pages every conflict, warning and note"
+		}
+	}
+	if lo+n < len(ordered) {
+		out.NextURI = fmt.Sprintf("%s%s/%d", planPageURIPrefix, p.ID, lo+n)
+	}
+	return out
+}
+
+// RunPage is the last apply report: the counts and one page of per-object results, failures
+// first.
+type RunPage struct {
+	PlanID     string         `json:"plan_id"`
+	Status     string         `json:"status"`
+	Summary    ApplySummary   `json:"summary"`
+	StartedAt  time.Time      `json:"started_at"`
+	FinishedAt time.Time      `json:"finished_at"`
+	Results    []ObjectResult `json:"results"`
+	Offset     int            `json:"offset"`
+	Total      int            `json:"total"`
+	NextURI    string         `json:"next_uri,omitempty"`
+}
+
+func runPage(r *ApplyReport, offset int) RunPage {
+	out := applyOutput(r)
+	sorted := failuresFirst(r.Results)
+	lo := min(offset, len(sorted))
+	n := fitPage(sorted[lo:], pageBytes)
+	page := RunPage{PlanID: r.PlanID, Status: out.Status, Summary: out.Summary, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt,
+		Results: sorted[lo : lo+n], Offset: offset, Total: len(sorted)}
+	if lo+n < len(sorted) {
+		page.NextURI = fmt.Sprintf("%s%d", runPageURIPrefix, lo+n)
+	}
+	return page
+}
+
+func parseOffset(uri, s string) (int, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%s: offset %q is not a non-negative integer", uri, s)
+	}
+	return n, nil
+}
 
 func (s *Server) registerResources() {
 	if s.deps.EffectiveConfig != nil {
@@ -33,18 +137,38 @@ func (s *Server) registerResources() {
 	}
 	s.mcp.AddResource(mcp.NewResource(ResourceLastPlan, "last-plan",
 		mcp.WithResourceTitle("Last sync plan"),
-		mcp.WithResourceDescription("The latest plan preview_sync (or the scheduler) made, in full, as JSON."),
+		mcp.WithResourceDescription("The latest plan preview_sync (or the scheduler) made: summary, conflicts and the first page of actions (deletes, conflicts and updates first); next_uri pages on."),
 		mcp.WithMIMEType("application/json"),
 	), func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
 		plan, ok := s.findPlan(ctx, "")
 		if !ok {
 			return nil, fmt.Errorf("%s: no plan yet: run preview_sync", req.Params.URI)
 		}
-		return s.jsonResource(req.Params.URI, plan)
+		return s.jsonResource(req.Params.URI, planPage(plan, 0))
+	})
+	s.mcp.AddResourceTemplate(mcp.NewResourceTemplate(resourcePlanPageTmpl, "plan-actions",
+		mcp.WithTemplateTitle("A page of a plan's actions"),
+		mcp.WithTemplateDescription("The actions of a plan from offset on, as many as fit in 256 KB; next_uri pages on."),
+		mcp.WithTemplateMIMEType("application/json"),
+	), func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
+		rest := strings.TrimPrefix(req.Params.URI, planPageURIPrefix)
+		id, off, ok := strings.Cut(rest, "/")
+		if !ok {
+			return nil, fmt.Errorf("%s: want %s", req.Params.URI, resourcePlanPageTmpl)
+		}
+		offset, err := parseOffset(req.Params.URI, off)
+		if err != nil {
+			return nil, err
+		}
+		plan, found := s.findPlan(ctx, id)
+		if !found {
+			return nil, fmt.Errorf("%s: no such plan among the last %d", req.Params.URI, maxPlans)
+		}
+		return s.jsonResource(req.Params.URI, planPage(plan, offset))
 	})
 	s.mcp.AddResourceTemplate(mcp.NewResourceTemplate(resourcePlanTmpl, "plan",
 		mcp.WithTemplateTitle("Sync plan by id"),
-		mcp.WithTemplateDescription("One of the recent plans, in full, as JSON."),
+		mcp.WithTemplateDescription("One of the recent plans: summary, conflicts and the first page of actions; next_uri pages on."),
 		mcp.WithTemplateMIMEType("application/json"),
 	), func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
 		id := strings.TrimPrefix(req.Params.URI, planURIPrefix)
@@ -55,25 +179,44 @@ func (s *Server) registerResources() {
 		if !ok {
 			return nil, fmt.Errorf("%s: no such plan among the last %d", req.Params.URI, maxPlans)
 		}
-		return s.jsonResource(req.Params.URI, plan)
+		return s.jsonResource(req.Params.URI, planPage(plan, 0))
 	})
 	s.mcp.AddResource(mcp.NewResource(ResourceLastRun, "last-run",
 		mcp.WithResourceTitle("Last apply report"),
-		mcp.WithResourceDescription("The per-object report of the latest apply, as JSON."),
+		mcp.WithResourceDescription("The latest apply: counts and the per-object results, failures first, one page; next_uri pages on."),
 		mcp.WithMIMEType("application/json"),
 	), func(_ context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
 		r := s.lastReport()
 		if r == nil {
 			return nil, fmt.Errorf("%s: nothing applied yet", req.Params.URI)
 		}
-		return s.jsonResource(req.Params.URI, r)
+		return s.jsonResource(req.Params.URI, runPage(r, 0))
+	})
+	s.mcp.AddResourceTemplate(mcp.NewResourceTemplate(resourceRunPageTmpl, "run-results",
+		mcp.WithTemplateTitle("A page of the last apply's results"),
+		mcp.WithTemplateDescription("Per-object results of the latest apply from offset on, failures first."),
+		mcp.WithTemplateMIMEType("application/json"),
+	), func(_ context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
+		offset, err := parseOffset(req.Params.URI, strings.TrimPrefix(req.Params.URI, runPageURIPrefix))
+		if err != nil {
+			return nil, err
+		}
+		r := s.lastReport()
+		if r == nil {
+			return nil, fmt.Errorf("%s: nothing applied yet", req.Params.URI)
+		}
+		return s.jsonResource(req.Params.URI, runPage(r, offset))
 	})
 }
 
 func (s *Server) jsonResource(uri string, v any) ([]mcp.ResourceContents, error) {
-	b, err := json.MarshalIndent(v, "", "  ")
+	b, err := json.Marshal(v)
 	if err != nil {
 		return nil, fmt.Errorf("%s: encoding: %w", uri, err)
+	}
+	if len(b) > maxResultBytes {
+		// The pages are sized to stay far below this; a bug must not cost the session.
+		return nil, fmt.Errorf("%s: %d bytes is over the %d-byte limit of one read", uri, len(b), maxResultBytes)
 	}
 	return []mcp.ResourceContents{mcp.TextResourceContents{URI: uri, MIMEType: "application/json", Text: s.scrubber.Scrub(string(b))}}, nil
 }

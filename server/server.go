@@ -32,6 +32,7 @@ type Server struct {
 	metrics  *Metrics
 	mcp      *mcpserver.MCPServer
 	tools    []string
+	regErrs  []error // tools that could not be registered (a broken schema is a bug)
 
 	// stopCtx is cancelled when a shutdown's grace period is over: running applies then stop.
 	stopCtx  context.Context
@@ -43,7 +44,8 @@ type Server struct {
 	mu        sync.Mutex
 	plans     []*Plan // most recent last, bounded by maxPlans
 	lastApply *ApplyReport
-	runs      []RunRecord // most recent last, bounded by maxRuns
+	applied   map[string]time.Time // plans applied without failures, by id
+	runs      []RunRecord          // most recent last, bounded by maxRuns
 }
 
 const (
@@ -90,15 +92,19 @@ func New(cfg Config, deps Deps, metrics *Metrics) (*Server, error) {
 		mcpserver.WithResourceCapabilities(false, false),
 		mcpserver.WithPromptCapabilities(false),
 		mcpserver.WithLogging(),
-		mcpserver.WithElicitation(),
+		// No WithElicitation: elicitation is a client capability; advertising it among the
+		// server's is wrong (the server asks through InputRequestBuilder all the same).
 		mcpserver.WithRecovery(),
-		mcpserver.WithInputSchemaValidation(),
+		// Arguments are validated by addRawTool (validate.go), with readable messages.
 		mcpserver.WithOutputSchemaValidation(),
 		mcpserver.WithToolHandlerMiddleware(s.toolMiddleware),
 	)
 	s.registerTools()
 	s.registerResources()
 	s.registerPrompts()
+	if len(s.regErrs) > 0 {
+		return nil, fmt.Errorf("mcp server: %w", errors.Join(s.regErrs...))
+	}
 	return s, nil
 }
 
@@ -118,7 +124,10 @@ func (s *Server) Tools() []string { return append([]string(nil), s.tools...) }
 // toolMiddleware scrubs secrets from every tool result and counts calls.
 func (s *Server) toolMiddleware(next mcpserver.ToolHandlerFunc) mcpserver.ToolHandlerFunc {
 	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		ctx = context.WithValue(ctx, callKey{}, newCallState())
 		res, err := next(ctx, req)
+		// The result goes out only after the call's notifications are on the wire.
+		s.flushNotifications(ctx)
 		if err != nil {
 			s.metrics.observeTool(req.Params.Name, true)
 			s.log.Warn("tool failed", "tool", req.Params.Name, "error", err)
@@ -170,37 +179,56 @@ func addTool[In, Out any](s *Server, tool mcp.Tool, h func(ctx context.Context, 
 		if err != nil {
 			return mcp.NewToolResultError(fmt.Sprintf("%s: %v", tool.Name, err)), nil
 		}
+		if sm, ok := any(out).(summarizer); ok {
+			return mcp.NewToolResultStructured(out, sm.summary()), nil
+		}
 		return mcp.NewToolResultStructuredOnly(out), nil
 	})
 }
 
 func (s *Server) addRawTool(tool mcp.Tool, h mcpserver.ToolHandlerFunc) {
-	s.mcp.AddTool(portableTool(tool), h)
+	tool = portableTool(tool)
+	v, err := newArgsValidator(tool)
+	if err != nil {
+		s.regErrs = append(s.regErrs, err)
+		return
+	}
+	s.mcp.AddTool(tool, func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		if err := v.check(req.Params.Arguments); err != nil {
+			return mcp.NewToolResultError(fmt.Sprintf("%s: invalid arguments: %v", tool.Name, err)), nil
+		}
+		return h(ctx, req)
+	})
 	s.tools = append(s.tools, tool.Name)
 }
 
 // progress returns a sources.Progress that sends notifications/progress when the client
 // asked for them (a progress token) and logs otherwise. Progress values only ever increase,
-// as the protocol requires.
+// as the protocol requires, and at most one notification goes out per progressInterval
+// (a 2,000-VM discovery reports every VM): the ones in between are only logged.
 func (s *Server) progress(ctx context.Context, req mcp.CallToolRequest, what string) sources.Progress {
 	var token mcp.ProgressToken
 	if req.Params.Meta != nil {
 		token = req.Params.Meta.ProgressToken
 	}
-	var mu sync.Mutex
-	last := -1.0
+	st := callFrom(ctx)
+	if st == nil {
+		st = newCallState()
+	}
 	return func(done, total int, message string) {
 		s.log.Debug("progress", "what", what, "done", done, "total", total, "message", message)
 		if token == nil {
 			return
 		}
-		mu.Lock()
-		defer mu.Unlock()
+		st.mu.Lock()
+		defer st.mu.Unlock()
 		p := float64(done)
-		if p <= last {
+		now := time.Now()
+		if p <= st.last || st.sent > 0 && now.Sub(st.lastSent) < progressInterval {
 			return
 		}
-		last = p
+		st.last, st.lastSent = p, now
+		st.sent++
 		params := map[string]any{"progressToken": token, "progress": p}
 		if total > 0 {
 			params["total"] = float64(total)
@@ -208,16 +236,8 @@ func (s *Server) progress(ctx context.Context, req mcp.CallToolRequest, what str
 		if message != "" {
 			params["message"] = message
 		}
-		if err := s.mcp.SendNotificationToClient(ctx, "notifications/progress", params); err != nil {
-			s.log.Debug("progress notification not sent", "error", err)
-		}
+		s.notify(ctx, "notifications/progress", params)
 	}
-}
-
-// clientLog sends a log message to the client (shown when it set a level) and to our log.
-func (s *Server) clientLog(ctx context.Context, level mcp.LoggingLevel, msg string) {
-	msg = s.scrubber.Scrub(msg)
-	_ = s.mcp.SendLogMessageToClient(ctx, mcp.NewLoggingMessageNotification(level, Name, msg))
 }
 
 func (s *Server) recordRun(r RunRecord) {
@@ -259,6 +279,12 @@ func (s *Server) RecordApply(r *ApplyReport) {
 func (s *Server) keepReport(r *ApplyReport) {
 	s.mu.Lock()
 	s.lastApply = r
+	if applyStatus(r) == "applied" {
+		if s.applied == nil {
+			s.applied = map[string]time.Time{}
+		}
+		s.applied[r.PlanID] = r.FinishedAt
+	}
 	s.mu.Unlock()
 	s.metrics.ObserveApply(r)
 }
@@ -268,11 +294,30 @@ func (s *Server) keepReport(r *ApplyReport) {
 func (s *Server) findPlan(ctx context.Context, id string) (*Plan, bool) {
 	s.mu.Lock()
 	if id == "" {
-		defer s.mu.Unlock()
-		if len(s.plans) == 0 {
+		if len(s.plans) > 0 {
+			defer s.mu.Unlock()
+			return s.plans[len(s.plans)-1], true
+		}
+		s.mu.Unlock()
+		// A new process (every stdio client start) has none in memory: the newest stored
+		// plan is the latest.
+		latest, ok := s.deps.Sync.(LatestPlanLoader)
+		if !ok {
 			return nil, false
 		}
-		return s.plans[len(s.plans)-1], true
+		p, err := latest.LatestPlan(ctx)
+		if err != nil || p == nil {
+			if err != nil && !errors.Is(err, fs.ErrNotExist) {
+				s.log.Warn("loading the latest stored plan failed", "error", err)
+			}
+			return nil, false
+		}
+		s.mu.Lock()
+		if len(s.plans) == 0 {
+			s.plans = append(s.plans, p)
+		}
+		s.mu.Unlock()
+		return p, true
 	}
 	for i := len(s.plans) - 1; i >= 0; i-- {
 		if s.plans[i].ID == id {
@@ -300,6 +345,21 @@ func (s *Server) findPlan(ctx context.Context, id string) (*Plan, bool) {
 	}
 	s.mu.Unlock()
 	return p, true
+}
+
+// planApplied reports when a plan was applied without failures, by this process or (through
+// the syncer's records) an earlier one.
+func (s *Server) planApplied(ctx context.Context, id string) (time.Time, bool) {
+	s.mu.Lock()
+	at, ok := s.applied[id]
+	s.mu.Unlock()
+	if ok {
+		return at, true
+	}
+	if rec, isRec := s.deps.Sync.(AppliedRecorder); isRec {
+		return rec.PlanApplied(ctx, id)
+	}
+	return time.Time{}, false
 }
 
 func (s *Server) lastReport() *ApplyReport {

@@ -21,6 +21,10 @@ func (s *Server) ServeStdio(ctx context.Context, in io.Reader, out io.Writer) er
 	// finish and its reply reach the client; after that it is cancelled.
 	listenCtx, stopListening := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopListening()
+	// Tool calls run under listenCtx: they find the counter of what reached stdout there.
+	wire := newWireCounter()
+	out = countingWriter{w: out, c: wire}
+	listenCtx = withWire(listenCtx, wire)
 	go func() {
 		select {
 		case <-ctx.Done():

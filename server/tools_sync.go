@@ -23,8 +23,11 @@ type PreviewInput struct {
 
 // PlanSummary counts a plan's actions.
 type PlanSummary struct {
-	Create       int            `json:"create"`
-	Update       int            `json:"update"`
+	Create int `json:"create"`
+	Update int `json:"update"`
+	// FollowUp are updates of objects the plan itself creates (primary IPs): part of those
+	// creates, not changes to anything that exists.
+	FollowUp     int            `json:"follow_up_writes,omitempty"`
 	Delete       int            `json:"delete"`
 	Stale        int            `json:"stale"`
 	Total        int            `json:"total"`
@@ -52,8 +55,10 @@ type PreviewOutput struct {
 	SourceErrors []SourceError `json:"source_errors,omitempty"`
 	// FirstActions are the first actions of the plan; get_plan pages through all of them.
 	FirstActions []ActionBrief `json:"first_actions"`
-	Next         string        `json:"next"`
-	WritesOn     bool          `json:"writes_enabled"`
+	// Machines names the machines the plan creates, changes or removes (+ ~ -), first ones.
+	Machines string `json:"machines,omitempty"`
+	Next     string `json:"next"`
+	WritesOn bool   `json:"writes_enabled"`
 }
 
 // GetPlanInput is what get_plan takes.
@@ -65,6 +70,8 @@ type GetPlanInput struct {
 	Name       string `json:"name,omitempty" jsonschema_description:"Only actions whose object name contains this text (case-insensitive)."`
 	Limit      int    `json:"limit,omitempty" jsonschema_description:"Page size (default 50, at most 200)."`
 	Offset     int    `json:"offset,omitempty" jsonschema_description:"Actions to skip (use page.next_offset)."`
+	// Bookkeeping: the agent's tag and ownership custom field, left out of diffs by default.
+	Bookkeeping bool `json:"bookkeeping,omitempty" jsonschema_description:"Also show the agent's own tag and ownership custom field in diffs."`
 }
 
 // GetPlanOutput is one page of a plan's actions with their diffs.
@@ -77,8 +84,11 @@ type GetPlanOutput struct {
 	Conflicts    []Conflict      `json:"conflicts,omitempty"`
 	SourceErrors []SourceError   `json:"source_errors,omitempty"`
 	Warnings     []SourceWarning `json:"warnings,omitempty"`
-	Actions      []PlanAction    `json:"actions"`
-	Page         Page            `json:"page"`
+	// Notes are what the plan deliberately does not do, and why (a person's edit kept,
+	// deletes refused by the guard); list_conflicts pages all of them.
+	Notes   []Note       `json:"notes,omitempty"`
+	Actions []PlanAction `json:"actions"`
+	Page    Page         `json:"page"`
 }
 
 // ApplyInput is what apply_sync takes.
@@ -100,7 +110,7 @@ type ApplySummary struct {
 type ApplyOutput struct {
 	PlanID string `json:"plan_id"`
 	// Status: applied, partial (some objects failed), failed, cancelled, declined (the person
-	// said no: nothing was written).
+	// said no: nothing was written), already_applied (nothing to do).
 	Status     string         `json:"status"`
 	Summary    ApplySummary   `json:"summary"`
 	StartedAt  *time.Time     `json:"started_at,omitempty"`
@@ -140,6 +150,7 @@ type StatusOutput struct {
 
 const (
 	maxConflictsShown = 20
+	maxNotesShown     = 20
 	firstActionsShown = 10
 	maxResultsShown   = 50
 	confirmKey        = "confirm"
@@ -192,7 +203,11 @@ func summarizePlan(p *Plan) PlanSummary {
 		case OpCreate:
 			sum.Create++
 		case OpUpdate:
-			sum.Update++
+			if isFollowUp(a) {
+				sum.FollowUp++
+			} else {
+				sum.Update++
+			}
 		case OpDelete:
 			sum.Delete++
 		case OpStale:
@@ -241,9 +256,11 @@ func (s *Server) previewSync(ctx context.Context, req mcp.CallToolRequest, in Pr
 	if len(out.Conflicts) > maxConflictsShown {
 		out.Conflicts = out.Conflicts[:maxConflictsShown]
 	}
-	for _, a := range plan.Actions[:min(firstActionsShown, len(plan.Actions))] {
+	ordered := orderedActions(plan.Actions)
+	for _, a := range ordered[:min(firstActionsShown, len(ordered))] {
 		out.FirstActions = append(out.FirstActions, ActionBrief{Ref: a.Ref, Op: a.Op, ObjectType: a.ObjectType, Name: a.Name, Changes: len(a.Changes)})
 	}
+	out.Machines = machinesChanging(plan, summaryNames)
 	switch {
 	case sum.Total == 0:
 		out.Next = "NetBox is in step with the sources: nothing to apply."
@@ -278,10 +295,12 @@ func (s *Server) getPlan(ctx context.Context, _ mcp.CallToolRequest, in GetPlanI
 	if len(out.Warnings) > maxWarningsShown {
 		out.Warnings = out.Warnings[:maxWarningsShown]
 	}
-	kept := plan.Actions // no filter: page the plan in place, without a copy
+	out.Notes = plan.Notes[:min(maxNotesShown, len(plan.Notes))]
+	kept := orderedActions(plan.Actions)
 	if in.Ref != "" || in.Op != "" || in.ObjectType != "" || in.Name != "" {
+		all := kept
 		kept = nil
-		for _, a := range plan.Actions {
+		for _, a := range all {
 			switch {
 			case in.Ref != "" && a.Ref != in.Ref,
 				in.Op != "" && a.Op != in.Op,
@@ -299,8 +318,17 @@ func (s *Server) getPlan(ctx context.Context, _ mcp.CallToolRequest, in GetPlanI
 	if err != nil {
 		return GetPlanOutput{}, err
 	}
+	// A page holds as many actions as fit in the result budget (diffs vary in size).
+	if n := fitPage(withoutBookkeeping(kept[lo:hi]), pageBytes); lo+n < hi {
+		hi = lo + n
+		page.HasMore, page.NextOffset = true, hi
+	}
 	out.Page = page
-	out.Actions = append(out.Actions, kept[lo:hi]...)
+	if in.Bookkeeping {
+		out.Actions = append(out.Actions, kept[lo:hi]...)
+	} else {
+		out.Actions = withoutBookkeeping(kept[lo:hi])
+	}
 	return out, nil
 }
 
@@ -337,11 +365,13 @@ func (s *Server) confirmationOf(ctx context.Context, req mcp.CallToolRequest, in
 		}
 		return confirmNo
 	}
-	if in.Confirm {
-		return confirmYes
-	}
+	// A client that can ask the person is always made to: the model's confirm: true alone
+	// does not stand in for the person then.
 	if clientCanElicit(ctx) {
 		return confirmAsk
+	}
+	if in.Confirm {
+		return confirmYes
 	}
 	return confirmCannotAsk
 }
@@ -365,11 +395,20 @@ func (s *Server) applySync(ctx context.Context, req mcp.CallToolRequest) (*mcp.C
 		return fail("plan_id: %q is unknown (plans are kept in memory for the last %d previews): run preview_sync", in.PlanID, maxPlans)
 	}
 	sum := summarizePlan(plan)
+	if at, done := s.planApplied(ctx, plan.ID); done {
+		// NetBox already holds this plan: sending its creates again would only fail.
+		out := ApplyOutput{PlanID: plan.ID, Status: "already_applied", Results: []ObjectResult{}}
+		if !at.IsZero() {
+			out.FinishedAt = &at
+		}
+		res := mcp.NewToolResultStructuredOnly(out)
+		res.Content = []mcp.Content{mcp.NewTextContent(fmt.Sprintf("Plan %s: already applied; nothing to do%s. Run preview_sync to see what changed since.", plan.ID, appliedAt(at)))}
+		return res, nil
+	}
 	switch s.confirmationOf(ctx, req, in) {
 	case confirmAsk:
 		return mcpserver.NewInputRequestBuilder(plan.ID).Elicit(confirmKey, mcp.ElicitationParams{
-			Message: fmt.Sprintf("Apply plan %s to NetBox? %d create, %d update, %d delete, %d stale marks (%d objects).",
-				plan.ID, sum.Create, sum.Update, sum.Delete, sum.Stale, sum.Total),
+			Message: confirmQuestion(plan, sum),
 			RequestedSchema: map[string]any{
 				"type": "object",
 				"properties": map[string]any{
@@ -380,7 +419,8 @@ func (s *Server) applySync(ctx context.Context, req mcp.CallToolRequest) (*mcp.C
 		}).ToolResult(), nil
 	case confirmNo:
 		s.recordRun(RunRecord{Kind: "apply", PlanID: plan.ID, StartedAt: time.Now(), FinishedAt: time.Now(), Status: "declined", Summary: "the person declined; nothing written"})
-		return mcp.NewToolResultStructuredOnly(ApplyOutput{PlanID: plan.ID, Status: "declined", Results: []ObjectResult{}}), nil
+		declined := ApplyOutput{PlanID: plan.ID, Status: "declined", Results: []ObjectResult{}}
+		return mcp.NewToolResultStructured(declined, "The person declined plan "+plan.ID+": nothing was written."), nil
 	case confirmCannotAsk:
 		return fail("refused: not confirmed. This client cannot ask the person, so show them the plan (get_plan), and only after they agree call apply_sync with plan_id %q and confirm: true. Nothing was written.", plan.ID)
 	}
@@ -421,11 +461,18 @@ func (s *Server) applySync(ctx context.Context, req mcp.CallToolRequest) (*mcp.C
 	s.recordRun(RunRecord{Kind: "apply", PlanID: plan.ID, StartedAt: report.StartedAt, FinishedAt: report.FinishedAt, Status: out.Status,
 		Summary: fmt.Sprintf("%d ok, %d failed, %d skipped, %d changed since plan", out.Summary.OK, out.Summary.Failed, out.Summary.Skipped, out.Summary.Changed)})
 	s.log.Info("applied plan", "plan", plan.ID, "status", out.Status, "ok", out.Summary.OK, "failed", out.Summary.Failed)
-	res := mcp.NewToolResultStructuredOnly(out)
+	res := mcp.NewToolResultStructured(out, out.summary())
 	if out.Status == "failed" && err != nil {
 		res.Content = append(res.Content, mcp.NewTextContent("apply error: "+err.Error()))
 	}
 	return res, nil
+}
+
+func appliedAt(at time.Time) string {
+	if at.IsZero() {
+		return ""
+	}
+	return " (applied at " + at.UTC().Format(time.RFC3339) + ")"
 }
 
 func applyStatus(r *ApplyReport) string {
@@ -470,20 +517,7 @@ func applyOutput(r *ApplyReport) ApplyOutput {
 		}
 	}
 	out.Summary.Total = len(r.Results)
-	// Failures first: they are what the person has to act on.
-	sorted := slices.Clone(r.Results)
-	rank := func(st string) int {
-		switch st {
-		case ResultFailed:
-			return 0
-		case ResultChanged:
-			return 1
-		case ResultSkipped:
-			return 2
-		}
-		return 3
-	}
-	slices.SortStableFunc(sorted, func(a, b ObjectResult) int { return cmp.Compare(rank(a.Status), rank(b.Status)) })
+	sorted := failuresFirst(r.Results)
 	out.Results = append(out.Results, sorted[:min(maxResultsShown, len(sorted))]...)
 	return out
 }
@@ -497,11 +531,8 @@ func (s *Server) syncStatus(ctx context.Context, _ mcp.CallToolRequest, in Statu
 	}
 	s.mu.Lock()
 	out.LastRuns = append(out.LastRuns, s.runs...)
-	var last *Plan
-	if len(s.plans) > 0 {
-		last = s.plans[len(s.plans)-1]
-	}
 	s.mu.Unlock()
+	last, _ := s.findPlan(ctx, "")
 	slices.Reverse(out.LastRuns) // newest first
 	if last != nil {
 		out.LastPlanID = last.ID
@@ -532,4 +563,78 @@ func (s *Server) syncStatus(ctx context.Context, _ mcp.CallToolRequest, in Statu
 	}
 	out.Sources = append(out.Sources, health...)
 	return out, nil
+}
+
+// failuresFirst orders apply results for a person: failures, refusals (changed since the
+// plan), skips, then what went well.
+func failuresFirst(results []ObjectResult) []ObjectResult {
+	sorted := slices.Clone(results)
+	rank := func(st string) int {
+		switch st {
+		case ResultFailed:
+			return 0
+		case ResultChanged:
+			return 1
+		case ResultSkipped:
+			return 2
+		}
+		return 3
+	}
+	slices.SortStableFunc(sorted, func(a, b ObjectResult) int { return cmp.Compare(rank(a.Status), rank(b.Status)) })
+	return sorted
+}
+
+// confirmQuestion is what the person is asked before an apply: the counts, with follow-up
+// writes of objects the plan creates kept apart from updates of what exists, and the
+// machines that change.
+func confirmQuestion(plan *Plan, sum PlanSummary) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Apply plan %s to NetBox? %d create, %d update, %d delete, %d stale marks", plan.ID, sum.Create, sum.Update, sum.Delete, sum.Stale)
+	if sum.FollowUp > 0 {
+		fmt.Fprintf(&b, " (plus %d follow-up writes to objects it creates)", sum.FollowUp)
+	}
+	b.WriteString(".")
+	if m := machinesChanging(plan, 8); m != "" {
+		b.WriteString(" Machines: " + m + ".")
+	}
+	if sum.Conflicts > 0 {
+		fmt.Fprintf(&b, " %d conflicts are left alone.", sum.Conflicts)
+	}
+	return b.String()
+}
+
+// machinesChanging names up to n machines the plan creates, changes or removes, in reading
+// order, and says how many more there are.
+func machinesChanging(plan *Plan, n int) string {
+	var names []string
+	more := 0
+	for _, a := range orderedActions(plan.Actions) {
+		if !machineTypes[a.ObjectType] || isFollowUp(a) {
+			continue
+		}
+		if len(names) == n {
+			more++
+			continue
+		}
+		names = append(names, opSign(a.Op)+a.Name)
+	}
+	s := strings.Join(names, ", ")
+	if more > 0 {
+		s += fmt.Sprintf(" and %d more", more)
+	}
+	return s
+}
+
+func opSign(op string) string {
+	switch op {
+	case OpCreate:
+		return "+"
+	case OpUpdate:
+		return "~"
+	case OpDelete:
+		return "-"
+	case OpStale:
+		return "stale "
+	}
+	return ""
 }

@@ -220,3 +220,46 @@ func buildDiscoverOutput(runs []SourceRun, obs []sources.Observation, warnings [
 	}
 	return out, nil
 }
+
+// Object types as the engine names them: the machines, the parts of a machine, and (every
+// other type) scaffolding: tags, the custom field, sites, manufacturers, types, roles,
+// platforms, clusters.
+var (
+	machineTypes = map[string]bool{"device": true, "virtual machine": true}
+	partTypes    = map[string]bool{"interface": true, "vm interface": true, "mac address": true, "ip address": true, "service": true, "virtual disk": true}
+)
+
+// isFollowUp reports an update of an object the same plan creates (a primary IP set once
+// the address exists): part of that create, not a change to something that exists.
+func isFollowUp(a PlanAction) bool { return a.Op == OpUpdate && a.NetBoxID == 0 }
+
+// actionRank orders a plan for a person (apply order is the engine's business): what
+// removes or changes existing objects first, then the machines created, their parts,
+// follow-up writes, and the scaffolding last.
+func actionRank(a PlanAction) int {
+	switch {
+	case a.Op == OpDelete:
+		return 0
+	case a.Op == OpStale:
+		return 1
+	case a.Op == OpUpdate && !isFollowUp(a):
+		if machineTypes[a.ObjectType] {
+			return 2
+		}
+		return 3
+	case machineTypes[a.ObjectType]:
+		return 4
+	case partTypes[a.ObjectType] && !isFollowUp(a):
+		return 5
+	case isFollowUp(a):
+		return 6
+	}
+	return 7
+}
+
+// orderedActions returns the actions in reading order (stable within a rank).
+func orderedActions(actions []PlanAction) []PlanAction {
+	sorted := slices.Clone(actions)
+	slices.SortStableFunc(sorted, func(a, b PlanAction) int { return cmp.Compare(actionRank(a), actionRank(b)) })
+	return sorted
+}
