@@ -353,8 +353,10 @@ type Deps struct {
 	HomeAssistant []sources.Source
 	// TrueNAS lists pools per TrueNAS instance.
 	TrueNAS []PoolLister
-	// Scanner backs scan_subnet.
-	Scanner SubnetScanner
+	// Scanner backs scan_subnet. ScannerReady, when set, is asked once at start: an error
+	// (nmap missing) keeps scan_subnet out of the tool list.
+	Scanner      SubnetScanner
+	ScannerReady func() error
 	// Inventory backs read_inventory; InventoryPaths are the configured files (globs allowed)
 	// and directories it may read (nothing outside them is ever opened).
 	Inventory      InventoryReader

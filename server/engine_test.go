@@ -32,10 +32,12 @@ type engineLab struct {
 	broken  sources.Source
 }
 
-func newEngineLab(t *testing.T) *engineLab {
+func newEngineLab(t *testing.T) *engineLab { return newEngineLabOf(t, 2, 6) }
+
+func newEngineLabOf(t *testing.T, nodes, guests int) *engineLab {
 	t.Helper()
 	pveSim := proxmoxtest.NewTestServer(t, proxmoxtest.WithCluster("homelab"),
-		proxmoxtest.WithLab(proxmoxtest.GenerateLab(proxmoxtest.LabSpec{Nodes: 2, Guests: 6, Seed: 3})))
+		proxmoxtest.WithLab(proxmoxtest.GenerateLab(proxmoxtest.LabSpec{Nodes: nodes, Guests: guests, Seed: 3})))
 	dir := t.TempDir()
 	ca := filepath.Join(dir, "ca.pem")
 	if err := os.WriteFile(ca, pveSim.CACertPEM(), 0o600); err != nil {
@@ -96,8 +98,14 @@ func TestSyncToolsWithEngine(t *testing.T) {
 			}
 			var plan server.GetPlanOutput
 			callJSON(t, c, "get_plan", map[string]any{"plan_id": prev.PlanID, "name": "pve1", "limit": 200}, &plan)
-			if len(plan.Actions) == 0 || len(plan.Actions[0].Changes) == 0 {
+			if len(plan.Actions) == 0 || plan.Actions[0].ObjectType != "device" {
 				t.Fatalf("get_plan pve1: %+v", plan)
+			}
+			// A page lists creates briefly; ref shows one with every field it writes.
+			var one server.GetPlanOutput
+			callJSON(t, c, "get_plan", map[string]any{"plan_id": prev.PlanID, "ref": plan.Actions[0].Ref}, &one)
+			if len(one.Actions) != 1 || len(one.Actions[0].Changes) == 0 {
+				t.Fatalf("get_plan ref %s: %+v", plan.Actions[0].Ref, one)
 			}
 
 			res, err := c.CallTool(t.Context(), mcp.CallToolRequest{Params: mcp.CallToolParams{Name: "apply_sync", Arguments: map[string]any{"plan_id": prev.PlanID}}})

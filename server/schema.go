@@ -17,11 +17,51 @@ func portableTool(tool mcp.Tool) mcp.Tool {
 	}
 	if tool.RawOutputSchema == nil && tool.OutputSchema.Type != "" {
 		if b, err := json.Marshal(tool.OutputSchema); err == nil {
-			tool.RawOutputSchema = rewriteSchema(b, nil)
+			tool.RawOutputSchema = shallowSchema(rewriteSchema(b, nil))
 			tool.OutputSchema = mcp.ToolOutputSchema{}
 		}
 	}
 	return tool
+}
+
+// shallowSchema keeps an output schema's top level (each field's type and description) and
+// drops what lies below: every conversation pays for tools/list, and the full nesting of
+// nine outputs was two thirds of it (26 KB). The structured results still conform; the
+// shape below the top level is shown by the results themselves.
+func shallowSchema(raw json.RawMessage) json.RawMessage {
+	var schema map[string]any
+	if err := json.Unmarshal(raw, &schema); err != nil {
+		return raw
+	}
+	props, ok := schema["properties"].(map[string]any)
+	if !ok {
+		return raw
+	}
+	for name, p := range props {
+		prop, ok := p.(map[string]any)
+		if !ok {
+			continue
+		}
+		slim := map[string]any{}
+		for _, k := range []string{"type", "description", "enum"} {
+			if v, ok := prop[k]; ok {
+				slim[k] = v
+			}
+		}
+		if items, ok := prop["items"].(map[string]any); ok {
+			if typ, ok := items["type"].(string); ok && typ != "object" && typ != "array" {
+				slim["items"] = map[string]any{"type": typ}
+			}
+		}
+		props[name] = slim
+	}
+	delete(schema, "$defs")
+	delete(schema, "definitions")
+	b, err := json.Marshal(schema)
+	if err != nil {
+		return raw
+	}
+	return b
 }
 
 // inputBounds are added to top-level input properties of these names.

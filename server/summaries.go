@@ -219,3 +219,17 @@ func withoutBookkeeping(actions []PlanAction) []PlanAction {
 	}
 	return out
 }
+
+// briefCreates leaves a create's fields out of a page of actions (they are all "after"
+// values, a dozen per object, and a page of 50 creates was 26 KB): get_plan ref=... shows
+// them. Updates keep their diffs: those are what a person reviews.
+func briefCreates(actions []PlanAction) []PlanAction {
+	out := make([]PlanAction, len(actions))
+	for i, a := range actions {
+		if a.Op == OpCreate {
+			a.Changes = nil
+		}
+		out[i] = a
+	}
+	return out
+}

@@ -105,7 +105,16 @@ func (s *Server) registerDiscoveryTools() {
 		}, readOnlyRemote...)...)
 		addTool(s, tool, s.listPools)
 	}
-	if s.deps.Scanner != nil {
+	scannerOK := s.deps.Scanner != nil
+	if scannerOK && s.deps.ScannerReady != nil {
+		// A tool that can only fail (nmap missing) must not be offered: the model would
+		// pick it and the person would wonder why it never works.
+		if err := s.deps.ScannerReady(); err != nil {
+			s.log.Warn("scan_subnet not offered: the scanner cannot run", "error", err)
+			scannerOK = false
+		}
+	}
+	if scannerOK {
 		tool := mcp.NewTool("scan_subnet", append([]mcp.ToolOption{
 			mcp.WithTitleAnnotation("Scan a subnet"),
 			mcp.WithDescription("Scan addresses or CIDR prefixes with nmap to find live hosts, their MACs and open ports. Only targets inside the configured scan networks and size limits are accepted. Sends progress notifications; can be cancelled. Writes nothing to NetBox."),
@@ -116,7 +125,7 @@ func (s *Server) registerDiscoveryTools() {
 	if s.deps.Inventory != nil && len(s.deps.InventoryPaths) > 0 {
 		tool := mcp.NewTool("read_inventory",
 			mcp.WithTitleAnnotation("Read inventory files"),
-			mcp.WithDescription("Read hosts from the configured inventory files (YAML, JSON, CSV). Only files inside the configured inventory paths can be read."),
+			mcp.WithDescription("Read hosts from the configured inventory files ("+strings.Join(InventoryFormats, ", ")+"). Only files inside the configured inventory paths can be read."),
 			mcp.WithInputSchema[InventoryInput](), mcp.WithOutputSchema[DiscoverOutput](),
 			mcp.WithReadOnlyHintAnnotation(true), mcp.WithDestructiveHintAnnotation(false),
 			mcp.WithIdempotentHintAnnotation(true), mcp.WithOpenWorldHintAnnotation(false),

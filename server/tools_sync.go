@@ -170,7 +170,7 @@ func (s *Server) registerSyncTools() {
 	), s.previewSync)
 	addTool(s, mcp.NewTool("get_plan",
 		mcp.WithTitleAnnotation("Show a sync plan"),
-		mcp.WithDescription("Page through a plan's actions with their field-by-field diffs (before, after, source), or show one action by ref. Filters: op, object_type, name."),
+		mcp.WithDescription("Page through a plan's actions, most important first (deletes, stale marks, updates with their field diffs, then creates of machines, their parts, scaffolding). ref shows one action in full, a create's fields too. Filters: op, object_type, name."),
 		mcp.WithInputSchema[GetPlanInput](), mcp.WithOutputSchema[GetPlanOutput](),
 		mcp.WithReadOnlyHintAnnotation(true), mcp.WithDestructiveHintAnnotation(false),
 		mcp.WithIdempotentHintAnnotation(true), mcp.WithOpenWorldHintAnnotation(false),
@@ -194,6 +194,7 @@ func (s *Server) registerSyncTools() {
 func (s *Server) registerTools() {
 	s.registerDiscoveryTools()
 	s.registerSyncTools()
+	s.registerFindingTools()
 }
 
 func summarizePlan(p *Plan) PlanSummary {
@@ -319,7 +320,7 @@ func (s *Server) getPlan(ctx context.Context, _ mcp.CallToolRequest, in GetPlanI
 		return GetPlanOutput{}, err
 	}
 	// A page holds as many actions as fit in the result budget (diffs vary in size).
-	if n := fitPage(withoutBookkeeping(kept[lo:hi]), pageBytes); lo+n < hi {
+	if n := fitPage(briefCreates(withoutBookkeeping(kept[lo:hi])), pageBytes); lo+n < hi {
 		hi = lo + n
 		page.HasMore, page.NextOffset = true, hi
 	}
@@ -328,6 +329,9 @@ func (s *Server) getPlan(ctx context.Context, _ mcp.CallToolRequest, in GetPlanI
 		out.Actions = append(out.Actions, kept[lo:hi]...)
 	} else {
 		out.Actions = withoutBookkeeping(kept[lo:hi])
+	}
+	if in.Ref == "" {
+		out.Actions = briefCreates(out.Actions)
 	}
 	return out, nil
 }

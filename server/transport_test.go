@@ -422,3 +422,31 @@ func TestHTTPReadableArgumentErrors(t *testing.T) {
 		})
 	}
 }
+
+// Every conversation pays for tools/list: with every backend configured it stays within
+// 4,000 tokens (bytes/4) as a stdio client receives it.
+func TestToolsListBudget(t *testing.T) {
+	f := newFixture(t, Config{WritesEnabled: true})
+	r := startRawStdio(t, f.srv)
+	r.send(t, `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`)
+	r.await(t, "1")
+	r.send(t, `{"jsonrpc":"2.0","method":"notifications/initialized"}`)
+	r.send(t, `{"jsonrpc":"2.0","id":2,"method":"tools/list"}`)
+	msgs := r.await(t, "2")
+	resp := msgs[len(msgs)-1]
+	var list struct {
+		Tools []struct {
+			Name string `json:"name"`
+		} `json:"tools"`
+	}
+	if err := json.Unmarshal(resp.Result, &list); err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Tools) != len(f.srv.Tools()) || len(list.Tools) < 10 {
+		t.Fatalf("%d tools listed", len(list.Tools))
+	}
+	t.Logf("tools/list: %d tools, %d bytes (~%d tokens)", len(list.Tools), len(resp.Result), len(resp.Result)/4)
+	if len(resp.Result) > 16000 {
+		t.Fatalf("tools/list is %d bytes (~%d tokens), over 4,000 tokens", len(resp.Result), len(resp.Result)/4)
+	}
+}

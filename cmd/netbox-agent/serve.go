@@ -8,6 +8,7 @@ import (
 	"net"
 	"path/filepath"
 	gosync "sync"
+	"time"
 
 	"github.com/netbox-agent/netbox-agent/internal/schedule"
 	"github.com/netbox-agent/netbox-agent/netbox"
@@ -45,6 +46,12 @@ func mcpServer(cfg *Config, a *agent, metrics *server.Metrics, plansDir string, 
 	// allowlist (netscan) and files (inventory) bound what a client may ask for.
 	if len(a.netscan) > 0 {
 		deps.Scanner = server.ScannerVia(a.netscan[0].Scan)
+		ns := a.netscan[0]
+		deps.ScannerReady = func() error {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			return ns.Check(ctx)
+		}
 	}
 	if len(a.inventory) > 0 {
 		deps.Inventory = server.InventoryVia(a.inventory[0].ReadFile)

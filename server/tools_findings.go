@@ -1,0 +1,116 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/mark3labs/mcp-go/mcp"
+)
+
+// ConflictsInput is what list_conflicts takes.
+type ConflictsInput struct {
+	PlanID string `json:"plan_id,omitempty" jsonschema_description:"Plan id; default: the latest plan."`
+	Show   string `json:"show,omitempty" jsonschema:"enum=conflicts,enum=warnings,enum=notes" jsonschema_description:"conflicts (default): what needs a person's decision; warnings: per-item source problems; notes: what the plan deliberately does not do."`
+	Limit  int    `json:"limit,omitempty" jsonschema_description:"Page size (default 50, at most 200)."`
+	Offset int    `json:"offset,omitempty" jsonschema_description:"Items to skip (use page.next_offset)."`
+}
+
+// ConflictsOutput is one page of a plan's conflicts, warnings or notes.
+type ConflictsOutput struct {
+	PlanID    string          `json:"plan_id"`
+	Show      string          `json:"show"`
+	Conflicts []Conflict      `json:"conflicts,omitempty"`
+	Warnings  []SourceWarning `json:"warnings,omitempty"`
+	Notes     []Note          `json:"notes,omitempty"`
+	Page      Page            `json:"page"`
+}
+
+func (s *Server) registerFindingTools() {
+	if s.deps.Sync == nil {
+		return
+	}
+	addTool(s, mcp.NewTool("list_conflicts",
+		mcp.WithTitleAnnotation("List a plan's conflicts, warnings or notes"),
+		mcp.WithDescription("Page through every conflict of a plan (with evidence), or its source warnings or notes."),
+		mcp.WithInputSchema[ConflictsInput](), mcp.WithOutputSchema[ConflictsOutput](),
+		mcp.WithReadOnlyHintAnnotation(true), mcp.WithDestructiveHintAnnotation(false),
+		mcp.WithIdempotentHintAnnotation(true), mcp.WithOpenWorldHintAnnotation(false),
+	), s.listConflicts)
+}
+
+func (s *Server) listConflicts(ctx context.Context, _ mcp.CallToolRequest, in ConflictsInput) (ConflictsOutput, error) {
+	plan, ok := s.findPlan(ctx, in.PlanID)
+	if !ok {
+		if in.PlanID == "" {
+			return ConflictsOutput{}, errors.New("no plan yet: run preview_sync first")
+		}
+		return ConflictsOutput{}, fmt.Errorf("plan_id: %q is unknown: run preview_sync", in.PlanID)
+	}
+	out := ConflictsOutput{PlanID: plan.ID, Show: in.Show}
+	if out.Show == "" {
+		out.Show = "conflicts"
+	}
+	var n int
+	switch out.Show {
+	case "conflicts":
+		n = len(plan.Conflicts)
+	case "warnings":
+		n = len(plan.Warnings)
+	case "notes":
+		n = len(plan.Notes)
+	default:
+		return out, fmt.Errorf("show: %q is not one of conflicts, warnings, notes", in.Show)
+	}
+	page, lo, hi, err := pageOf(n, in.Limit, in.Offset)
+	if err != nil {
+		return out, err
+	}
+	switch out.Show {
+	case "conflicts":
+		hi = lo + fitPage(plan.Conflicts[lo:hi], pageBytes)
+		out.Conflicts = plan.Conflicts[lo:hi]
+	case "warnings":
+		out.Warnings = plan.Warnings[lo:hi]
+	case "notes":
+		out.Notes = plan.Notes[lo:hi]
+	}
+	if hi < n {
+		page.HasMore, page.NextOffset = true, hi
+	}
+	out.Page = page
+	return out, nil
+}
+
+func (o ConflictsOutput) summary() string {
+	var b strings.Builder
+	shown := len(o.Conflicts) + len(o.Warnings) + len(o.Notes)
+	fmt.Fprintf(&b, "Plan %s: %d %s", o.PlanID, o.Page.Total, o.Show)
+	if shown > 0 {
+		fmt.Fprintf(&b, ", %d-%d shown", o.Page.Offset+1, o.Page.Offset+shown)
+	}
+	if o.Page.HasMore {
+		fmt.Fprintf(&b, " (next: offset %d)", o.Page.NextOffset)
+	}
+	b.WriteString(".")
+	for i, c := range o.Conflicts {
+		if i == summaryNames {
+			break
+		}
+		fmt.Fprintf(&b, "\n- %s %s: %s", c.Kind, c.Key, c.Reason)
+	}
+	for i, w := range o.Warnings {
+		if i == summaryNames {
+			break
+		}
+		fmt.Fprintf(&b, "\n- %s %s: %s", w.Source, w.Item, w.Message)
+	}
+	for i, n := range o.Notes {
+		if i == summaryNames {
+			break
+		}
+		fmt.Fprintf(&b, "\n- %s %s: %s", n.Object, n.Field, n.Reason)
+	}
+	return b.String()
+}
