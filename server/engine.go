@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -40,7 +43,13 @@ type EngineSyncer struct {
 	mu    sync.Mutex
 	plans map[string]*syncengine.Plan
 	order []string
+	// merged are the entities of the latest previews (find_host), by plan id.
+	merged      map[string][]syncengine.Entity
+	mergedOrder []string
 }
+
+// mergedKept is how many previews keep their entities (2,000 machines are a few MB).
+const mergedKept = 2
 
 const maxEnginePlans = 16
 
@@ -61,7 +70,7 @@ func NewEngineSyncer(cfg EngineSyncerConfig) (*EngineSyncer, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &EngineSyncer{cfg: cfg, log: log, plans: map[string]*syncengine.Plan{}}, nil
+	return &EngineSyncer{cfg: cfg, log: log, plans: map[string]*syncengine.Plan{}, merged: map[string][]syncengine.Entity{}}, nil
 }
 
 type discovery struct {
@@ -158,6 +167,7 @@ func (e *EngineSyncer) Preview(ctx context.Context, req PreviewRequest, progress
 	if err := e.keep(plan); err != nil {
 		return nil, err
 	}
+	e.keepMerged(plan.ID, entities)
 	view := PlanView(plan)
 	view.Sources, view.Scope = names, req.Scope
 	view.SourceErrors, view.Warnings = srcErrs, warnings
@@ -333,6 +343,92 @@ func ReportView(r *syncengine.Report) *ApplyReport {
 			st = ResultSkipped
 		}
 		v.Results = append(v.Results, ObjectResult{Ref: res.Key, Op: string(res.Op), ObjectType: res.Type, Name: res.Name, Status: st, NetBoxID: int64(res.ID), Error: res.Error})
+	}
+	return v
+}
+
+func (e *EngineSyncer) keepMerged(id string, entities []syncengine.Entity) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if _, ok := e.merged[id]; !ok {
+		e.mergedOrder = append(e.mergedOrder, id)
+	}
+	e.merged[id] = entities
+	for len(e.mergedOrder) > mergedKept {
+		delete(e.merged, e.mergedOrder[0])
+		e.mergedOrder = e.mergedOrder[1:]
+	}
+}
+
+// FindEntities implements EntityFinder.
+func (e *EngineSyncer) FindEntities(_ context.Context, planID, query string, limit int) ([]EntityView, error) {
+	e.mu.Lock()
+	entities, ok := e.merged[planID]
+	e.mu.Unlock()
+	if !ok {
+		return nil, fmt.Errorf("plan %s was not previewed by this process: run preview_sync, then find_host", planID)
+	}
+	q := strings.ToLower(strings.TrimSpace(query))
+	ip, ipErr := netip.ParseAddr(q)
+	mac, macErr := net.ParseMAC(q)
+	var out []EntityView
+	for i := range entities {
+		en := &entities[i]
+		hit := strings.Contains(strings.ToLower(en.Name.V), q)
+		if !hit && ipErr == nil {
+			hit = slices.Contains(en.IPs, ip)
+		}
+		if !hit && macErr == nil {
+			hit = slices.ContainsFunc(en.MACs, func(m sources.MAC) bool { return strings.EqualFold(string(m), mac.String()) })
+		}
+		if hit {
+			out = append(out, EntityViewOf(en))
+			if len(out) == limit {
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+// EntityViewOf converts a merged entity for find_host.
+func EntityViewOf(en *syncengine.Entity) EntityView {
+	v := EntityView{ID: en.ID, Kind: string(en.Kind), Name: en.Name.V, Sources: []SourceRef{}, Fields: map[string]string{}}
+	for _, r := range en.Sources {
+		v.Sources = append(v.Sources, SourceRef{Source: r.Source, Adapter: r.Adapter, NativeID: r.NativeID})
+	}
+	for _, ev := range en.Evidence {
+		k := JoinKey{Key: ev.Key, Strong: ev.Strong}
+		for _, r := range ev.Sources {
+			k.Sources = append(k.Sources, SourceRef{Source: r.Source, Adapter: r.Adapter, NativeID: r.NativeID})
+		}
+		v.JoinedBy = append(v.JoinedBy, k)
+	}
+	field := func(name, val, src string) {
+		if val == "" || val == "0" {
+			return
+		}
+		if src != "" {
+			val += " (" + src + ")"
+		}
+		v.Fields[name] = val
+	}
+	field("serial", en.Serial.V, en.Serial.Source)
+	field("system_uuid", en.SystemUUID.V, en.SystemUUID.Source)
+	field("fqdn", en.FQDN.V, en.FQDN.Source)
+	field("status", en.Status.V, en.Status.Source)
+	field("platform", en.Platform.V, en.Platform.Source)
+	field("model", en.Model.V, en.Model.Source)
+	field("site", en.Site.V, en.Site.Source)
+	field("cluster", en.Cluster.V, en.Cluster.Source)
+	field("node", en.Node.V, en.Node.Source)
+	field("vcpus", strconv.FormatFloat(en.VCPUs.V, 'f', -1, 64), en.VCPUs.Source)
+	field("memory_mb", strconv.FormatInt(en.MemoryMB.V, 10), en.MemoryMB.Source)
+	for _, m := range en.MACs {
+		v.MACs = append(v.MACs, string(m))
+	}
+	for _, a := range en.IPs {
+		v.IPs = append(v.IPs, a.String())
 	}
 	return v
 }

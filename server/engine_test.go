@@ -242,3 +242,51 @@ func TestLatestPlanAndReapplyAcrossProcesses(t *testing.T) {
 		t.Fatalf("re-applying changed NetBox: %d devices, was %d", got, devices)
 	}
 }
+
+// find_host over stdio with the real engine: one machine by name, then by one of its IPs and
+// one of its MACs, explained with its sources, join keys, NetBox standing and actions.
+func TestFindHost(t *testing.T) {
+	lab := newEngineLab(t)
+	c := stdioTo(t, lab.agent(t), mcp.ProtocolVersion20251125)
+	var prev server.PreviewOutput
+	callJSON(t, c, "preview_sync", map[string]any{}, &prev)
+
+	var plan server.GetPlanOutput
+	callJSON(t, c, "get_plan", map[string]any{"op": "create", "object_type": "virtual machine", "limit": 1}, &plan)
+	if len(plan.Actions) != 1 {
+		t.Fatalf("no VM create in the plan: %+v", plan.Summary)
+	}
+	vm := plan.Actions[0].Name
+	var byName server.FindHostOutput
+	callJSON(t, c, "find_host", map[string]any{"query": vm}, &byName)
+	if len(byName.Hosts) == 0 {
+		t.Fatalf("find_host %q found nothing", vm)
+	}
+	h := byName.Hosts[0]
+	if h.Entity.Name != vm || len(h.Entity.Sources) == 0 || len(h.Actions) == 0 ||
+		!strings.Contains(h.NetBox, "creates") {
+		t.Fatalf("find_host %q: %+v", vm, h)
+	}
+	var queries []string
+	if len(h.Entity.IPs) > 0 {
+		queries = append(queries, h.Entity.IPs[0])
+	}
+	if len(h.Entity.MACs) > 0 {
+		queries = append(queries, strings.ToLower(h.Entity.MACs[0]))
+	}
+	if len(queries) == 0 {
+		t.Fatalf("%s has neither an IP nor a MAC: %+v", vm, h.Entity)
+	}
+	for _, q := range queries {
+		var out server.FindHostOutput
+		callJSON(t, c, "find_host", map[string]any{"query": q}, &out)
+		if len(out.Hosts) != 1 || out.Hosts[0].Entity.ID != h.Entity.ID {
+			t.Fatalf("find_host %q: %+v, want %s", q, out.Hosts, h.Entity.ID)
+		}
+	}
+	var none server.FindHostOutput
+	callJSON(t, c, "find_host", map[string]any{"query": "no-such-host-anywhere"}, &none)
+	if len(none.Hosts) != 0 {
+		t.Fatalf("found %+v", none.Hosts)
+	}
+}

@@ -371,3 +371,8 @@ func resultText(res *mcp.CallToolResult) string {
 	}
 	return strings.Join(parts, "\n")
 }
+
+// FindEntities makes the fake an EntityFinder (find_host is offered): it knows no machines.
+func (f *fakeSyncer) FindEntities(context.Context, string, string, int) ([]EntityView, error) {
+	return nil, nil
+}

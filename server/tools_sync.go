@@ -195,6 +195,7 @@ func (s *Server) registerTools() {
 	s.registerDiscoveryTools()
 	s.registerSyncTools()
 	s.registerFindingTools()
+	s.registerExplainTools()
 }
 
 func summarizePlan(p *Plan) PlanSummary {

@@ -23,7 +23,7 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden tool schemas in testdata/tools")
 
 var allTools = []string{"discover_proxmox", "discover_homeassistant", "list_truenas_pools", "scan_subnet", "read_inventory",
-	"preview_sync", "get_plan", "apply_sync", "sync_status", "list_conflicts"}
+	"preview_sync", "get_plan", "apply_sync", "sync_status", "list_conflicts", "find_host"}
 
 // TestToolSchemasGolden snapshots every tool's contract (description, annotations, input and
 // output schema): a change shows as a diff here. Run with -update to accept it.
@@ -105,7 +105,7 @@ func TestToolsOnlyForConfiguredBackends(t *testing.T) {
 		{"nothing", Deps{}, nil},
 		{"proxmox only", Deps{Proxmox: []sources.Source{&fakeSource{name: "pve", adapter: "proxmox"}}}, []string{"discover_proxmox"}},
 		{"inventory without paths", Deps{Inventory: fakeInventory{}}, nil},
-		{"sync", Deps{Sync: &fakeSyncer{}}, []string{"preview_sync", "get_plan", "apply_sync", "sync_status", "list_conflicts"}},
+		{"sync", Deps{Sync: &fakeSyncer{}}, []string{"preview_sync", "get_plan", "apply_sync", "sync_status", "list_conflicts", "find_host"}},
 		{"scanner that can run", Deps{Scanner: &fakeScanner{}, ScannerReady: func() error { return nil }}, []string{"scan_subnet"}},
 		{"scanner without nmap", Deps{Scanner: &fakeScanner{}, ScannerReady: func() error { return errors.New("nmap is not installed") }}, nil},
 	}
