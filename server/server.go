@@ -98,6 +98,9 @@ func New(cfg Config, deps Deps, metrics *Metrics) (*Server, error) {
 		// Arguments are validated by addRawTool (validate.go), with readable messages.
 		mcpserver.WithOutputSchemaValidation(),
 		mcpserver.WithToolHandlerMiddleware(s.toolMiddleware),
+		mcpserver.WithCompletions(),
+		mcpserver.WithPromptCompletionProvider(completer{s}),
+		mcpserver.WithResourceCompletionProvider(completer{s}),
 	)
 	s.registerTools()
 	s.registerResources()

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -448,5 +449,37 @@ func TestToolsListBudget(t *testing.T) {
 	t.Logf("tools/list: %d tools, %d bytes (~%d tokens)", len(list.Tools), len(resp.Result), len(resp.Result)/4)
 	if len(resp.Result) > 16000 {
 		t.Fatalf("tools/list is %d bytes (~%d tokens), over 4,000 tokens", len(resp.Result), len(resp.Result)/4)
+	}
+}
+
+// Completions over HTTP: plan ids for the plan resources and the explain_conflicts prompt,
+// source names (the last of a comma-separated list) for review_changes.
+func TestHTTPCompletions(t *testing.T) {
+	h := startHTTP(t, Config{AuthToken: secret.New(testToken), WritesEnabled: true})
+	c := httpClient(t, h, mcp.ProtocolVersion20251125)
+	var prev PreviewOutput
+	call(t, c, "preview_sync", map[string]any{}, &prev)
+	tests := []struct {
+		name string
+		ref  any
+		arg  mcp.CompleteArgument
+		want string
+	}{
+		{"plan resource", mcp.ResourceReference{Type: "ref/resource", URI: resourcePlanTmpl}, mcp.CompleteArgument{Name: "id", Value: "plan"}, prev.PlanID},
+		{"plan page resource", mcp.ResourceReference{Type: "ref/resource", URI: resourcePlanPageTmpl}, mcp.CompleteArgument{Name: "id", Value: ""}, prev.PlanID},
+		{"prompt plan id", mcp.PromptReference{Type: "ref/prompt", Name: "explain_conflicts"}, mcp.CompleteArgument{Name: "plan_id", Value: "pl"}, prev.PlanID},
+		{"prompt sources", mcp.PromptReference{Type: "ref/prompt", Name: "review_changes"}, mcp.CompleteArgument{Name: "sources", Value: "p"}, "pve"},
+		{"prompt second source", mcp.PromptReference{Type: "ref/prompt", Name: "review_changes"}, mcp.CompleteArgument{Name: "sources", Value: "pve,h"}, "pve, ha"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := c.Complete(t.Context(), mcp.CompleteRequest{Params: mcp.CompleteParams{Ref: tt.ref, Argument: tt.arg}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Contains(res.Completion.Values, tt.want) {
+				t.Fatalf("completions %v lack %q", res.Completion.Values, tt.want)
+			}
+		})
 	}
 }
