@@ -366,6 +366,9 @@ type Deps struct {
 
 	// Sync backs preview_sync, get_plan and apply_sync.
 	Sync Syncer
+	// Discovery, when set, is the cache the discover_* tools share with the engine syncer
+	// (EngineSyncerConfig.Discovery): give both the same one.
+	Discovery *DiscoveryCache
 
 	// Ready reports readiness for /readyz and sync_status (NetBox reachable, sources
 	// configured). nil means always ready.

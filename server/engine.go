@@ -30,8 +30,11 @@ type EngineSyncerConfig struct {
 	// PlanDir, when set, keeps every previewed plan as PlanDir/<id>.json (sync.SavePlan), so a
 	// later process (a new stdio session, --apply-plan) can apply it.
 	PlanDir string
-	Metrics *Metrics
-	Logger  *slog.Logger
+	// Discovery shares discoveries between concurrent previews and with the discover_*
+	// tools (Deps.Discovery); nil discovers every time.
+	Discovery *DiscoveryCache
+	Metrics   *Metrics
+	Logger    *slog.Logger
 }
 
 // EngineSyncer is the Syncer of the MCP tools on top of the sync engine: Preview discovers the
@@ -39,6 +42,9 @@ type EngineSyncerConfig struct {
 type EngineSyncer struct {
 	cfg EngineSyncerConfig
 	log *slog.Logger
+
+	// previews shares one preview between concurrent identical requests.
+	previews flight[*Plan]
 
 	mu    sync.Mutex
 	plans map[string]*syncengine.Plan
@@ -80,8 +86,21 @@ type discovery struct {
 }
 
 // Preview implements Syncer. A scope (an entity kind) limits the plan to those entities and
-// then marks nothing stale: objects outside the scope were not looked at.
+// then marks nothing stale: objects outside the scope were not looked at. Concurrent
+// identical previews share one run (20 clients previewing one estate cost one discovery and
+// one NetBox read).
 func (e *EngineSyncer) Preview(ctx context.Context, req PreviewRequest, progress sources.Progress) (*Plan, error) {
+	key := req.Scope + "|" + strings.Join(req.Sources, ",")
+	p, shared, err := e.previews.do(ctx, key, func(ctx context.Context) (*Plan, error) {
+		return e.preview(ctx, req, progress)
+	})
+	if shared && err == nil {
+		progress.Report(1, 1, "plan "+p.ID+" (shared with a concurrent preview)")
+	}
+	return p, err
+}
+
+func (e *EngineSyncer) preview(ctx context.Context, req PreviewRequest, progress sources.Progress) (*Plan, error) {
 	if !slices.Contains(previewScopes, req.Scope) {
 		return nil, fmt.Errorf("scope: %q is not one of device, virtual_machine, host", req.Scope)
 	}
@@ -111,7 +130,7 @@ func (e *EngineSyncer) Preview(ctx context.Context, req PreviewRequest, progress
 		go func() {
 			defer wg.Done()
 			start := time.Now()
-			res, err := src.Discover(ctx, nil)
+			res, err := e.cfg.Discovery.Discover(ctx, src, nil)
 			if e.cfg.Metrics != nil {
 				e.cfg.Metrics.ObserveDiscovery(src.Name(), src.Adapter(), time.Since(start), len(res.Observations), err)
 			}

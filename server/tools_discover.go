@@ -181,7 +181,7 @@ func (s *Server) discoverHandler(adapter string, srcs []sources.Source) func(con
 
 func (s *Server) discoverOne(ctx context.Context, src sources.Source, progress sources.Progress) (SourceRun, sources.Result) {
 	start := time.Now()
-	res, err := src.Discover(ctx, progress)
+	res, err := s.deps.Discovery.Discover(ctx, src, progress)
 	d := time.Since(start)
 	s.metrics.ObserveDiscovery(src.Name(), src.Adapter(), d, len(res.Observations), err)
 	run := SourceRun{Source: src.Name(), Adapter: src.Adapter(), DurationMS: d.Milliseconds()}

@@ -15,12 +15,20 @@ import (
 	"github.com/netbox-agent/netbox-agent/server"
 )
 
+// discoveryTTL is how long a discovery is reused by the MCP tools: long enough for one turn
+// of a conversation (discover, then preview), short enough that a change made meanwhile
+// shows in the next preview.
+const discoveryTTL = 15 * time.Second
+
 // mcpServer wires the MCP server: every configured adapter behind its tools, the engine behind
 // preview_sync/apply_sync, the NetBox client reporting to the server's metrics.
 func mcpServer(cfg *Config, a *agent, metrics *server.Metrics, plansDir string, ready func(func(context.Context) error) func(context.Context) error) (*server.Server, *server.EngineSyncer, error) {
+	// One discovery cache for the previews and the discover_* tools: concurrent previews of
+	// one estate share a discovery, and a preview right after a discovery reuses it.
+	discovery := server.NewDiscoveryCache(discoveryTTL)
 	syncer, err := server.NewEngineSyncer(server.EngineSyncerConfig{
 		Engine: a.engine, Sources: a.all, Merge: cfg.Merge, PlanDir: plansDir,
-		Metrics: metrics, Logger: a.log.With("component", "sync"),
+		Discovery: discovery, Metrics: metrics, Logger: a.log.With("component", "sync"),
 	})
 	if err != nil {
 		return nil, nil, err
@@ -31,6 +39,7 @@ func mcpServer(cfg *Config, a *agent, metrics *server.Metrics, plansDir string, 
 		HomeAssistant: a.homeass,
 		AllSources:    a.all,
 		Sync:          syncer,
+		Discovery:     discovery,
 		Ready:         server.Readiness(a.netboxUp, len(a.all)),
 		// The config with every secret.Secret marshalled as [redacted].
 		EffectiveConfig: func() any { return cfg },
