@@ -37,7 +37,7 @@ func (g *gateSource) Discover(ctx context.Context, _ sources.Progress) (sources.
 	return sources.Result{Observations: append([]sources.Observation(nil), g.obs...)}, nil
 }
 
-func engineSyncerOn(t *testing.T, src sources.Source, cache *DiscoveryCache) *EngineSyncer {
+func engineSyncerOn(t testing.TB, src sources.Source, cache *DiscoveryCache) *EngineSyncer {
 	t.Helper()
 	nb := netboxtest.NewTestServer(t)
 	nbc, err := netbox.New(netbox.Config{URL: nb.URL, Token: secret.New(nb.Token()), Timeout: 10 * time.Second, RequestsPerSecond: -1}, nil)
