@@ -128,6 +128,29 @@ func (s *storedSyncer) Preview(ctx context.Context, req PreviewRequest, progress
 	return p, os.WriteFile(filepath.Join(s.dir, p.ID+".json"), data, 0o600)
 }
 
+// LatestPlan is the newest plan file, so a new process finds "the latest plan".
+func (s *storedSyncer) LatestPlan(ctx context.Context) (*Plan, error) {
+	entries, err := os.ReadDir(s.dir)
+	if err != nil {
+		return nil, err
+	}
+	var newest string
+	var at time.Time
+	for _, e := range entries {
+		info, err := e.Info()
+		if err != nil || !strings.HasSuffix(e.Name(), ".json") {
+			continue
+		}
+		if newest == "" || info.ModTime().After(at) {
+			newest, at = strings.TrimSuffix(e.Name(), ".json"), info.ModTime()
+		}
+	}
+	if newest == "" {
+		return nil, fmt.Errorf("no plan in %s: %w", s.dir, fs.ErrNotExist)
+	}
+	return s.LoadPlan(ctx, newest)
+}
+
 func (s *storedSyncer) LoadPlan(_ context.Context, id string) (*Plan, error) {
 	if strings.ContainsAny(id, `/\.`) {
 		return nil, fmt.Errorf("plan id %q: %w", id, fs.ErrNotExist)
@@ -176,7 +199,7 @@ func TestRealClients(t *testing.T) {
 		errors.As(err, &ee)
 		t.Fatalf("run.sh failed: %v\n%s", err, out)
 	}
-	for _, want := range []string{"stdio: tools/list ok", "http: apply_sync ok", "conformance dns-rebinding-protection: ok"} {
+	for _, want := range []string{"stdio: tools/list ok", "stdio: budgets: ok", "http: apply_sync ok", "conformance prompts-list: ok", "conformance resources-list: ok", "conformance dns-rebinding-protection: ok"} {
 		if !strings.Contains(string(out), want) {
 			t.Fatalf("run.sh output lacks %q:\n%s", want, out)
 		}

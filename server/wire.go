@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -22,10 +23,11 @@ import (
 // wireCounter counts the notifications of one stream of messages: queued by our tools and
 // written by the transport.
 type wireCounter struct {
-	mu      sync.Mutex
-	queued  int64
-	written int64
-	changed chan struct{} // closed and replaced whenever written grows
+	mu        sync.Mutex
+	queued    int64
+	written   int64
+	lastWrite time.Time
+	changed   chan struct{} // closed and replaced whenever written grows
 }
 
 func newWireCounter() *wireCounter { return &wireCounter{changed: make(chan struct{})} }
@@ -43,6 +45,7 @@ func (c *wireCounter) wrote(n int) {
 	}
 	c.mu.Lock()
 	c.written += int64(n)
+	c.lastWrite = time.Now()
 	close(c.changed)
 	c.changed = make(chan struct{})
 	c.mu.Unlock()
@@ -138,12 +141,20 @@ const notifyWait = 2 * time.Second
 // progressInterval spaces progress notifications: at most 4 a second.
 const progressInterval = 260 * time.Millisecond
 
+// resultGap separates a call's last notification from its result on the wire. Being
+// written first is not enough: the TypeScript SDK (1.32) handles a notification in a
+// microtask but a response at once, so a notification read in the same chunk as the result
+// finds its progress token already gone ("unknown progress token"). A short gap puts them in
+// different reads.
+const resultGap = 15 * time.Millisecond
+
 // callState is the per-call notification state the tool middleware puts in the context.
 type callState struct {
 	mu       sync.Mutex
 	lastSent time.Time
 	last     float64 // the last progress value sent; values only increase
 	sent     int
+	notified atomic.Bool // any notification of this call was queued
 }
 
 func newCallState() *callState { return &callState{last: -1} }
@@ -165,6 +176,9 @@ func (s *Server) notify(ctx context.Context, method string, params map[string]an
 	if c := wireFrom(ctx); c != nil {
 		c.queuedOne()
 	}
+	if st := callFrom(ctx); st != nil {
+		st.notified.Store(true)
+	}
 }
 
 // flushNotifications waits until the notifications queued so far are written.
@@ -175,6 +189,19 @@ func (s *Server) flushNotifications(ctx context.Context) {
 	}
 	if !c.waitWritten(ctx, notifyWait) {
 		s.log.Warn("notifications not written before the result", "waited", notifyWait)
+		return
+	}
+	if st := callFrom(ctx); st == nil || !st.notified.Load() {
+		return
+	}
+	c.mu.Lock()
+	wait := time.Until(c.lastWrite.Add(resultGap))
+	c.mu.Unlock()
+	if wait > 0 {
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+		}
 	}
 }
 

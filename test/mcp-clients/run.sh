@@ -2,6 +2,7 @@
 # Drive a built netbox-agent binary with real MCP clients:
 #   - the MCP Inspector CLI over stdio and over streamable HTTP (tools/list on both protocol
 #     eras; preview_sync, then apply_sync refused without confirmation, then applied);
+#   - the TypeScript SDK over stdio, asserting the result budgets (budgets.mjs);
 #   - the MCP conformance suite's fixture-free server scenarios against the HTTP server.
 #
 # Usage: test/mcp-clients/run.sh BINARY CONFIG
@@ -56,7 +57,7 @@ fail() {
 }
 
 token="$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')"
-tools=(discover_proxmox list_truenas_pools discover_homeassistant preview_sync get_plan apply_sync sync_status)
+tools=(discover_proxmox list_truenas_pools discover_homeassistant preview_sync get_plan apply_sync sync_status list_conflicts)
 
 inspector() { # inspector OUT_FILE ARGS... : one Inspector CLI call, JSON result in OUT_FILE
   local out="$1"; shift
@@ -92,6 +93,10 @@ inspector "$work/stdio-apply.json" --protocol-era modern --method tools/call --t
 status="$(util get "$work/stdio-apply.json" structuredContent.status)" || fail "stdio: apply_sync: $(cat "$work/stdio-apply.json")"
 [[ "$status" == applied ]] || fail "stdio: apply_sync status $status"
 echo "stdio: apply_sync ok ($status)"
+# The budgets of issue 16 as the TypeScript SDK measures them over stdio (see budgets.mjs).
+node "$here/budgets.mjs" "$work/agent-stdio" >"$work/budgets.out" 2>"$work/budgets.log" ||
+  fail "stdio budgets: $(tail -n 20 "$work/budgets.log")"
+echo "stdio: $(cat "$work/budgets.out")"
 
 # ---------------------------------------------------------------- HTTP with a token
 port="$(util free-port)"
@@ -132,7 +137,7 @@ curl_url="http://localhost:$cport/mcp"
 env -u "$token_env" "$bin" "${agent_args[@]}" "$http_flag" "127.0.0.1:$cport" 2>"$work/agent-conformance.log" &
 pids+=($!)
 util wait-http "http://127.0.0.1:$cport/healthz" 30 || fail "conformance: the server did not come up (does CONFIG set allow_unauthenticated_loopback: true?)"
-for scenario in server-initialize ping tools-list logging-set-level server-sse-multiple-streams dns-rebinding-protection; do
+for scenario in server-initialize ping tools-list prompts-list resources-list logging-set-level server-sse-multiple-streams dns-rebinding-protection; do
   if ! conformance server --url "$curl_url" --scenario "$scenario" >"$work/conformance-$scenario.log" 2>&1; then
     fail "conformance $scenario: $(tail -n 30 "$work/conformance-$scenario.log")"
   fi
