@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Real MCP clients (the MCP Inspector CLI over stdio and HTTP, the MCP conformance suite)
 # against the built agent, with the lab's simulators behind it.
-#   scripts/mcp-clients-lab.sh        (needs: make build; npm ci in test/mcp-clients)
+#   scripts/mcp-clients-lab.sh [--vms N]   (needs: make build; npm ci in test/mcp-clients)
+# --vms N adds N synthetic VMs to the lab (the issue-16 budgets are asserted on --vms 2000 too).
 set -euo pipefail
+lab_args=()
+if [[ "${1:-}" == "--vms" && -n "${2:-}" ]]; then lab_args=(--vms "$2"); fi
 cd "$(dirname "$0")/.."
 [[ -x bin/netbox-agent && -x bin/netbox-lab ]] || make build
 dir="$(mktemp -d)"
-bin/netbox-lab --dir "$dir" >"$dir/lab.out" 2>"$dir/lab.err" &
+bin/netbox-lab --dir "$dir" "${lab_args[@]}" >"$dir/lab.out" 2>"$dir/lab.err" &
 lab=$!
 cleanup() { kill "$lab" 2>/dev/null || true; wait "$lab" 2>/dev/null || true; rm -rf "$dir"; }
 trap cleanup EXIT

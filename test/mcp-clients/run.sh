@@ -88,15 +88,16 @@ inspector "$work/stdio-preview.json" --method tools/call --tool-name preview_syn
   fail "stdio: preview_sync"
 plan="$(util get "$work/stdio-preview.json" structuredContent.plan_id)" || fail "stdio: preview_sync gave no plan id"
 echo "stdio: preview_sync ok (plan $plan)"
+# The budgets of issue 16 as the TypeScript SDK measures them over stdio (see budgets.mjs),
+# on the estate before anything is applied (the plan the next step applies).
+node "$here/budgets.mjs" "$work/agent-stdio" >"$work/budgets.out" 2>"$work/budgets.log" ||
+  fail "stdio budgets: $(tail -n 20 "$work/budgets.log")"
+echo "stdio: $(cat "$work/budgets.out")"
 inspector "$work/stdio-apply.json" --protocol-era modern --method tools/call --tool-name apply_sync \
   --tool-args-json "{\"plan_id\":\"$plan\",\"confirm\":true}" "$work/agent-stdio" || fail "stdio: apply_sync"
 status="$(util get "$work/stdio-apply.json" structuredContent.status)" || fail "stdio: apply_sync: $(cat "$work/stdio-apply.json")"
 [[ "$status" == applied ]] || fail "stdio: apply_sync status $status"
 echo "stdio: apply_sync ok ($status)"
-# The budgets of issue 16 as the TypeScript SDK measures them over stdio (see budgets.mjs).
-node "$here/budgets.mjs" "$work/agent-stdio" >"$work/budgets.out" 2>"$work/budgets.log" ||
-  fail "stdio budgets: $(tail -n 20 "$work/budgets.log")"
-echo "stdio: $(cat "$work/budgets.out")"
 
 # ---------------------------------------------------------------- HTTP with a token
 port="$(util free-port)"
