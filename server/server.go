@@ -149,6 +149,12 @@ func (s *Server) toolMiddleware(next mcpserver.ToolHandlerFunc) mcpserver.ToolHa
 		if res.StructuredContent != nil {
 			res.StructuredContent = s.scrubValue(res.StructuredContent)
 		}
+		// The tools page their results to stay far below this; should one not, the model
+		// gets a readable refusal instead of a message its client drops with the session.
+		if b, err := json.Marshal(res); err == nil && len(b) > maxResultBytes {
+			s.log.Warn("tool result over the size limit", "tool", req.Params.Name, "bytes", len(b))
+			return mcp.NewToolResultError(fmt.Sprintf("%s: the result is %d bytes, over the %d-byte limit: ask for a smaller page (limit) or one item", req.Params.Name, len(b), maxResultBytes)), nil
+		}
 		return res, nil
 	}
 }

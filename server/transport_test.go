@@ -483,3 +483,20 @@ func TestHTTPCompletions(t *testing.T) {
 		})
 	}
 }
+
+// A result over 256 KB never reaches the client: it gets a readable refusal instead.
+func TestResultSizeLimit(t *testing.T) {
+	f := newFixture(t, Config{})
+	type big struct {
+		Blob string `json:"blob"`
+	}
+	addTool(f.srv, mcp.NewTool("huge", mcp.WithInputSchema[struct{}](), mcp.WithOutputSchema[big]()),
+		func(context.Context, mcp.CallToolRequest, struct{}) (big, error) {
+			return big{Blob: strings.Repeat("x", maxResultBytes)}, nil
+		})
+	c := connect(t, f.srv, versions[0])
+	res := call(t, c, "huge", map[string]any{}, nil)
+	if !res.IsError || !strings.Contains(resultText(res), "over the 262144-byte limit") {
+		t.Fatalf("a result over the limit: error %v, %.200s", res.IsError, resultText(res))
+	}
+}
