@@ -172,6 +172,9 @@ type PreviewRequest struct {
 	Sources []string
 	// Scope is passed to the engine unchanged (for example an object type or a site); "" is all.
 	Scope string
+	// Fresh discovers anew: no cached discovery, no sharing of a preview already running
+	// (a run triggered by a change must see the change). Its discoveries still feed the cache.
+	Fresh bool
 }
 
 // Syncer is the sync engine as the MCP tools drive it: discovery, merge, match and plan in

@@ -90,6 +90,9 @@ type discovery struct {
 // identical previews share one run (20 clients previewing one estate cost one discovery and
 // one NetBox read).
 func (e *EngineSyncer) Preview(ctx context.Context, req PreviewRequest, progress sources.Progress) (*Plan, error) {
+	if req.Fresh {
+		return e.preview(ctx, req, progress)
+	}
 	key := req.Scope + "|" + strings.Join(req.Sources, ",")
 	p, shared, err := e.previews.do(ctx, key, func(ctx context.Context) (*Plan, error) {
 		return e.preview(ctx, req, progress)
@@ -130,7 +133,7 @@ func (e *EngineSyncer) preview(ctx context.Context, req PreviewRequest, progress
 		go func() {
 			defer wg.Done()
 			start := time.Now()
-			res, err := e.cfg.Discovery.Discover(ctx, src, nil)
+			res, err := e.cfg.Discovery.discover(ctx, src, nil, req.Fresh)
 			if e.cfg.Metrics != nil {
 				e.cfg.Metrics.ObserveDiscovery(src.Name(), src.Adapter(), time.Since(start), len(res.Observations), err)
 			}

@@ -94,17 +94,16 @@ func NewDiscoveryCache(ttl time.Duration) *DiscoveryCache {
 // Discover returns src's discovery, from the cache when fresh. progress is reported by the
 // caller whose run it is; a caller served from the cache or joining a run gets the end only.
 func (c *DiscoveryCache) Discover(ctx context.Context, src sources.Source, progress sources.Progress) (sources.Result, error) {
+	return c.discover(ctx, src, progress, false)
+}
+
+// discover is Discover; fresh skips the cache and any run in progress (and feeds the cache).
+func (c *DiscoveryCache) discover(ctx context.Context, src sources.Source, progress sources.Progress, fresh bool) (sources.Result, error) {
 	if c == nil {
 		return src.Discover(ctx, progress)
 	}
 	key := src.Name()
-	c.mu.Lock()
-	kept, ok := c.kept[key]
-	c.mu.Unlock()
-	if ok && c.now().Sub(kept.at) < c.ttl {
-		return kept.res, nil
-	}
-	res, _, err := c.flight.do(ctx, key, func(ctx context.Context) (sources.Result, error) {
+	run := func(ctx context.Context) (sources.Result, error) {
 		res, err := src.Discover(ctx, progress)
 		if err == nil && c.ttl > 0 {
 			c.mu.Lock()
@@ -112,6 +111,16 @@ func (c *DiscoveryCache) Discover(ctx context.Context, src sources.Source, progr
 			c.mu.Unlock()
 		}
 		return res, err
-	})
+	}
+	if fresh {
+		return run(ctx)
+	}
+	c.mu.Lock()
+	kept, ok := c.kept[key]
+	c.mu.Unlock()
+	if ok && c.now().Sub(kept.at) < c.ttl {
+		return kept.res, nil
+	}
+	res, _, err := c.flight.do(ctx, key, run)
 	return res, err
 }

@@ -148,3 +148,22 @@ func TestFlightCancelledWhenNobodyWaits(t *testing.T) {
 		t.Fatal("the shared work went on after its only caller left")
 	}
 }
+
+// A fresh preview (a scheduled run triggered by a change) discovers anew although a cached
+// discovery is young, and feeds the cache for the previews after it.
+func TestFreshPreviewBypassesTheCache(t *testing.T) {
+	src := &gateSource{started: make(chan struct{}), gate: make(chan struct{}), obs: observations("pve", "proxmox", 3, sources.KindVM)}
+	close(src.gate)
+	e := engineSyncerOn(t, src, NewDiscoveryCache(time.Minute))
+	for i, tt := range []struct {
+		fresh bool
+		calls int32
+	}{{false, 1}, {false, 1}, {true, 2}, {false, 2}} {
+		if _, err := e.Preview(t.Context(), PreviewRequest{Fresh: tt.fresh}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if got := src.calls.Load(); got != tt.calls {
+			t.Fatalf("preview %d (fresh %v): %d discoveries, want %d", i, tt.fresh, got, tt.calls)
+		}
+	}
+}

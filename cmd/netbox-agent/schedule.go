@@ -17,7 +17,8 @@ import (
 func scheduledRunner(cfg schedule.Config, syncer server.Syncer, srv *server.Server, log *slog.Logger) schedule.Runner {
 	return func(ctx context.Context, r schedule.Run) schedule.Outcome {
 		log.Info("scheduled run", "reason", r.Reason, "sources", r.Sources, "full", r.Full)
-		plan, err := syncer.Preview(ctx, server.PreviewRequest{Sources: r.Sources}, nil)
+		// Fresh: a run triggered by a change must not see a discovery cached before it.
+		plan, err := syncer.Preview(ctx, server.PreviewRequest{Sources: r.Sources, Fresh: true}, nil)
 		if err != nil {
 			return schedule.Outcome{Err: fmt.Errorf("preview: %w", err)}
 		}
