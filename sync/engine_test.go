@@ -99,6 +99,7 @@ func TestHostsBecomeIPsOrDevices(t *testing.T) {
 	if n := len(l.objects("dcim/devices")); n != 0 {
 		t.Errorf("host made %d devices by default", n)
 	}
+	l.close()
 	l2 := newLab(t, Config{Hosts: "device"})
 	l2.sync(phone, nil)
 	d := l2.find("dcim/devices", "phone")
