@@ -36,7 +36,7 @@ func NewEngine(nb NetBox, cfg Config, logger *slog.Logger) *Engine {
 }
 
 // Plan computes every write needed to bring NetBox in step with the entities. conflicts are
-// the merge's conflicts, carried into the plan. ran names the sources (instance names) that
+// the merge's conflicts and possible matches (MergeResult.Findings), carried into the plan. ran names the sources (instance names) that
 // ran successfully this time: objects seen only by other sources are never marked stale or
 // deleted.
 func (e *Engine) Plan(ctx context.Context, entities []Entity, conflicts []Conflict, ran map[string]bool) (*Plan, error) {
@@ -48,7 +48,7 @@ func (e *Engine) Plan(ctx context.Context, entities []Entity, conflicts []Confli
 	e.log.Debug("snapshot read", "took", time.Since(t0))
 	t0 = time.Now()
 	p := newPlanner(e, snap, ran)
-	p.plan.Conflicts = append(p.plan.Conflicts, conflicts...)
+	p.plan.addFindings(conflicts) // conflicts and possible matches
 	p.planMeta()
 	// Room for every action a first sync of these entities makes: growing a slice of ~200-byte
 	// actions to tens of thousands copies and faults in far more than it keeps.
