@@ -48,6 +48,7 @@ func (e *Engine) Plan(ctx context.Context, entities []Entity, conflicts []Confli
 	e.log.Debug("snapshot read", "took", time.Since(t0))
 	t0 = time.Now()
 	p := newPlanner(e, snap, ran)
+	p.present, p.presentRefs = presentSources(entities)
 	p.plan.addFindings(conflicts) // conflicts and possible matches
 	p.planMeta()
 	// Room for every action a first sync of these entities makes: growing a slice of ~200-byte
@@ -89,6 +90,7 @@ func (e *Engine) Plan(ctx context.Context, entities []Entity, conflicts []Confli
 		}
 		p.planEntity(&ents[i])
 	}
+	p.noteFrozen()
 	p.planOrphans()
 	if acts := p.plan.Actions; len(acts) == 0 {
 		p.plan.Actions = nil // as a plan that never had room for any
