@@ -56,12 +56,17 @@ func hardConflict(a, b groupState) string {
 }
 
 // weakConflict says why a join resting on weak keys alone must not join two groups, or "".
-func weakConflict(a, b groupState) string {
+// An address alone (byIP) is the weakest key of all (DHCP hands it on, two sites reuse it):
+// it does not join two groups that both carry names and share none.
+func weakConflict(a, b groupState, byIP bool) string {
 	if len(a.macs) > 0 && len(b.macs) > 0 && !sortedIntersect(a.macs, b.macs, cmp.Compare[sources.MAC]) {
 		return "both report MACs and none is in common"
 	}
 	if len(a.ips) > 0 && len(b.ips) > 0 && !sortedIntersect(a.ips, b.ips, netip.Addr.Compare) {
 		return "both report IP addresses and none is in common"
+	}
+	if byIP && len(a.names) > 0 && len(b.names) > 0 && !sortedIntersect(a.names, b.names, strings.Compare) {
+		return "they share an address but not a name"
 	}
 	return ""
 }
@@ -70,7 +75,8 @@ func weakConflict(a, b groupState) string {
 func combine(a, b groupState) groupState {
 	g := groupState{serial: cmp.Or(a.serial, b.serial), uuid: cmp.Or(a.uuid, b.uuid),
 		cluster: cmp.Or(a.cluster, b.cluster), native: slices.Clone(a.native),
-		macs: sortedUnion(a.macs, b.macs, cmp.Compare[sources.MAC]), ips: sortedUnion(a.ips, b.ips, netip.Addr.Compare)}
+		macs: sortedUnion(a.macs, b.macs, cmp.Compare[sources.MAC]), ips: sortedUnion(a.ips, b.ips, netip.Addr.Compare),
+		names: sortedUnion(a.names, b.names, strings.Compare)}
 	for _, y := range b.native {
 		if !slices.Contains(g.native, y) {
 			g.native = append(g.native, y)
@@ -169,7 +175,7 @@ func (m *merger) possibleMatches(ids []string, membersOf func(root int) []int) [
 					continue
 				}
 				open = true
-				if w := weakConflict(m.groups[a], m.groups[b]); w != "" && why == "" {
+				if w := weakConflict(m.groups[a], m.groups[b], rf.key.class == keyIP); w != "" && why == "" {
 					why = fmt.Sprintf("%s and %s: %s", ids[a], ids[b], w)
 				}
 			}

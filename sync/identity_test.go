@@ -196,3 +196,43 @@ func TestWithSourcesReadsTheDeclarations(t *testing.T) {
 		t.Fatalf("overlapping = %v", cfg.Overlapping)
 	}
 }
+
+// The plan shows possible matches with their evidence, in the table and in the JSON, and a
+// saved plan with them loads with the same id.
+func TestIdentityPossibleMatchesInThePlan(t *testing.T) {
+	obs := []sources.Observation{
+		invRecord("hosts.csv/app01", "app01", "10.1.0.11", "BC:24:11:00:01:01", ""),
+		vmIn("pve-b", "b", 100, "app01", "BC:24:11:00:02:01", "10.2.0.11"),
+	}
+	l := newLab(t, Config{})
+	p := planIdentity(t, l, obs)
+	if len(p.PossibleMatches) != 1 || p.Summary.PossibleMatches != 1 || len(p.Conflicts) != 0 {
+		t.Fatalf("possible matches %d (summary %d), conflicts %d", len(p.PossibleMatches), p.Summary.PossibleMatches, len(p.Conflicts))
+	}
+	table := p.Table()
+	for _, want := range []string{"possible matches (1)", "? name:app01", "macs=BC:24:11:00:01:01", "macs=BC:24:11:00:02:01",
+		"ips=10.1.0.11", "ips=10.2.0.11", "observations=pve-b/b/qemu/100", ", 1 possible matches"} {
+		if !strings.Contains(table, want) {
+			t.Errorf("table lacks %q:\n%s", want, table)
+		}
+	}
+	js := mustJSON(p)
+	for _, want := range []string{`"possible_matches": [`, `"kind": "possible_match"`, `"macs": "BC:24:11:00:02:01"`} {
+		if !strings.Contains(js, want) {
+			t.Errorf("JSON lacks %s:\n%s", want, js)
+		}
+	}
+	path := t.TempDir() + "/plan.json"
+	if err := SavePlan(path, p); err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := LoadPlan(path)
+	if err != nil || loaded.ID != p.ID || len(loaded.PossibleMatches) != 1 {
+		t.Fatalf("load: %v, id %s want %s", err, loaded.ID, p.ID)
+	}
+	// The evidence is part of the plan's id: a plan edited by hand is refused.
+	loaded.PossibleMatches = nil
+	if loaded.Verify() == nil {
+		t.Fatal("a plan without its possible matches verifies")
+	}
+}

@@ -119,8 +119,9 @@ type groupState struct {
 	native                []nativeID // at most one per enumerating source
 	// every MAC and usable IP the group's observations report, sorted: a weak join between
 	// two groups that both report some and share none is refused.
-	macs []sources.MAC
-	ips  []netip.Addr
+	macs  []sources.MAC
+	ips   []netip.Addr
+	names []string // the short names, as keyName compares them
 }
 
 type nativeID struct{ source, id string }
@@ -179,6 +180,9 @@ func newMerger(in []sources.Observation, cfg MergeConfig) *merger {
 		g := groupState{serial: o.Keys.Serial, uuid: o.Keys.SystemUUID, macs: o.Keys.MACs, ips: usableAddrs(o.Keys.IPs)}
 		if o.Parent != nil {
 			g.cluster = strings.ToLower(o.Parent.Cluster)
+		}
+		if n := nameKey(o); n != "" {
+			g.names = []string{n}
 		}
 		if o.NativeID != "" && cfg.enumerates(o) {
 			g.native = []nativeID{{o.Source, o.NativeID}}
@@ -276,9 +280,7 @@ func keysOf(o *sources.Observation, ks []identityKey) []identityKey {
 	if o.Keys.FQDN != "" {
 		ks = append(ks, identityKey{class: keyFQDN, value: o.Keys.FQDN})
 	}
-	if short, _ := sources.SplitFQDN(o.Name); short != "" {
-		ks = append(ks, identityKey{class: keyName, value: short})
-	} else if n := strings.ToLower(strings.TrimSpace(o.Name)); n != "" {
+	if n := nameKey(o); n != "" {
 		ks = append(ks, identityKey{class: keyName, value: n})
 	}
 	for _, ip := range o.Keys.IPs {
@@ -287,6 +289,14 @@ func keysOf(o *sources.Observation, ks []identityKey) []identityKey {
 		}
 	}
 	return ks
+}
+
+// nameKey is the name as the name key compares it: the short name, lower case.
+func nameKey(o *sources.Observation) string {
+	if short, _ := sources.SplitFQDN(o.Name); short != "" {
+		return short
+	}
+	return strings.ToLower(strings.TrimSpace(o.Name))
 }
 
 func (m *merger) joinByKeys() {
@@ -382,7 +392,7 @@ func (m *merger) join(k identityKey, members []int) {
 		// must not depend on the order the roots come in.
 		for x, a := range roots {
 			for _, b := range roots[x+1:] {
-				if weakConflict(m.groups[a], m.groups[b]) != "" {
+				if weakConflict(m.groups[a], m.groups[b], k.class == keyIP) != "" {
 					m.refuse(k, members)
 					return
 				}
