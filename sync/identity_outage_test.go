@@ -6,7 +6,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/netbox-agent/netbox-agent/internal/secret"
+	"github.com/netbox-agent/netbox-agent/internal/testnetbox"
+	"github.com/netbox-agent/netbox-agent/netbox"
 	"github.com/netbox-agent/netbox-agent/netbox/netboxtest"
 	"github.com/netbox-agent/netbox-agent/sources"
 )
@@ -47,23 +51,23 @@ func without(obs []sources.Observation, source string) []sources.Observation {
 
 // planIdentity merges with the sources' declarations and plans; ran is every source that
 // has an observation, plus extra (a source that answered with nothing).
-func planIdentity(t *testing.T, l *lab, obs []sources.Observation, extra ...string) *Plan {
+func planIdentity(t *testing.T, eng *Engine, obs []sources.Observation, extra ...string) *Plan {
 	t.Helper()
 	mr := Merge(obs, identityConfig())
 	ran := ranAll(obs)
 	for _, s := range extra {
 		ran[s] = true
 	}
-	p, err := l.eng.Plan(context.Background(), mr.Entities, mr.Findings(), ran)
+	p, err := eng.Plan(context.Background(), mr.Entities, mr.Findings(), ran)
 	if err != nil {
 		t.Fatalf("plan: %v", err)
 	}
 	return p
 }
 
-func applyOK(t *testing.T, l *lab, p *Plan) {
+func applyOK(t *testing.T, eng *Engine, p *Plan) {
 	t.Helper()
-	rep, err := l.eng.Apply(context.Background(), p, nil)
+	rep, err := eng.Apply(context.Background(), p, nil)
 	if err != nil {
 		t.Fatalf("apply: %v", err)
 	}
@@ -87,25 +91,43 @@ func fieldChanges(p *Plan) []string {
 	return out
 }
 
+// identityTarget is the NetBox of an identity test: the simulator, or the real NetBox the
+// environment names (internal/testnetbox), emptied for the test.
+func identityTarget(t *testing.T, cfg Config) (*testnetbox.Target, *Engine) {
+	t.Helper()
+	nb := testnetbox.New(t, testnetbox.WithProfile(netboxtest.Profile43))
+	c, err := netbox.New(netbox.Config{URL: nb.URL, Token: secret.New(nb.Token), Timeout: 30 * time.Second,
+		RequestsPerSecond: -1, BatchSize: 1000}, nil, netbox.WithBackoff(time.Millisecond, 10*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nb, NewEngine(FromClient(c), cfg, nil)
+}
+
 // Shapes 2, 3 and 5 of issue 13, after a full apply, in a run where pve-a fails:
 // no duplicate device for VM dns01, no field of pve-a's objects flapping, and the drop guard
 // naming no source that answered; the next good run writes no field back.
 func TestIdentityOutageAfterFullApply(t *testing.T) {
 	for _, hosts := range []string{"ip", "device"} {
 		t.Run("hosts="+hosts, func(t *testing.T) {
-			l := newLab(t, Config{Hosts: hosts}, netboxtest.WithProfile(netboxtest.Profile43))
-			applyOK(t, l, planIdentity(t, l, outageEstate()))
-			if p := planIdentity(t, l, outageEstate()); len(fieldChanges(p)) > 0 || p.Summary.Create > 0 {
+			nb, eng := identityTarget(t, Config{Hosts: hosts})
+			applyOK(t, eng, planIdentity(t, eng, outageEstate()))
+			if p := planIdentity(t, eng, outageEstate()); len(fieldChanges(p)) > 0 || p.Summary.Create > 0 {
 				t.Fatalf("not converged after the first apply:\n%s", p.Table())
 			}
 			role := func() string {
-				return toStr(l.find("dcim/devices", "pve1")["role"].(map[string]any)["name"])
+				d := nb.Find("dcim/devices", "pve1")
+				if d == nil {
+					t.Fatal("no device pve1")
+				}
+				r, _ := d["role"].(map[string]any)
+				return toStr(r["name"])
 			}
 			if role() != "Hypervisor" {
 				t.Fatalf("pve1 role = %q before the outage", role())
 			}
 
-			out := planIdentity(t, l, without(outageEstate(), "pve-a"))
+			out := planIdentity(t, eng, without(outageEstate(), "pve-a"))
 			for _, a := range out.Actions {
 				if a.Op == OpCreate && (a.Endpoint == epDevices || a.Endpoint == epVMs) {
 					t.Errorf("outage plan creates %s %q (shape 2: a duplicate)", a.Type, a.Name)
@@ -122,17 +144,17 @@ func TestIdentityOutageAfterFullApply(t *testing.T) {
 					t.Errorf("drop guard names a source that answered (shape 5): %s: %s", n.Object, n.Reason)
 				}
 			}
-			applyOK(t, l, out)
-			if n := l.count("dcim/devices", "dns01"); n != 0 {
+			applyOK(t, eng, out)
+			if n := nb.Count("dcim/devices", "dns01"); n != 0 {
 				t.Errorf("%d devices named dns01 after the outage", n)
 			}
-			if n := l.count("virtualization/virtual-machines", "dns01"); n != 1 {
+			if n := nb.Count("virtualization/virtual-machines", "dns01"); n != 1 {
 				t.Errorf("%d VMs named dns01 after the outage", n)
 			}
 			if role() != "Hypervisor" {
 				t.Errorf("pve1 role = %q after the outage run, want Hypervisor kept", role())
 			}
-			back := planIdentity(t, l, outageEstate())
+			back := planIdentity(t, eng, outageEstate())
 			if ch := fieldChanges(back); len(ch) > 0 || back.Summary.Create > 0 || back.Summary.Stale > 0 {
 				t.Errorf("the good run after the outage writes fields back (flapping): %v\n%s", ch, back.Table())
 			}
@@ -143,9 +165,9 @@ func TestIdentityOutageAfterFullApply(t *testing.T) {
 // A source that answers with nothing is suspicious; the sources that answered as before are
 // not, even when objects they saw share owners with the silent one.
 func TestIdentityDropGuardNamesOnlyTheSourceThatDropped(t *testing.T) {
-	l := newLab(t, Config{}, netboxtest.WithProfile(netboxtest.Profile43))
-	applyOK(t, l, planIdentity(t, l, outageEstate()))
-	p := planIdentity(t, l, without(outageEstate(), "pve-a"), "pve-a")
+	_, eng := identityTarget(t, Config{})
+	applyOK(t, eng, planIdentity(t, eng, outageEstate()))
+	p := planIdentity(t, eng, without(outageEstate(), "pve-a"), "pve-a")
 	var named []string
 	for _, n := range p.Notes {
 		if strings.Contains(n.Reason, "suspicious") {

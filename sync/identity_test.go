@@ -205,7 +205,7 @@ func TestIdentityPossibleMatchesInThePlan(t *testing.T) {
 		vmIn("pve-b", "b", 100, "app01", "BC:24:11:00:02:01", "10.2.0.11"),
 	}
 	l := newLab(t, Config{})
-	p := planIdentity(t, l, obs)
+	p := planIdentity(t, l.eng, obs)
 	if len(p.PossibleMatches) != 1 || p.Summary.PossibleMatches != 1 || len(p.Conflicts) != 0 {
 		t.Fatalf("possible matches %d (summary %d), conflicts %d", len(p.PossibleMatches), p.Summary.PossibleMatches, len(p.Conflicts))
 	}

@@ -3,12 +3,19 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/netbox-agent/netbox-agent/internal/lab"
 	"github.com/netbox-agent/netbox-agent/netbox/netboxtest"
+	"github.com/netbox-agent/netbox-agent/sources"
+	"github.com/netbox-agent/netbox-agent/sources/homeassistant"
+	"github.com/netbox-agent/netbox-agent/sources/inventory"
+	"github.com/netbox-agent/netbox-agent/sources/netscan"
+	"github.com/netbox-agent/netbox-agent/sources/proxmox"
+	"github.com/netbox-agent/netbox-agent/sources/truenas"
 )
 
 // machineView is what an outage must not change about a machine: its fields and where its
@@ -126,5 +133,44 @@ func TestOutageOfOneSourceAfterAFullApply(t *testing.T) {
 				t.Errorf("after the good run NetBox differs from before the outage:\n%s", strings.Join(d, "\n"))
 			}
 		})
+	}
+}
+
+// Each adapter declares what its native ids denote (docs/identity.md); the merge learns it
+// through the config buildAgent composes.
+func TestAdaptersDeclareWhetherTheyEnumerateMachines(t *testing.T) {
+	cases := []struct {
+		src  sources.Source
+		want bool
+	}{
+		{&proxmox.Source{}, true}, {&truenas.Source{}, true}, {&homeassistant.Source{}, true},
+		{&inventory.Source{}, false}, {&netscan.Source{}, false},
+	}
+	for _, tc := range cases {
+		if _, declared := tc.src.(sources.MachineEnumerator); !declared {
+			t.Errorf("%T does not declare whether it enumerates machines", tc.src)
+		}
+		if got := sources.EnumeratesMachines(tc.src); got != tc.want {
+			t.Errorf("%T enumerates machines: %v, want %v", tc.src, got, tc.want)
+		}
+	}
+	l := startLab(t)
+	cfg, err := loadConfig(l.ConfigPath(), map[string]string{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := buildAgent(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range a.inventory {
+		if !slices.Contains(a.cfg.Merge.Overlapping, s.Name()) {
+			t.Errorf("inventory source %s not in merge.overlapping %v", s.Name(), a.cfg.Merge.Overlapping)
+		}
+	}
+	for _, s := range append(a.proxmox, a.homeass...) {
+		if slices.Contains(a.cfg.Merge.Overlapping, s.Name()) {
+			t.Errorf("enumerating source %s in merge.overlapping", s.Name())
+		}
 	}
 }
