@@ -159,6 +159,7 @@ func newMerger(in []sources.Observation, cfg MergeConfig) *merger {
 		evidence:  map[int][]Evidence{},
 		conflicts: map[string]*Conflict{},
 	}
+	names := make([]string, len(in))
 	parallel(len(idx), func(i int) {
 		m.obs[i] = in[idx[i]]
 		o := &m.obs[i]
@@ -182,7 +183,8 @@ func newMerger(in []sources.Observation, cfg MergeConfig) *merger {
 			g.cluster = strings.ToLower(o.Parent.Cluster)
 		}
 		if n := nameKey(o); n != "" {
-			g.names = []string{n}
+			names[i] = n
+			g.names = names[i : i+1 : i+1] // one backing array for all: a join copies
 		}
 		if o.NativeID != "" && cfg.enumerates(o) {
 			g.native = []nativeID{{o.Source, o.NativeID}}
