@@ -36,9 +36,9 @@ func NewEngine(nb NetBox, cfg Config, logger *slog.Logger) *Engine {
 }
 
 // Plan computes every write needed to bring NetBox in step with the entities. conflicts are
-// the merge's conflicts and possible matches (MergeResult.Findings), carried into the plan. ran names the sources (instance names) that
-// ran successfully this time: objects seen only by other sources are never marked stale or
-// deleted.
+// the merge's conflicts and possible matches (MergeResult.Findings), carried into the plan.
+// ran names the sources (instance names) that ran successfully this time: objects seen only
+// by other sources are never marked stale or deleted.
 func (e *Engine) Plan(ctx context.Context, entities []Entity, conflicts []Conflict, ran map[string]bool) (*Plan, error) {
 	t0 := time.Now()
 	snap, err := readSnapshot(ctx, e.nb, e.cfg.CustomField)
