@@ -6,11 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/netbox-agent/netbox-agent/internal/secret"
 	"github.com/netbox-agent/netbox-agent/internal/testnetbox"
-	"github.com/netbox-agent/netbox-agent/netbox"
 	"github.com/netbox-agent/netbox-agent/netbox/netboxtest"
 	"github.com/netbox-agent/netbox-agent/sources"
 )
@@ -95,13 +92,8 @@ func fieldChanges(p *Plan) []string {
 // environment names (internal/testnetbox), emptied for the test.
 func identityTarget(t *testing.T, cfg Config) (*testnetbox.Target, *Engine) {
 	t.Helper()
-	nb := testnetbox.New(t, testnetbox.WithProfile(netboxtest.Profile43))
-	c, err := netbox.New(netbox.Config{URL: nb.URL, Token: secret.New(nb.Token), Timeout: 30 * time.Second,
-		RequestsPerSecond: -1, BatchSize: 1000}, nil, netbox.WithBackoff(time.Millisecond, 10*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return nb, NewEngine(FromClient(c), cfg, nil)
+	l := newLab(t, cfg, testnetbox.WithProfile(netboxtest.Profile43))
+	return l.srv.Target, l.eng
 }
 
 // Shapes 2, 3 and 5 of issue 13, after a full apply, in a run where pve-a fails:
