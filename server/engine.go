@@ -181,7 +181,7 @@ func (e *EngineSyncer) preview(ctx context.Context, req PreviewRequest, progress
 		entities = slices.DeleteFunc(slices.Clone(entities), func(en syncengine.Entity) bool { return string(en.Kind) != req.Scope })
 		ran = map[string]bool{}
 	}
-	plan, err := e.cfg.Engine.Plan(ctx, entities, merged.Conflicts, ran)
+	plan, err := e.cfg.Engine.Plan(ctx, entities, merged.Findings(), ran)
 	if err != nil {
 		return nil, fmt.Errorf("plan: %w", err)
 	}

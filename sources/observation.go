@@ -135,3 +135,22 @@ type Source interface {
 	// Check verifies that the source is reachable and the credentials work.
 	Check(ctx context.Context) error
 }
+
+// MachineEnumerator is implemented by a Source that declares what its native ids denote.
+// A source that enumerates distinct machines (a hypervisor's API, a NAS, a device registry)
+// never lists one machine under two native ids, so two of its ids are two machines. A source
+// that does not (an inventory file, a lease file, a hosts file, a network scan) may list one
+// machine twice (a CSV row and a hosts line of one switch): the merge joins such records like
+// records of two sources.
+type MachineEnumerator interface {
+	EnumeratesMachines() bool
+}
+
+// EnumeratesMachines reports whether src's native ids denote distinct machines. A source that
+// does not say is taken to: that only ever keeps records apart, never joins two machines.
+func EnumeratesMachines(src Source) bool {
+	if e, ok := src.(MachineEnumerator); ok {
+		return e.EnumeratesMachines()
+	}
+	return true
+}

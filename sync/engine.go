@@ -36,9 +36,9 @@ func NewEngine(nb NetBox, cfg Config, logger *slog.Logger) *Engine {
 }
 
 // Plan computes every write needed to bring NetBox in step with the entities. conflicts are
-// the merge's conflicts, carried into the plan. ran names the sources (instance names) that
-// ran successfully this time: objects seen only by other sources are never marked stale or
-// deleted.
+// the merge's conflicts and possible matches (MergeResult.Findings), carried into the plan.
+// ran names the sources (instance names) that ran successfully this time: objects seen only
+// by other sources are never marked stale or deleted.
 func (e *Engine) Plan(ctx context.Context, entities []Entity, conflicts []Conflict, ran map[string]bool) (*Plan, error) {
 	t0 := time.Now()
 	snap, err := readSnapshot(ctx, e.nb, e.cfg.CustomField)
@@ -48,7 +48,8 @@ func (e *Engine) Plan(ctx context.Context, entities []Entity, conflicts []Confli
 	e.log.Debug("snapshot read", "took", time.Since(t0))
 	t0 = time.Now()
 	p := newPlanner(e, snap, ran)
-	p.plan.Conflicts = append(p.plan.Conflicts, conflicts...)
+	p.present, p.presentRefs = presentSources(entities)
+	p.plan.addFindings(conflicts) // conflicts and possible matches
 	p.planMeta()
 	// Room for every action a first sync of these entities makes: growing a slice of ~200-byte
 	// actions to tens of thousands copies and faults in far more than it keeps.
@@ -89,6 +90,7 @@ func (e *Engine) Plan(ctx context.Context, entities []Entity, conflicts []Confli
 		}
 		p.planEntity(&ents[i])
 	}
+	p.noteFrozen()
 	p.planOrphans()
 	if acts := p.plan.Actions; len(acts) == 0 {
 		p.plan.Actions = nil // as a plan that never had room for any

@@ -67,6 +67,9 @@ func (p *planner) planDevice(e *Entity, host bool) {
 		p.conflict(c)
 		return
 	}
+	if m.skip {
+		return
+	}
 	mfr := p.manufacturerName(e.Manufacturer.V)
 	model := cmpOr(strings.TrimSpace(e.Model.V), p.cfg.UnknownModel)
 	var dt any
@@ -123,6 +126,9 @@ func (p *planner) planVM(e *Entity) {
 	m, c := p.match(e, epVMs, scope)
 	if c != nil {
 		p.conflict(c)
+		return
+	}
+	if m.skip {
 		return
 	}
 	var role any
@@ -524,9 +530,8 @@ func (p *planner) planHost(e *Entity) {
 		switch len(cands) {
 		case 0:
 		case 1:
-			_, owned := ownership(cands[0], p.cfg.CustomField)
-			if assignedKey(cands[0]) != "" && !owned {
-				continue
+			if assignedKey(cands[0]) != "" {
+				continue // a machine's address (owned or not): a host entity never rewrites it
 			}
 			cur = cands[0]
 		default:

@@ -13,6 +13,7 @@ type matchResult struct {
 	obj    Object // nil: no match, create
 	how    string // "stored identity", "serial", "system uuid", "mac", "name"
 	strong bool
+	skip   bool // plan nothing for the entity (it is an object of the other kind)
 }
 
 // match finds the entity's object in ep: first by the identity the agent stored on it (its
@@ -72,6 +73,11 @@ func (p *planner) match(e *Entity, ep string, scope int) (matchResult, *Conflict
 	}
 	if m, c, done := stage("mac", byMAC); done {
 		return m, c
+	}
+	// Stored identity and strong keys are looked up among the other kind too: a kind that
+	// differs is never a second object (identity_plan.go).
+	if c, found := p.matchOtherKind(e, ep); found {
+		return matchResult{skip: true}, c
 	}
 	if e.Name.V != "" && scope != 0 {
 		ids := uniqueInts(s.byName[ep][fmt.Sprintf("%s|%d", strings.ToLower(e.Name.V), scope)])

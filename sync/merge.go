@@ -23,6 +23,29 @@ type MergeConfig struct {
 	// manufacturer, model, platform, role, site, location, status, vcpus, memory_mb, disk_mb,
 	// os, description, cluster, interfaces, services, disks, attributes.
 	Fields map[string][]string `yaml:"fields"`
+	// Overlapping lists sources, by instance name or adapter name, whose records may describe
+	// one machine twice (hand-written lists, leases, hosts files, scans): their native ids do
+	// not denote distinct machines, so two of their records join like records of two sources.
+	// WithSources fills it from the adapters' own declarations; a config may add to it.
+	Overlapping []string `yaml:"overlapping"`
+}
+
+// WithSources returns c with every source that does not enumerate distinct machines (see
+// sources.EnumeratesMachines) added to Overlapping.
+func (c MergeConfig) WithSources(srcs []sources.Source) MergeConfig {
+	out := c
+	out.Overlapping = slices.Clone(c.Overlapping)
+	for _, s := range srcs {
+		if !sources.EnumeratesMachines(s) && !slices.Contains(out.Overlapping, s.Name()) {
+			out.Overlapping = append(out.Overlapping, s.Name())
+		}
+	}
+	return out
+}
+
+// enumerates reports whether o's source says that two of its native ids are two machines.
+func (c MergeConfig) enumerates(o *sources.Observation) bool {
+	return !slices.Contains(c.Overlapping, o.Source) && (o.Adapter == "" || !slices.Contains(c.Overlapping, o.Adapter))
 }
 
 // DefaultMergeConfig trusts what a person wrote (inventory files) first, then the systems that
@@ -56,14 +79,21 @@ func (c MergeConfig) Validate() []error {
 type MergeResult struct {
 	Entities  []Entity   `json:"entities"`
 	Conflicts []Conflict `json:"conflicts,omitempty"`
+	// PossibleMatches are weak joins the merge refused (the two sides' MACs or IPs disagree)
+	// or could not decide (one name, several candidates), with their evidence. The engine's
+	// Plan takes them with the conflicts (Kind KindPossibleMatch) and shows them apart.
+	PossibleMatches []Conflict `json:"possible_matches,omitempty"`
 }
 
 // Merge joins observations of the same thing into entities. Strong keys (source-native id,
 // system UUID, a serial that is not junk, a universally administered MAC) join observations;
 // weak keys (name, FQDN, IP, locally administered MAC) join only where every observation they
-// would join agrees on everything strong. Observations that share a strong key but disagree
-// (two serials, two UUIDs, two native ids of one source, two clusters) stay apart and become a
-// conflict. The output depends only on the set of observations, not on their order.
+// would join agrees on everything strong and, pair by pair, no two sides both report MACs
+// (or IPs) with none in common. Observations that share a strong key but disagree (two
+// serials, two UUIDs, two native ids of one enumerating source, two clusters) stay apart and
+// become a conflict; a refused or ambiguous weak join becomes a possible match. The output
+// depends only on the set of observations, not on their order. See identity.go for the
+// invariant this keeps.
 func Merge(in []sources.Observation, cfg MergeConfig) MergeResult {
 	m := newMerger(in, cfg)
 	m.joinByKeys()
@@ -78,12 +108,20 @@ type merger struct {
 	// evidence per root: the keys that joined its members
 	evidence  map[int][]Evidence
 	conflicts map[string]*Conflict
+	// refused are the weak keys whose join was refused; possible matches are made of them once
+	// the grouping is final.
+	refused []refusal
 }
 
 // groupState holds what must agree inside one entity.
 type groupState struct {
 	serial, uuid, cluster string
-	native                []nativeID // at most one per source
+	native                []nativeID // at most one per enumerating source
+	// every MAC and usable IP the group's observations report, sorted: a weak join between
+	// two groups that both report some and share none is refused.
+	macs  []sources.MAC
+	ips   []netip.Addr
+	names []string // the short names, as keyName compares them
 }
 
 type nativeID struct{ source, id string }
@@ -121,6 +159,7 @@ func newMerger(in []sources.Observation, cfg MergeConfig) *merger {
 		evidence:  map[int][]Evidence{},
 		conflicts: map[string]*Conflict{},
 	}
+	names := make([]string, len(in))
 	parallel(len(idx), func(i int) {
 		m.obs[i] = in[idx[i]]
 		o := &m.obs[i]
@@ -139,11 +178,15 @@ func newMerger(in []sources.Observation, cfg MergeConfig) *merger {
 		}
 		o.Normalize()
 		m.parent[i] = i
-		g := groupState{serial: o.Keys.Serial, uuid: o.Keys.SystemUUID}
+		g := groupState{serial: o.Keys.Serial, uuid: o.Keys.SystemUUID, macs: o.Keys.MACs, ips: usableAddrs(o.Keys.IPs)}
 		if o.Parent != nil {
 			g.cluster = strings.ToLower(o.Parent.Cluster)
 		}
-		if o.NativeID != "" {
+		if n := nameKey(o); n != "" {
+			names[i] = n
+			g.names = names[i : i+1 : i+1] // one backing array for all: a join copies
+		}
+		if o.NativeID != "" && cfg.enumerates(o) {
 			g.native = []nativeID{{o.Source, o.NativeID}}
 		}
 		m.groups[i] = g
@@ -168,43 +211,17 @@ func parallel(n int, f func(i int)) {
 	wg.Wait()
 }
 
+// Findings returns the conflicts and the possible matches, for Engine.Plan.
+func (r MergeResult) Findings() []Conflict {
+	return append(slices.Clone(r.Conflicts), r.PossibleMatches...)
+}
+
 func (m *merger) find(i int) int {
 	for m.parent[i] != i {
 		m.parent[i] = m.parent[m.parent[i]]
 		i = m.parent[i]
 	}
 	return i
-}
-
-// compatible reports whether two groups may be one entity, and if not, why.
-func compatible(a, b groupState) (bool, string) {
-	switch {
-	case a.uuid != "" && b.uuid != "" && a.uuid != b.uuid:
-		return false, "different system UUIDs"
-	case a.serial != "" && b.serial != "" && a.serial != b.serial:
-		return false, "different serials"
-	case a.cluster != "" && b.cluster != "" && a.cluster != b.cluster:
-		return false, "different clusters"
-	}
-	for _, x := range a.native {
-		for _, y := range b.native {
-			if x.source == y.source && x.id != y.id {
-				return false, fmt.Sprintf("source %s reports them as two things", x.source)
-			}
-		}
-	}
-	return true, ""
-}
-
-func combine(a, b groupState) groupState {
-	g := groupState{serial: cmp.Or(a.serial, b.serial), uuid: cmp.Or(a.uuid, b.uuid),
-		cluster: cmp.Or(a.cluster, b.cluster), native: slices.Clone(a.native)}
-	for _, y := range b.native {
-		if !slices.Contains(g.native, y) {
-			g.native = append(g.native, y)
-		}
-	}
-	return g
 }
 
 type keyClass int
@@ -265,15 +282,23 @@ func keysOf(o *sources.Observation, ks []identityKey) []identityKey {
 	if o.Keys.FQDN != "" {
 		ks = append(ks, identityKey{class: keyFQDN, value: o.Keys.FQDN})
 	}
-	if short, _ := sources.SplitFQDN(o.Name); short != "" {
-		ks = append(ks, identityKey{class: keyName, value: short})
-	} else if n := strings.ToLower(strings.TrimSpace(o.Name)); n != "" {
+	if n := nameKey(o); n != "" {
 		ks = append(ks, identityKey{class: keyName, value: n})
 	}
 	for _, ip := range o.Keys.IPs {
-		ks = append(ks, identityKey{class: keyIP, addr: ip})
+		if usableIP(ip) { // 127.0.0.1 or fe80::1 on every machine says nothing of which one
+			ks = append(ks, identityKey{class: keyIP, addr: ip})
+		}
 	}
 	return ks
+}
+
+// nameKey is the name as the name key compares it: the short name, lower case.
+func nameKey(o *sources.Observation) string {
+	if short, _ := sources.SplitFQDN(o.Name); short != "" {
+		return short
+	}
+	return strings.ToLower(strings.TrimSpace(o.Name))
 }
 
 func (m *merger) joinByKeys() {
@@ -354,14 +379,27 @@ func (m *merger) join(k identityKey, members []int) {
 	slices.Sort(roots)
 	state := m.groups[roots[0]]
 	for _, r := range roots[1:] {
-		ok, why := compatible(state, m.groups[r])
-		if !ok {
+		if why := hardConflict(state, m.groups[r]); why != "" {
 			if k.class.strong() {
 				m.conflict(k, why, roots)
+			} else {
+				m.refuse(k, members)
 			}
 			return
 		}
 		state = combine(state, m.groups[r])
+	}
+	if !k.class.strong() {
+		// Pair by pair, not against the running union: whether A{m1}, B{m1,m2}, C{m2} join
+		// must not depend on the order the roots come in.
+		for x, a := range roots {
+			for _, b := range roots[x+1:] {
+				if weakConflict(m.groups[a], m.groups[b], k.class == keyIP) != "" {
+					m.refuse(k, members)
+					return
+				}
+			}
+		}
 	}
 	root := roots[0]
 	ev := Evidence{Key: k.String(), Strong: k.class.strong()}
@@ -467,6 +505,7 @@ func (m *merger) result() MergeResult {
 	for _, id := range slices.Sorted(maps.Keys(m.conflicts)) {
 		res.Conflicts = append(res.Conflicts, *m.conflicts[id])
 	}
+	res.PossibleMatches = m.possibleMatches(ids, func(r int) []int { return members[start[r]:start[r+1]] })
 	return res
 }
 

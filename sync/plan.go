@@ -96,6 +96,8 @@ type Summary struct {
 	Delete    int `json:"delete"`
 	Conflicts int `json:"conflicts"`
 	Unchanged int `json:"unchanged"`
+	// PossibleMatches counts Plan.PossibleMatches.
+	PossibleMatches int `json:"possible_matches,omitempty"`
 }
 
 // Plan is every write one sync would make, computed against one NetBox snapshot.
@@ -106,10 +108,24 @@ type Plan struct {
 	NetBoxVersion string     `json:"netbox_version"`
 	Actions       []Action   `json:"actions"`
 	Conflicts     []Conflict `json:"conflicts,omitempty"`
-	Notes         []Note     `json:"notes,omitempty"`
-	Summary       Summary    `json:"summary"`
+	// PossibleMatches are entities the merge kept apart although a weak key (a name, an IP)
+	// says they might be one machine, with the evidence for and against (see sync/identity.go).
+	PossibleMatches []Conflict `json:"possible_matches,omitempty"`
+	Notes           []Note     `json:"notes,omitempty"`
+	Summary         Summary    `json:"summary"`
 
 	sealed bool // made by Plan or verified by LoadPlan
+}
+
+// addFindings takes the merge's conflicts and possible matches (Kind KindPossibleMatch).
+func (p *Plan) addFindings(cs []Conflict) {
+	for _, c := range cs {
+		if c.Kind == KindPossibleMatch {
+			p.PossibleMatches = append(p.PossibleMatches, c)
+		} else {
+			p.Conflicts = append(p.Conflicts, c)
+		}
+	}
 }
 
 // Empty reports whether the plan writes nothing.
@@ -127,7 +143,7 @@ func (p *Plan) finish() {
 		return cmp.Compare(a.Key, b.Key)
 	})
 	unchanged := p.Summary.Unchanged
-	p.Summary = Summary{Conflicts: len(p.Conflicts), Unchanged: unchanged}
+	p.Summary = Summary{Conflicts: len(p.Conflicts), Unchanged: unchanged, PossibleMatches: len(p.PossibleMatches)}
 	for _, a := range p.Actions {
 		switch a.Op {
 		case OpCreate:
@@ -183,6 +199,9 @@ func (p *Plan) hash() string {
 	}
 	_ = enc.Encode(p.Conflicts)
 	_ = enc.Encode(p.Notes)
+	if len(p.PossibleMatches) > 0 { // plans without any hash as they did before
+		_ = enc.Encode(p.PossibleMatches)
+	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 

@@ -25,7 +25,12 @@ type planner struct {
 	// machines whose children this plan reconciled (orphan children are looked for there)
 	seenMachines map[string]bool
 	adapters     map[string]string // source instance -> adapter, from the entities
-	agentTags    []any             // the tags of a new object, shared by every create body
+	// present: the sources with an observation in this plan's entities; frozen: per absent
+	// source, the field changes held back on objects it saw (identity_plan.go).
+	present     map[string]bool
+	presentRefs map[string]bool // "source|native id" of every observation in the entities
+	frozen      map[string]int
+	agentTags   []any // the tags of a new object, shared by every create body
 }
 
 func newPlanner(e *Engine, s *snapshot, ran map[string]bool) *planner {
@@ -33,7 +38,7 @@ func newPlanner(e *Engine, s *snapshot, ran map[string]bool) *planner {
 	return &planner{e: e, cfg: e.cfg, s: s, ran: ran, now: now,
 		plan:   &Plan{CreatedAt: now, NetBoxVersion: fmt.Sprintf("%d.%d", s.major, s.minor)},
 		shared: map[string]any{}, claimed: map[string]string{}, keys: map[string]bool{},
-		addrs: map[string]string{}, seenMachines: map[string]bool{}, adapters: map[string]string{},
+		addrs: map[string]string{}, seenMachines: map[string]bool{}, adapters: map[string]string{}, frozen: map[string]int{},
 		agentTags: []any{map[string]any{"name": e.cfg.Tag, "slug": slugify(e.cfg.Tag)}}}
 }
 
@@ -206,7 +211,8 @@ type diffed struct {
 // person's value stays and a note says so.
 func (p *planner) diff(objName string, cur Object, rec ownerRecord, fields []want) diffed {
 	d := diffed{body: map[string]any{}}
-	var acc [24]fieldValue // the written values, in the order of fields; sorted at the end
+	frozenBy := p.frozenBy(cur) // outage stability: identity_plan.go
+	var acc [24]fieldValue      // the written values, in the order of fields; sorted at the end
 	wr := acc[:0]
 	for _, w := range fields {
 		if w.value == nil {
@@ -232,6 +238,11 @@ func (p *planner) diff(objName string, cur Object, rec ownerRecord, fields []wan
 			continue
 		}
 		base, hasBase := rec.Written.get(w.field)
+		if frozenBy != "" && hasBase && !p.authoritative(w.field, w.source) {
+			wr = putField(wr, w.field, base) // the absent source's last word stands
+			p.frozen[frozenBy]++
+			continue
+		}
 		reason := ""
 		switch {
 		case w.force:

@@ -67,6 +67,21 @@ func (p *Plan) Table() string {
 			fmt.Fprintf(&b, "  ! %s %s: %s\n", c.Kind, c.Key, c.Reason)
 		}
 	}
+	if len(p.PossibleMatches) > 0 {
+		fmt.Fprintf(&b, "\npossible matches (%d): kept apart, a person decides\n", len(p.PossibleMatches))
+		for _, c := range p.PossibleMatches {
+			fmt.Fprintf(&b, "  ? %s: %s\n", c.Key, c.Reason)
+			for _, s := range c.Evidence {
+				fmt.Fprintf(&b, "      %s %q:", s.Values["entity"], s.Name)
+				for _, k := range slices.Sorted(maps.Keys(s.Values)) {
+					if k != "entity" {
+						fmt.Fprintf(&b, " %s=%s;", k, s.Values[k])
+					}
+				}
+				b.WriteByte('\n')
+			}
+		}
+	}
 	if len(p.Notes) > 0 {
 		fmt.Fprintf(&b, "\nnotes (%d)\n", len(p.Notes))
 		for _, n := range p.Notes {
@@ -81,8 +96,12 @@ func (p *Plan) Table() string {
 		}
 	}
 	s := p.Summary
-	fmt.Fprintf(&b, "\n%d to create, %d to update, %d to mark stale, %d to delete, %d conflicts, %d unchanged\n",
+	fmt.Fprintf(&b, "\n%d to create, %d to update, %d to mark stale, %d to delete, %d conflicts, %d unchanged",
 		s.Create, s.Update, s.Stale, s.Delete, s.Conflicts, s.Unchanged)
+	if s.PossibleMatches > 0 {
+		fmt.Fprintf(&b, ", %d possible matches", s.PossibleMatches)
+	}
+	b.WriteByte('\n')
 	return b.String()
 }
 

@@ -137,7 +137,7 @@ func runOnce(ctx context.Context, o options, a *agent, stdout, stderr io.Writer)
 	rep.Entities, rep.Conflicts = len(merged.Entities), len(merged.Conflicts)
 	prog.done(fmt.Sprintf("merged %d observations into %d entities, %d conflicts", len(obs), len(merged.Entities), len(merged.Conflicts)))
 
-	plan, err := a.engine.Plan(ctx, merged.Entities, merged.Conflicts, ran)
+	plan, err := a.engine.Plan(ctx, merged.Entities, merged.Findings(), ran)
 	if err != nil {
 		return finish(exitFailure, fmt.Errorf("plan: %w", err))
 	}

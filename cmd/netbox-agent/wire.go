@@ -84,6 +84,8 @@ func buildAgent(cfg *Config, logger *slog.Logger, nbOpts ...netbox.Option) (*age
 		a.inventory = append(a.inventory, s)
 		a.all = append(a.all, s)
 	}
+	// The merge learns from each adapter whether its native ids are distinct machines.
+	cfg.Merge = cfg.Merge.WithSources(a.all)
 	return a, nil
 }
 

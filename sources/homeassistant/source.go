@@ -69,6 +69,9 @@ func (s *Source) Name() string { return s.cfg.Name }
 // Adapter returns "homeassistant".
 func (s *Source) Adapter() string { return AdapterName }
 
+// EnumeratesMachines: two native ids of this source are two machines (identity rules, sync/identity.go).
+func (s *Source) EnumeratesMachines() bool { return true }
+
 // Config returns the effective configuration (defaults filled).
 func (s *Source) Config() Config { return s.cfg }
 

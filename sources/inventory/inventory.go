@@ -185,6 +185,9 @@ func (s *Source) Name() string { return s.cfg.Name }
 // Adapter is "inventory".
 func (s *Source) Adapter() string { return AdapterName }
 
+// EnumeratesMachines: records may describe one machine twice; they join like two sources' (sync/identity.go).
+func (s *Source) EnumeratesMachines() bool { return false }
+
 // Config returns the effective config.
 func (s *Source) Config() Config { return s.cfg }
 

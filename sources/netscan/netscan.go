@@ -102,6 +102,9 @@ func (s *Source) Name() string { return s.cfg.Name }
 // Adapter is "netscan".
 func (s *Source) Adapter() string { return AdapterName }
 
+// EnumeratesMachines: records may describe one machine twice; they join like two sources' (sync/identity.go).
+func (s *Source) EnumeratesMachines() bool { return false }
+
 // Privileged reports whether scans use raw sockets (ARP, SYN scan, OS detection).
 func (s *Source) Privileged() bool { return s.privileged }
 

@@ -67,6 +67,9 @@ func (s *Source) Name() string { return s.cfg.Name }
 // Adapter returns "proxmox".
 func (s *Source) Adapter() string { return AdapterName }
 
+// EnumeratesMachines: two native ids of this source are two machines (identity rules, sync/identity.go).
+func (s *Source) EnumeratesMachines() bool { return true }
+
 // Check verifies the server answers, the token authenticates and may read the cluster status
 // and the guest list.
 func (s *Source) Check(ctx context.Context) error {

@@ -59,6 +59,9 @@ func (s *Source) Name() string { return s.cfg.Name }
 // Adapter is "truenas".
 func (s *Source) Adapter() string { return AdapterName }
 
+// EnumeratesMachines: two native ids of this source are two machines (identity rules, sync/identity.go).
+func (s *Source) EnumeratesMachines() bool { return true }
+
 // sourceError is an error whose message names the source and is scrubbed of the API key.
 type sourceError struct {
 	msg string
