@@ -23,7 +23,7 @@ func (p *planner) guardSuddenZero() {
 	eps := []string{epDevices, epVMs, epInterfaces, epVMInterfaces, epMACs, epIPs, epServices, epVirtualDisks}
 	for _, ep := range eps {
 		for _, o := range p.s.objs[ep] {
-			rec, ok := ownership(o, p.cfg.CustomField)
+			rec, ok := p.ownRecord(o) // another agent instance's objects say nothing of this one's sources
 			if !ok || rec.StaleSince != "" {
 				continue
 			}
