@@ -251,7 +251,9 @@ func TestKubernetesManifests(t *testing.T) {
 		}
 	}
 	for _, p := range s.Spec.Ports {
-		if !slices.ContainsFunc(c.Ports, func(cp corev1.ContainerPort) bool { return cp.Name == p.TargetPort.StrVal || cp.ContainerPort == p.TargetPort.IntVal }) {
+		if !slices.ContainsFunc(c.Ports, func(cp corev1.ContainerPort) bool {
+			return cp.Name == p.TargetPort.StrVal || cp.ContainerPort == p.TargetPort.IntVal
+		}) {
 			t.Errorf("Service port %s targets %s, which the container does not expose", p.Name, p.TargetPort.String())
 		}
 	}
