@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 IMAGE=${1:-localhost/netbox-agent:latest}
-PODMAN=(podman --storage-driver "${STORAGE_DRIVER:-vfs}")
+PODMAN=(podman --storage-driver "${STORAGE_DRIVER:-vfs}" ${PODMAN_RUNTIME:+--runtime "$PODMAN_RUNTIME"})
 PORT=${PORT:-18080}
 log() { printf 'run-image: %s\n' "$*" >&2; }
 die() { printf 'run-image: FAIL: %s\n' "$*" >&2; exit 1; }
@@ -28,11 +28,13 @@ cleanup() {
 trap cleanup EXIT
 for _ in $(seq 600); do [ -f "$dir/ready" ] && break; sleep 0.2; done
 [ -f "$dir/ready" ] || die "lab not ready: $(cat "$dir/lab.log")"
-# The agent (uid 65532) reads the lab's config, CA files and inventory; state goes to a tmpfs.
+# The agent (uid 65532) reads the lab's config, CA files and inventory. On machines whose
+# cgroups crun cannot drive (hybrid v1/v2, as in some sandboxes) set PODMAN_RUNTIME=runc.
 chmod -R a+rX "$dir"
 chmod 644 "$dir/netbox-agent.yaml"
-common=(--network host --user 65532:65532 --cap-drop ALL --cap-add NET_RAW --read-only
-  --tmpfs /var/lib/netbox-agent:uid=65532,gid=65532,mode=0700 -v "$dir:$dir:ro")
+mkdir -p "$dir/state" && chmod 1777 "$dir/state"   # the lab config's state_dir, writable
+common=(${PODMAN_CGROUPS:+--cgroups "$PODMAN_CGROUPS"} --ulimit nofile=20000:20000 --ulimit nproc=4096:4096 --network host --user 65532:65532 --cap-drop ALL --cap-add NET_RAW --read-only
+  --tmpfs /var/lib/netbox-agent:rw,mode=1777 --tmpfs /tmp:rw,mode=1777 -v "$dir:$dir:ro" -v "$dir/state:$dir/state:rw")
 
 log "run-once #1"
 "${PODMAN[@]}" run --rm "${common[@]}" "$IMAGE" --config "$dir/netbox-agent.yaml" --run-once >"$dir/run1.txt" 2>"$dir/run1.log" \
