@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/netbox-agent/netbox-agent/internal/lab"
-	"github.com/netbox-agent/netbox-agent/netbox/netboxtest"
+	"github.com/netbox-agent/netbox-agent/internal/testnetbox"
 )
 
 // userErrors runs the agent into the failures people meet (bad config, NetBox down or
@@ -61,7 +61,7 @@ func userErrors(t *testing.T) map[string]string {
 	run("config file missing", nil, "--config", filepath.Join(t.TempDir(), "missing.yaml"), "--check-config")
 	bad := writeFile(t, "bad.yaml", "log: {level: loud}\nnetbox:\n  url: ftp://netbox.lab\n  timeout: 5x\n  tokn: x\nsync: {instance: \"site a\"}\nmerge:\n  fields:\n    colour: [inventory]\n")
 	run("config with mistakes", map[string]string{"NETBOX_TOKEN": canary}, "--config", bad, "--check-config")
-	nb := netboxtest.NewTestServer(t)
+	nb := testnetbox.New(t)
 	cfg, env := inventoryConfig(t, nb, "")
 	run("no NetBox token", nil, "--config", cfg, "--run-once")
 	run("two modes", env, "--config", cfg, "--run-once", "--check-config")
