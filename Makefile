@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 FUZZTIME ?= 5s
 
-.PHONY: build test test-netbox bench lint fmt fuzz demo clean reliability
+.PHONY: build test test-netbox bench lint fmt fuzz demo clean reliability ops-test image
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/netbox-agent ./cmd/netbox-agent
@@ -53,6 +53,20 @@ demo:
 # failing row. RELIABILITY_REPORT=FILE also writes it as Markdown.
 reliability:
 	$(GO) test -run '^TestMatrix$$' -v -count=1 -timeout 15m ./test/reliability
+
+# Operations: the deployment files (Kubernetes manifests decoded strictly, compose.yaml, the
+# Prometheus rules under promtool), the dashboard and rules against a scraped /metrics, the
+# troubleshooting section against the errors the agent prints, many agents on one NetBox.
+# Needs promtool (Debian: prometheus) under CI=true.
+ops-test:
+	$(GO) test -race -count=1 ./packaging/
+	$(GO) test -race -count=1 -run 'TestDashboardAndRules|TestPromNames|TestPackagedConfigs|TestOpsMetrics|TestTroubleshooting' ./cmd/netbox-agent/
+	$(GO) test -race -count=1 -run 'TestManyAgents|TestOwnershipUpgradePath|TestInstanceName' ./sync/
+
+# The container image without a registry: debootstrap base + make build, rootful buildah with
+# vfs storage and chroot isolation (root; apt-get install buildah debootstrap).
+image:
+	packaging/build-image.sh
 
 clean:
 	rm -rf $(BIN)

@@ -11,6 +11,12 @@ import (
 // Config holds the mapping rules, ownership and orphan policy of the sync engine.
 // Zero values are filled by SetDefaults.
 type Config struct {
+	// Instance names this agent when several share one NetBox (one per site or per source
+	// scope): ownership records carry it, and an agent never writes, marks stale or deletes
+	// what another instance owns; an object two instances both see is a conflict in the plan
+	// of the one that does not own it. Empty (the default): a single agent, records as
+	// earlier versions wrote them.
+	Instance string `yaml:"instance"`
 	// Tag marks every object the agent created or adopted (default "netbox-agent").
 	Tag string `yaml:"tag"`
 	// StaleTag marks owned objects no source sees any more (default "netbox-agent-stale").
@@ -139,6 +145,9 @@ var authoritativeFields = []string{"name", "status", "role", "site", "platform",
 func (c Config) Validate() []error {
 	var errs []error
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if c.Instance != "" && !validInstance(c.Instance) {
+		bad("instance: %q is not an instance name (1 to 63 characters: letters, digits, '.', '_', '-'; starting with a letter or digit)", c.Instance)
+	}
 	if c.CustomField != "" && !validCFName(c.CustomField) {
 		bad("custom_field: %q is not a NetBox custom field name (lower case letters, digits, _; no __)", c.CustomField)
 	}
@@ -194,4 +203,19 @@ func validCFName(s string) bool {
 		}
 	}
 	return s != ""
+}
+
+// validInstance keeps instance names short and plain: they go into every ownership record and
+// into conflict messages people read.
+func validInstance(s string) bool {
+	if s == "" || len(s) > 63 {
+		return false
+	}
+	for i, r := range s {
+		alnum := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'
+		if !alnum && (i == 0 || r != '.' && r != '_' && r != '-') {
+			return false
+		}
+	}
+	return true
 }

@@ -29,7 +29,7 @@ func (p *planner) guardSuddenZero() {
 	count := func(eps []string, skip func(ownerRecord) bool, stillThere func(ep string, o Object, s ownerSource) bool) {
 		for _, ep := range eps {
 			for _, o := range p.s.objs[ep] {
-				rec, ok := ownership(o, p.cfg.CustomField)
+				rec, ok := p.ownRecord(o) // another agent instance's objects say nothing of this one's sources
 				if !ok || rec.StaleSince != "" || skip(rec) {
 					continue
 				}

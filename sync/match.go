@@ -35,6 +35,9 @@ func (p *planner) match(e *Entity, ep string, scope int) (matchResult, *Conflict
 				return matchResult{}, p.matchConflict(e, ep, how, ids,
 					fmt.Sprintf("matches %s by %s, but entity %s already matched it", describe(s.byID[ep][ids[0]], ep), how, other)), true
 			}
+			if c := p.foreignMatch(e, ep, ids[0]); c != nil { // another agent instance owns it
+				return matchResult{}, c, true
+			}
 			return matchResult{obj: s.byID[ep][ids[0]], how: how, strong: how != "name"}, nil, true
 		default:
 			return matchResult{}, p.matchConflict(e, ep, how, ids,

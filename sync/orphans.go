@@ -39,7 +39,7 @@ func (p *planner) planOrphans() {
 	}
 	for _, ep := range []string{epDevices, epVMs, epInterfaces, epVMInterfaces, epMACs, epIPs, epServices, epVirtualDisks} {
 		for _, o := range p.s.objs[ep] {
-			rec, ok := ownership(o, p.cfg.CustomField)
+			rec, ok := p.ownRecord(o) // another instance's objects are its to orphan
 			if !ok {
 				continue
 			}
@@ -80,6 +80,7 @@ func (p *planner) planOrphans() {
 			tags, _ := tagBody(o.obj, slugify(p.cfg.Tag), slugify(p.cfg.StaleTag), true)
 			rec := o.rec
 			rec.StaleSince = p.now.Format(time.RFC3339)
+			rec.Instance = p.cfg.Instance
 			p.add(Action{Key: p.uniqueKey("stale:" + objKey(o.ep, id)), Op: OpStale, Level: levelFor(o.ep), Endpoint: o.ep,
 				Type: typeOf(o.ep), ID: id, Name: name, Entity: o.rec.ID, LastUpdated: objStr(o.obj, "last_updated"),
 				Body:    map[string]any{"id": id, "tags": tags, "custom_fields": ownerField{p.cfg.CustomField, rec}},
@@ -144,7 +145,7 @@ func (p *planner) foreignChildren(ep string, id int) int {
 	k := objKey(ep, id)
 	n := 0
 	notOurs := func(o Object) bool {
-		rec, ok := ownership(o, p.cfg.CustomField)
+		rec, ok := p.ownRecord(o) // another instance's children count as not ours
 		return !ok || !rec.Created
 	}
 	for _, ifc := range p.s.ifacesOf[k] {

@@ -2,6 +2,7 @@ package sync
 
 import (
 	"encoding/json"
+	"fmt"
 	"maps"
 	"slices"
 	"strconv"
@@ -23,6 +24,10 @@ type ownerRecord struct {
 	Created bool `json:"created"`
 	// ID is the entity id (machines, host IPs) or the child's key within its parent.
 	ID string `json:"id"`
+	// Instance is the agent instance (sync.instance) that owns the object. Empty in records
+	// written before instance names existed, and by an agent configured without one: such a
+	// record stays byte-for-byte what older versions wrote, so a rollback reads it unchanged.
+	Instance string `json:"instance,omitempty"`
 	// Keys are the identity keys the agent matched on.
 	Keys     ownerKeys `json:"keys,omitzero"`
 	LastSeen string    `json:"last_seen,omitempty"`
@@ -134,6 +139,10 @@ func appendOwnerRecord(b []byte, r ownerRecord) ([]byte, error) {
 	b = strconv.AppendBool(b, r.Created)
 	b = append(b, `,"id":`...)
 	b = netbox.AppendJSONString(b, r.ID)
+	if r.Instance != "" {
+		b = append(b, `,"instance":`...)
+		b = netbox.AppendJSONString(b, r.Instance)
+	}
 	if r.Keys.MACs != nil || r.Keys.Serial != "" || r.Keys.SystemUUID != "" { // omitzero
 		b = append(b, `,"keys":{`...)
 		sep := ""
@@ -222,7 +231,7 @@ func ownership(o Object, cf string) (ownerRecord, bool) {
 		return ownerRecord{}, false
 	}
 	str := func(m map[string]any, k string) string { s, _ := m[k].(string); return s }
-	rec := ownerRecord{ID: str(m, "id"), LastSeen: str(m, "last_seen"), StaleSince: str(m, "stale_since")}
+	rec := ownerRecord{ID: str(m, "id"), Instance: str(m, "instance"), LastSeen: str(m, "last_seen"), StaleSince: str(m, "stale_since")}
 	rec.Created, _ = m["created"].(bool)
 	if list, ok := m["sources"].([]any); ok {
 		for _, e := range list {
@@ -249,7 +258,7 @@ func ownership(o Object, cf string) (ownerRecord, bool) {
 // sameRecord compares two records ignoring last_seen; written values compare normalised
 // (NetBox hands numbers back as float64).
 func sameRecord(a, b ownerRecord) bool {
-	if a.ID != b.ID || a.Created != b.Created || a.StaleSince != b.StaleSince ||
+	if a.ID != b.ID || a.Instance != b.Instance || a.Created != b.Created || a.StaleSince != b.StaleSince ||
 		a.Keys.Serial != b.Keys.Serial || a.Keys.SystemUUID != b.Keys.SystemUUID ||
 		!slices.Equal(a.Keys.MACs, b.Keys.MACs) || !slices.Equal(a.Sources, b.Sources) ||
 		len(a.Written) != len(b.Written) {
@@ -262,6 +271,102 @@ func sameRecord(a, b ownerRecord) bool {
 		}
 	}
 	return true
+}
+
+// foreign reports whether rec belongs to another agent instance, and whose it is, for people.
+// Several agents share one NetBox (one per site or source scope): each writes, marks stale
+// and deletes only what its own instance owns. A record naming another instance is that
+// instance's. A record without a name was written before instance names existed, or by an
+// agent without one: an agent without a name takes it as its own (the single-agent behaviour
+// of every earlier version); an agent with a name takes it only when every source the record
+// lists ran in this agent (it is then the upgraded agent that wrote it; its next write stamps
+// its name). Anything else is left to whoever wrote it.
+func (p *planner) foreign(rec ownerRecord) (owner string, isForeign bool) {
+	switch {
+	case rec.Instance == p.cfg.Instance:
+		return "", false
+	case rec.Instance != "":
+		return "instance " + strconv.Quote(rec.Instance), true
+	}
+	var notHere []string
+	for _, s := range rec.Sources {
+		if !p.ran[s.Source] {
+			notHere = append(notHere, s.Source)
+		}
+	}
+	if len(notHere) == 0 {
+		return "", false
+	}
+	slices.Sort(notHere)
+	return fmt.Sprintf("an agent without an instance name (its record names sources %s, which did not run in instance %q)",
+		strings.Join(slices.Compact(notHere), ", "), p.cfg.Instance), true
+}
+
+// foreignConflict reports an object this agent sees but another
+// instance owns: the agent leaves it alone (no write, no stale mark, no delete, no child
+// objects added) and the plan says whose it is. The conflict is the same on every run until
+// one of the two stops seeing the object, so it neither flaps nor grows.
+func (p *planner) foreignConflict(entity, ep string, o Object, owner string) *Conflict {
+	rec, _ := ownership(o, p.cfg.CustomField)
+	stale := ""
+	if rec.StaleSince != "" {
+		stale = " (it marked it stale on " + rec.StaleSince + ")"
+	}
+	return &Conflict{Kind: "owner", Key: entity, Reason: fmt.Sprintf(
+		"%s is owned by %s%s; this agent (instance %q) sees it too and leaves it alone: give each object to one instance (sources, site_per_source) or remove the overlap",
+		describe(o, ep), owner, stale, p.cfg.Instance),
+		Evidence: []ConflictSide{{Name: objStr(o, "name"), Values: map[string]string{"netbox": fmt.Sprintf("%s/%d", ep, objID(o)), "owner": owner}}}}
+}
+
+// foreignMatch is match's check on the object an entity matched: when another instance owns
+// it, the entity is not planned at all (its children would otherwise be written onto the
+// other instance's object). The object counts as matched, so nothing else claims it.
+func (p *planner) foreignMatch(e *Entity, ep string, id int) *Conflict {
+	o := p.s.byID[ep][id]
+	rec, ok := ownership(o, p.cfg.CustomField)
+	if !ok {
+		return nil
+	}
+	owner, isForeign := p.foreign(rec)
+	if !isForeign {
+		return nil
+	}
+	p.claimed[objKey(ep, id)] = e.ID
+	return p.foreignConflict(e.ID, ep, o, owner)
+}
+
+// foreignObject is upsert's check on an object it would write (an IP, MAC, service or disk
+// reached other than through its machine, such as a host's address found by two instances'
+// scans): true when another instance owns it, reported once per object and plan.
+func (p *planner) foreignObject(entity, ep string, o Object) bool {
+	rec, ok := ownership(o, p.cfg.CustomField)
+	if !ok {
+		return false
+	}
+	owner, isForeign := p.foreign(rec)
+	if !isForeign {
+		return false
+	}
+	k := objKey(ep, objID(o))
+	p.claimed[k] = entity
+	if !p.foreignSeen[k] {
+		p.foreignSeen[k] = true
+		p.conflict(p.foreignConflict(entity, ep, o, owner))
+	}
+	return true
+}
+
+// ownRecord is ownership limited to this instance: what the orphan rules and the drop guard
+// may act on.
+func (p *planner) ownRecord(o Object) (ownerRecord, bool) {
+	rec, ok := ownership(o, p.cfg.CustomField)
+	if !ok {
+		return rec, false
+	}
+	if _, isForeign := p.foreign(rec); isForeign {
+		return rec, false
+	}
+	return rec, true
 }
 
 // lastSeenFresh reports whether a record's last_seen is recent enough to leave alone.

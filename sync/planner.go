@@ -30,7 +30,8 @@ type planner struct {
 	present     map[string]bool
 	presentRefs map[string]bool // "source|native id" of every observation in the entities
 	frozen      map[string]int
-	agentTags   []any // the tags of a new object, shared by every create body
+	agentTags   []any           // the tags of a new object, shared by every create body
+	foreignSeen map[string]bool // "endpoint:id" of other instances' objects reported this plan
 }
 
 func newPlanner(e *Engine, s *snapshot, ran map[string]bool) *planner {
@@ -39,7 +40,8 @@ func newPlanner(e *Engine, s *snapshot, ran map[string]bool) *planner {
 		plan:   &Plan{CreatedAt: now, NetBoxVersion: fmt.Sprintf("%d.%d", s.major, s.minor)},
 		shared: map[string]any{}, claimed: map[string]string{}, keys: map[string]bool{},
 		addrs: map[string]string{}, seenMachines: map[string]bool{}, adapters: map[string]string{}, frozen: map[string]int{},
-		agentTags: []any{map[string]any{"name": e.cfg.Tag, "slug": slugify(e.cfg.Tag)}}}
+		foreignSeen: map[string]bool{},
+		agentTags:   []any{map[string]any{"name": e.cfg.Tag, "slug": slugify(e.cfg.Tag)}}}
 }
 
 // planRef is a reference to an object created earlier in the same apply; it marshals as
@@ -322,6 +324,7 @@ func (p *planner) upsert(u upsert) any {
 		d := p.diff(u.name, nil, u.rec, u.fields)
 		rec := u.rec
 		rec.Created, rec.LastSeen, rec.StaleSince, rec.Written = true, p.now.Format(time.RFC3339), "", d.written
+		rec.Instance = p.cfg.Instance
 		d.body["tags"] = p.agentTags
 		d.body["custom_fields"] = ownerField{p.cfg.CustomField, rec}
 		p.add(Action{Key: key, Op: OpCreate, Level: u.level, Endpoint: u.ep, Type: u.typ, Name: u.name,
@@ -344,6 +347,9 @@ func (p *planner) upsert(u upsert) any {
 		return ref(key)
 	}
 	id := objID(u.cur)
+	if p.foreignObject(u.entity, u.ep, u.cur) {
+		return nil // another instance's: left as it is, and nothing may point to it (primary IP)
+	}
 	p.claimed[objKey(u.ep, id)] = u.entity
 	main := p.diff(u.name, u.cur, u.rec, u.fields)
 	late := p.diff(u.name, u.cur, u.rec, u.late)
@@ -351,6 +357,7 @@ func (p *planner) upsert(u upsert) any {
 	old, hadRec := ownership(u.cur, p.cfg.CustomField)
 	rec := u.rec
 	rec.StaleSince = ""
+	rec.Instance = p.cfg.Instance
 	rec.Written = merged(main.written, late.written)
 	rec.LastSeen = old.LastSeen
 	changed := len(main.body) > 0 || len(late.body) > 0 || tagsChanged || !hadRec || !sameRecord(rec, old) ||

@@ -14,7 +14,7 @@ import (
 // scheduledRunner is what one scheduled run does: preview the due sources through the same
 // syncer the MCP tools use (so sync_status, get_plan and the metrics see it), then apply the
 // plan when schedule.apply is on.
-func scheduledRunner(cfg schedule.Config, syncer server.Syncer, srv *server.Server, log *slog.Logger) schedule.Runner {
+func scheduledRunner(cfg schedule.Config, syncer server.Syncer, srv *server.Server, ops *opsMetrics, log *slog.Logger) schedule.Runner {
 	return func(ctx context.Context, r schedule.Run) schedule.Outcome {
 		log.Info("scheduled run", "reason", r.Reason, "sources", r.Sources, "full", r.Full)
 		// Fresh: a run triggered by a change must not see a discovery cached before it.
@@ -23,6 +23,9 @@ func scheduledRunner(cfg schedule.Config, syncer server.Syncer, srv *server.Serv
 			return schedule.Outcome{Err: fmt.Errorf("preview: %w", err)}
 		}
 		srv.RecordPlan(plan)
+		if ops != nil {
+			ops.observePlan(plan)
+		}
 		out := schedule.Outcome{}
 		for _, se := range plan.SourceErrors {
 			if out.Failed == nil {

@@ -114,7 +114,13 @@ func serve(ctx context.Context, o options, cfg *Config, logger *slog.Logger, env
 	} else if cfg.Schedule.Enabled {
 		logger.Info("schedule.enabled applies to the HTTP mode (--http); not scheduling here")
 	}
-	srv, syncer, err := mcpServer(cfg, a, metrics, plansDir(stateDir(cfg, environ)), withSchedule)
+	ops := newOpsMetrics(metrics.Registry(), cfg.Schedule)
+	srv, syncer, err := mcpServer(cfg, a, metrics, plansDir(stateDir(cfg, environ)),
+		func(base func(context.Context) error) func(context.Context) error {
+			r := withSchedule(base)
+			ops.setReady(r)
+			return r
+		})
 	if err != nil {
 		return exitFailure, fmt.Errorf("mcp server: %w", err)
 	}
@@ -126,7 +132,7 @@ func serve(ctx context.Context, o options, cfg *Config, logger *slog.Logger, env
 	}
 	var bg gosync.WaitGroup
 	if sched != nil {
-		runner = scheduledRunner(cfg.Schedule, syncer, srv, logger.With("component", "schedule"))
+		runner = ops.wrap(scheduledRunner(cfg.Schedule, syncer, srv, ops, logger.With("component", "schedule")))
 		sctx, stop := context.WithCancel(ctx)
 		defer func() { stop(); bg.Wait() }()
 		watchInventories(sctx, a, sched)

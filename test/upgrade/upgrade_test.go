@@ -1,0 +1,203 @@
+// Package upgrade runs the agent of an earlier version and of this one, one after the other,
+// against the same NetBox: what docs/operations.md says about upgrade and rollback.
+package upgrade
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/netbox-agent/netbox-agent/internal/lab"
+)
+
+// baseline is the last commit before ownership records could carry an instance name: the
+// version a rollback from this one goes back to.
+const baseline = "67ad59f"
+
+func buildAgent(t *testing.T, dir, out string) {
+	t.Helper()
+	cmd := exec.Command("go", "build", "-o", out, "./cmd/netbox-agent")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build in %s: %v\n%s", dir, err, b)
+	}
+}
+
+// oldAgent builds the baseline from git history (git archive, so the work tree is untouched).
+func oldAgent(t *testing.T) string {
+	t.Helper()
+	if err := exec.Command("git", "cat-file", "-e", baseline+"^{commit}").Run(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("commit %s is not in this clone (CI needs the full history: fetch-depth 0): %v", baseline, err)
+		}
+		t.Skipf("commit %s is not in this clone (a shallow clone?): %v", baseline, err)
+	}
+	src := t.TempDir()
+	archive := exec.Command("git", "archive", "--format=tar", baseline)
+	archive.Dir = "../.."
+	tar := exec.Command("tar", "-x", "-C", src)
+	var err error
+	if tar.Stdin, err = archive.StdoutPipe(); err != nil {
+		t.Fatal(err)
+	}
+	var aerr bytes.Buffer
+	archive.Stderr = &aerr
+	if err := archive.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := tar.CombinedOutput(); err != nil {
+		t.Fatalf("tar: %v\n%s", err, out)
+	}
+	if err := archive.Wait(); err != nil {
+		t.Fatalf("git archive %s: %v\n%s", baseline, err, aerr.String())
+	}
+	bin := filepath.Join(t.TempDir(), "netbox-agent-old")
+	buildAgent(t, src, bin)
+	return bin
+}
+
+type agentRun struct {
+	code           int
+	stdout, stderr string
+}
+
+func runAgent(t *testing.T, bin, cfg string) agentRun {
+	t.Helper()
+	cmd := exec.Command(bin, "--config", cfg, "--run-once", "--log-format", "json")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return agentRun{code, out.String(), errb.String()}
+}
+
+// instances returns the instance name of the ownership record of every owned device, VM and
+// IP address, by display name.
+func instances(t *testing.T, l *lab.Lab) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, ep := range []string{"/api/dcim/devices/", "/api/virtualization/virtual-machines/", "/api/ipam/ip-addresses/"} {
+		for _, o := range l.NetBox().Objects(ep) {
+			cf, _ := o["custom_fields"].(map[string]any)
+			raw := cf["netbox_agent"]
+			if raw == nil {
+				continue
+			}
+			b, _ := json.Marshal(raw)
+			var rec struct {
+				Instance string `json:"instance"`
+			}
+			if err := json.Unmarshal(b, &rec); err != nil {
+				t.Fatalf("record %s: %v", b, err)
+			}
+			name, _ := o["display"].(string)
+			out[ep+name] = rec.Instance
+		}
+	}
+	return out
+}
+
+// staleCount reads the plan summary ("0 to mark stale") and the apply report ("0 marked stale").
+var staleCount = regexp.MustCompile(`(\d+) (?:to mark|marked) stale`)
+
+func writes(l *lab.Lab) int {
+	n := 0
+	for _, r := range l.NetBox().Requests() {
+		if r.Method != "GET" {
+			n++
+		}
+	}
+	return n
+}
+
+// TestUpgradeThenRollback: the previous version populates NetBox; this version with an
+// instance name takes its records over with one update each and then writes nothing; the
+// previous version, put back (its config without sync.instance, which it does not know),
+// reads the newer records as its own: no creates, no stale marks, no writes; this version
+// again: nothing to do.
+func TestUpgradeThenRollback(t *testing.T) {
+	old := oldAgent(t)
+	cur := filepath.Join(t.TempDir(), "netbox-agent")
+	buildAgent(t, "../..", cur)
+
+	l, err := lab.Start(t.Context(), lab.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	plain, err := os.ReadFile(l.ConfigPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(plain, []byte("\nsync:\n")) {
+		t.Fatal("the lab config has no sync section to add the instance to")
+	}
+	named := filepath.Join(t.TempDir(), "named.yaml")
+	if err := os.WriteFile(named, bytes.Replace(plain, []byte("\nsync:\n"), []byte("\nsync:\n  instance: site-a\n"), 1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	step := func(name, bin, cfg string, wantWrites bool) map[string]string {
+		t.Helper()
+		l.NetBox().ResetLog()
+		r := runAgent(t, bin, cfg)
+		if r.code != 0 {
+			t.Fatalf("%s: exit %d\nstdout:\n%s\nstderr:\n%s", name, r.code, r.stdout, r.stderr)
+		}
+		if w := writes(l); (w > 0) != wantWrites {
+			t.Errorf("%s: %d write requests (want writes: %v)\n%s", name, w, wantWrites, r.stdout)
+		}
+		for _, m := range staleCount.FindAllStringSubmatch(r.stdout, -1) {
+			if m[1] != "0" {
+				t.Errorf("%s: marks objects stale (%q):\n%s", name, m[0], r.stdout)
+			}
+		}
+		return instances(t, l)
+	}
+
+	before := step("previous version, first run", old, l.ConfigPath(), true)
+	for k, v := range before {
+		if v != "" {
+			t.Fatalf("previous version wrote an instance name on %s: %q", k, v)
+		}
+	}
+	step("previous version, second run", old, l.ConfigPath(), false)
+
+	// the old binary refuses the new key: a rollback needs the old config
+	if r := runAgent(t, old, named); r.code == 0 || !strings.Contains(r.stderr, "instance") {
+		t.Errorf("previous version with sync.instance: exit %d, stderr %s", r.code, r.stderr)
+	}
+
+	upgraded := step("this version with sync.instance, first run", cur, named, true)
+	if len(upgraded) != len(before) {
+		t.Errorf("%d owned objects after the upgrade, %d before (duplicates or losses)", len(upgraded), len(before))
+	}
+	for k, v := range upgraded {
+		if v != "site-a" {
+			t.Errorf("after the upgrade %s has instance %q, want site-a", k, v)
+		}
+	}
+	step("this version, second run", cur, named, false)
+
+	rolledBack := step("previous version again (rollback)", old, l.ConfigPath(), false)
+	if len(rolledBack) != len(before) {
+		t.Errorf("%d owned objects after the rollback run, %d before", len(rolledBack), len(before))
+	}
+	for k, v := range rolledBack {
+		if v != "site-a" {
+			t.Errorf("after the rollback run %s has instance %q: the old version rewrote it", k, v)
+		}
+	}
+	step("this version again", cur, named, false)
+}
