@@ -24,6 +24,7 @@ type lab struct {
 func newLab(t *testing.T, cfg Config, opts ...netboxtest.Option) *lab {
 	t.Helper()
 	srv := netboxtest.NewTestServer(t, opts...)
+	failOnIgnoredFilters(t, srv)
 	l := &lab{t: t, srv: srv, cfg: cfg}
 	l.eng = NewEngine(l.client(), cfg, nil)
 	return l
