@@ -112,7 +112,11 @@ func (b *planBuilder) plan(ep string, s *openapi3.Schema, depth int) []propPlan 
 			pp.kind = pkCF
 		case choiceLabels(ps) != nil:
 			pp.kind, pp.labels = pkChoice, choiceLabels(ps)
-			pp.omit = !nullable
+			// NetBox answers an unset choice field as null even where the spec says it is
+			// not nullable (airflow, face, mode, poe_mode...): the response check drops those.
+			if !nullable {
+				b.spec.nullChoices[name] = true
+			}
 		default:
 			pp.kind = pkRaw
 			switch {
