@@ -185,7 +185,8 @@ func (s *Server) renderCtx(r *http.Request) *renderCtx {
 	if r != nil {
 		base = "http://" + r.Host
 	}
-	return &renderCtx{s: s.st, base: base, profile: s.cfg.profile}
+	write := r != nil && r.Method == http.MethodPost
+	return &renderCtx{s: s.st, base: base, profile: s.cfg.profile, write: write}
 }
 
 // planFor applies ?brief and ?fields to the full representation.

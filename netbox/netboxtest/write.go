@@ -202,6 +202,19 @@ func (w *writeCtx) writeOne(def *endpoint, old *object, body map[string]any, sch
 			if msg != "" {
 				errs.add("tags", msg)
 			}
+			// A tag restricted to some object types cannot go on others; NetBox's
+			// TaggableModelSerializer answers this one as a bare detail.
+			for _, id := range ids {
+				tag := w.s.tables[pathTags].byID[id]
+				if tag == nil {
+					continue
+				}
+				ots := asList(tag.f["object_types"])
+				if len(ots) > 0 && !slices.ContainsFunc(ots, func(x any) bool { return toString(x) == def.objectType }) {
+					errs["detail"] = fmt.Sprintf("Tag %s cannot be assigned to %s objects.", strField(tag, "slug"), def.verbose)
+					break
+				}
+			}
 			tags, tagsGiven = ids, true
 			delete(vbody, "tags") // ids are valid too, though the spec only lists objects
 			continue
@@ -420,6 +433,9 @@ func (w *writeCtx) applyCustomFields(def *endpoint, o *object, creating bool, gi
 			continue
 		}
 		nv, problem := checkCFValue(strField(cf, "type"), v)
+		if problem == "" {
+			problem = checkCFValidation(cf, nv)
+		}
 		if problem != "" {
 			report(name, fmt.Sprintf("Invalid value for custom field '%s': %s", name, problem), problem)
 			continue
@@ -985,3 +1001,34 @@ func (w *writeCtx) dropCustomFieldData(cf *object) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// checkCFValidation applies a custom field's validation_minimum, validation_maximum and
+// validation_regex (CustomField.validate()).
+func checkCFValidation(cf *object, v any) string {
+	switch strField(cf, "type") {
+	case "integer", "decimal":
+		n, ok := toFloat(v)
+		if !ok {
+			return ""
+		}
+		if lo, ok := toFloat(cf.f["validation_minimum"]); ok && cf.f["validation_minimum"] != nil && n < lo {
+			return fmt.Sprintf("Value must be at least %s", toString(cf.f["validation_minimum"]))
+		}
+		if hi, ok := toFloat(cf.f["validation_maximum"]); ok && cf.f["validation_maximum"] != nil && n > hi {
+			return fmt.Sprintf("Value must not exceed %s", toString(cf.f["validation_maximum"]))
+		}
+	case "text", "longtext", "url":
+		re := strField(cf, "validation_regex")
+		if re == "" {
+			return ""
+		}
+		rx, err := regexp.Compile(re)
+		if err != nil {
+			return ""
+		}
+		if !rx.MatchString(toString(v)) {
+			return fmt.Sprintf("Value must match regex '%s'", re)
+		}
+	}
+	return ""
+}

@@ -528,7 +528,7 @@ func TestBehavioursAreWellFormed(t *testing.T) {
 		t.Errorf("the table has %d behaviours; the contract asks for at least 150", n)
 	}
 	for key, d := range readDeviations(t) {
-		if !seen[d.behaviour] {
+		if !seen[d.behaviour] && !strings.HasPrefix(d.behaviour, "field:") {
 			t.Errorf("deviations.txt:%d: %q is no behaviour of the table", d.line, key)
 		}
 	}
@@ -622,7 +622,7 @@ func compareAll(t *testing.T, table []behaviour, devs map[string]deviation, ver 
 		if err != nil {
 			diff = err.Error()
 		} else {
-			diff = compare(want, got)
+			diff = compare(want, got, ignoredFields(devs, ver))
 		}
 		dev, listed := devs[b.name+" "+ver]
 		if !listed {
@@ -643,7 +643,19 @@ func compareAll(t *testing.T, table []behaviour, devs map[string]deviation, ver 
 	t.Logf("NetBox %s vs netboxtest %s: %d behaviours, %d agree, %d differ outside deviations.txt", ver, p, len(table), same, differ)
 }
 
-func compare(want, got []observation) string {
+// ignoredFields are the fields deviations.txt lists as "field:<name> <version> <reason>":
+// left out of every field-set comparison (@keys) for that version.
+func ignoredFields(devs map[string]deviation, ver string) []string {
+	var out []string
+	for _, d := range devs {
+		if f, ok := strings.CutPrefix(d.behaviour, "field:"); ok && (d.version == ver || d.version == "*") {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func compare(want, got []observation, ignored []string) string {
 	var b strings.Builder
 	for i := range max(len(want), len(got)) {
 		if i >= len(want) || i >= len(got) {
@@ -669,9 +681,22 @@ func compare(want, got []observation) string {
 		for _, k := range ks {
 			wj, _ := json.Marshal(w.Obs[k])
 			gj, _ := json.Marshal(g.Obs[k])
-			if !bytes.Equal(wj, gj) {
-				fmt.Fprintf(&b, "  step %d: %s: real %s, sim %s\n", i+1, k, trunc(wj), trunc(gj))
+			if bytes.Equal(wj, gj) {
+				continue
 			}
+			if strings.HasSuffix(k, "@keys") {
+				// Field sets are long: say which fields one side lacks.
+				var ws, gs []string
+				_ = json.Unmarshal(wj, &ws)
+				_ = json.Unmarshal(gj, &gs)
+				ws, gs = minus(ws, ignored), minus(gs, ignored)
+				if slices.Equal(ws, gs) {
+					continue
+				}
+				fmt.Fprintf(&b, "  step %d: %s: only real has %v, only sim has %v\n", i+1, k, minus(ws, gs), minus(gs, ws))
+				continue
+			}
+			fmt.Fprintf(&b, "  step %d: %s: real %s, sim %s\n", i+1, k, trunc(wj), trunc(gj))
 		}
 	}
 	return b.String()
@@ -682,4 +707,14 @@ func trunc(b []byte) string {
 		return string(b[:400]) + "..."
 	}
 	return string(b)
+}
+
+func minus(a, b []string) []string {
+	var out []string
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			out = append(out, x)
+		}
+	}
+	return out
 }
