@@ -427,7 +427,7 @@ func behaviours() []behaviour {
 		post(pDevs, `{"name":"web","device_type":{dt},"role":{role},"site":{s2}}`, "", "name")))
 	add("device-unnamed-twice", "unnamed devices do not collide", base(), steps(
 		post(pDevs, `{"device_type":{dt},"role":{role},"site":{site}}`, ""),
-		post(pDevs, `{"device_type":{dt},"role":{role},"site":{site}}`, "", "name", "display")))
+		post(pDevs, `{"device_type":{dt},"role":{role},"site":{site}}`, "", "name")))
 	add("device-asset-tag-unique", "asset tags are unique", base(), steps(
 		post(pDevs, `{"name":"a","device_type":{dt},"role":{role},"site":{site},"asset_tag":"A1"}`, ""),
 		post(pDevs, `{"name":"b","device_type":{dt},"role":{role},"site":{site},"asset_tag":"A1"}`, "")))
