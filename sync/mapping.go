@@ -269,6 +269,10 @@ func (p *planner) planInterfaces(e *Entity, mep string, mobj Object, mref any, m
 			if !usableIP(pfx.Addr()) {
 				continue
 			}
+			if why := interfaceIPProblem(pfx); why != "" { // ipvalid.go
+				p.note(ifName, "ip", "%s: left out", why)
+				continue
+			}
 			ipRef := p.planIP(e, pfx, ifk, ifref, atype, sourceNames(ifc.Sources), ifName)
 			if ipRef == nil {
 				continue
@@ -501,6 +505,10 @@ func (p *planner) planHost(e *Entity) {
 	for _, pfx := range pfxs {
 		addr := pfx.Addr()
 		if !usableIP(addr) {
+			continue
+		}
+		if why := addressProblem(pfx); why != "" { // ipvalid.go
+			p.note(entityName(e), "ip", "%s: left out", why)
 			continue
 		}
 		if _, taken := p.addrs[addr.String()]; taken {
