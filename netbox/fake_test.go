@@ -214,11 +214,9 @@ func (f *fakeNetBox) list(w http.ResponseWriter, r *http.Request, table map[int]
 	sort.Ints(ids)
 	var match []Object
 	idIn := map[int]bool{}
-	if s := q.Get("id__in"); s != "" {
-		for _, p := range strings.Split(s, ",") {
-			n, _ := strconv.Atoi(p)
-			idIn[n] = true
-		}
+	for _, p := range q["id"] { // repeated id=, as NetBox takes them (it ignores id__in)
+		n, _ := strconv.Atoi(p)
+		idIn[n] = true
 	}
 	for _, id := range ids {
 		o := table[id]

@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 GO=${GO:-go}
-PKGS=${TEST_NETBOX_PKGS:-./internal/testnetbox ./netbox ./sync ./cmd/netbox-agent ./test/reliability}
+PKGS=${TEST_NETBOX_PKGS:-./internal/testnetbox ./netbox ./sync ./cmd/netbox-agent ./test/reliability ./test/contract}
 VERSIONS=${TEST_NETBOX_VERSIONS:-4.3.7 4.6.8}
 RUN=${TEST_NETBOX_RUN:-}
 
@@ -24,6 +24,10 @@ run_suites() { # label
     # Only the tests that use a NetBox target (scripts/netbox-tests.awk): the others do not
     # talk to NetBox and ran in make test already. TEST_NETBOX_RUN overrides.
     run=${RUN:-$(awk -f scripts/netbox-tests.awk "$pkg"/*_test.go)}
+    # The contract suite reads NETBOX_TEST_* itself (it imports only netboxtest and the
+    # standard library, not internal/testnetbox): its one live test compares the real NetBox
+    # with netboxtest behaviour by behaviour.
+    if [[ $pkg == ./test/contract && -z $RUN ]]; then run='^TestContract$'; fi
     if [[ -z "$run" ]]; then echo "=== test-netbox: $label: $pkg: no test uses a NetBox target"; continue; fi
     echo "=== test-netbox: $label: go test $pkg -run '$run'"
     t0=$(date +%s)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -173,6 +174,7 @@ func TestToolsWithRealAdapters(t *testing.T) {
 // scan_subnet runs the real nmap on loopback (inside the allowlist), and a scan outside it is
 // refused by the netscan source before nmap starts.
 func TestScanSubnetWithNmap(t *testing.T) {
+	requireNmap(t)
 	srv, _ := realLab(t)
 	for _, v := range []string{mcp.ProtocolVersion20251125, mcp.ProtocolVersion20260728} {
 		t.Run(v, func(t *testing.T) { scanLoopback(t, connectTo(t, srv, v)) })
@@ -193,6 +195,7 @@ func scanLoopback(t *testing.T, c *client.Client) {
 
 // Cancelling a running nmap scan: the call ends promptly and nmap is stopped.
 func TestScanSubnetCancelWithNmap(t *testing.T) {
+	requireNmap(t)
 	srv, _ := realLab(t)
 	for _, v := range []string{mcp.ProtocolVersion20251125, mcp.ProtocolVersion20260728} {
 		t.Run(v, func(t *testing.T) {
@@ -252,6 +255,19 @@ func TestScanSubnetCancelWithNmap(t *testing.T) {
 				t.Fatal("the scan did not stop after cancellation")
 			}
 		})
+	}
+}
+
+// requireNmap skips a test that runs the real nmap on a machine without it (make test passes
+// on a fresh machine), and fails it under CI=true: CI installs nmap, so there a skip would
+// hide a test that stopped running.
+func requireNmap(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("nmap"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("nmap is not installed, and CI=true: CI installs nmap and must run this test (%v)", err)
+		}
+		t.Skip("nmap is not installed (apt-get install nmap); CI installs it and runs this test")
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
-	"strings"
 	gosync "sync"
 	"time"
 )
@@ -194,7 +193,7 @@ func (e *Engine) refuseChanged(ctx context.Context, plan *Plan, results map[stri
 				parts[j] = strconv.Itoa(id)
 			}
 			reads = append(reads, ReadSpec{Key: fmt.Sprintf("%s#%d", ep, i), Endpoint: ep,
-				Query: url.Values{"id__in": {strings.Join(parts, ",")}}})
+				Query: url.Values{"id": parts}}) // NetBox ignores id__in (no "in" lookup on id)
 		}
 	}
 	if len(reads) == 0 {

@@ -35,6 +35,9 @@ func (s target) MustSeed(endpoint string, objs ...map[string]any) []int {
 func newLab(t *testing.T, cfg Config, opts ...testnetbox.Option) *lab {
 	t.Helper()
 	l := &lab{t: t, srv: target{testnetbox.New(t, opts...)}, cfg: cfg}
+	if l.srv.Sim != nil {
+		failOnIgnoredFilters(t, l.srv.Sim)
+	}
 	l.eng = NewEngine(l.client(), cfg, nil)
 	return l
 }

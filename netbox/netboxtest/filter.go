@@ -16,7 +16,33 @@ type filterFunc func(s *state, o *object, values []string) bool
 
 // queryControl are the parameters that are not filters.
 var queryControl = map[string]bool{"limit": true, "offset": true, "start": true, "brief": true, "fields": true,
-	"ordering": true, "format": true, "q": true, "exclude": true}
+	"ordering": true, "format": true, "exclude": true}
+
+// slugged reports the endpoints whose objects a relation filter names by slug (?site=x).
+func slugged(path string) bool {
+	switch path {
+	case pathSites, pathLocations, pathManufacturers, pathDeviceTypes, pathDeviceRoles, pathPlatforms, pathClusterTypes, pathTags:
+		return true
+	}
+	return false
+}
+
+// searchFilter is ?q=: a case-insensitive substring of the fields NetBox's filtersets
+// search (name, slug, model, address, serial, asset tag, description, DNS name, MAC).
+func searchFilter(_ *state, o *object, vs []string) bool {
+	for _, v := range vs {
+		v = strings.ToLower(strings.TrimSpace(v))
+		if v == "" {
+			return true
+		}
+		for _, f := range []string{"name", "slug", "model", "address", "serial", "asset_tag", "description", "dns_name", "mac_address", "label"} {
+			if strings.Contains(strings.ToLower(strField(o, f)), v) {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 // filter returns the objects of def matching the query, ordered by id. Parameters that are
 // not filters the simulator knows are ignored, as NetBox does without STRICT_FILTERING.
@@ -59,7 +85,12 @@ func (s *Server) filter(def *endpoint, q url.Values) ([]*object, []string, field
 			continue
 		}
 		switch {
-		case key == "id" || key == "id__in":
+		case key == "id__in":
+			// NetBox's id filter has no "in" lookup: id__in is an unknown filter, ignored
+			// (the whole table is answered). Use repeated id= instead.
+			ignored = append(ignored, key)
+			continue
+		case key == "id":
 			var ids []int
 			for _, v := range values {
 				for _, part := range strings.Split(v, ",") {
@@ -86,6 +117,10 @@ func (s *Server) filter(def *endpoint, q url.Values) ([]*object, []string, field
 				if err != nil {
 					return nil, nil, fieldErrors{key: []string{"Enter a number."}}
 				}
+				// django-filter's ModelMultipleChoiceFilter refuses an id that is not there.
+				if s.st.tables[def.fks[field].target].byID[id] == nil {
+					return nil, nil, fieldErrors{key: []string{fmt.Sprintf("Select a valid choice. %s is not one of the available choices.", v)}}
+				}
 				if !wantNull {
 					ids = append(ids, t.referrers(field, id)...)
 				}
@@ -99,6 +134,11 @@ func (s *Server) filter(def *endpoint, q url.Values) ([]*object, []string, field
 				narrow(ids)
 			}
 		case key == "tag":
+			for _, slug := range values {
+				if !s.st.tables[pathTags].hasValue("slug", slug) {
+					return nil, nil, fieldErrors{key: []string{fmt.Sprintf("Select a valid choice. %s is not one of the available choices.", slug)}}
+				}
+			}
 			preds = append(preds, pred{func(s *state, o *object, vs []string) bool {
 				tags := s.tables[pathTags]
 				for _, slug := range vs { // every tag given must be present (NetBox's TagFilter is conjoined)
@@ -125,6 +165,25 @@ func (s *Server) filter(def *endpoint, q url.Values) ([]*object, []string, field
 				}
 				return true
 			}, values})
+		case def.fks[key].target != "" && s.st.tables[def.fks[key].target] != nil && slugged(def.fks[key].target):
+			// ?site=<slug>: the related object's slug; an unknown slug is a 400.
+			tt := s.st.tables[def.fks[key].target]
+			var ids []int
+			for _, slug := range values {
+				found := false
+				for _, id := range tt.ids {
+					if o := tt.byID[id]; o != nil && strField(o, "slug") == slug {
+						ids = append(ids, t.referrers(key, id)...)
+						found = true
+					}
+				}
+				if !found && slug != "null" {
+					return nil, nil, fieldErrors{key: []string{fmt.Sprintf("Select a valid choice. %s is not one of the available choices.", slug)}}
+				}
+			}
+			narrow(ids)
+		case key == "q":
+			preds = append(preds, pred{searchFilter, values})
 		case strings.HasPrefix(key, "cf_"):
 			name := strings.TrimPrefix(key, "cf_")
 			want := make(map[string]bool, len(values))
@@ -162,7 +221,15 @@ func (s *Server) filter(def *endpoint, q url.Values) ([]*object, []string, field
 				ignored = append(ignored, key) // unknown filter: ignored, as NetBox does
 				continue
 			}
-			fold := base == "serial" // NetBox filters serials case-insensitively
+			if lookup == "" && len(prop.Enum) > 0 {
+				for _, v := range values {
+					if !slices.ContainsFunc(prop.Enum, func(e any) bool { return toString(e) == v }) {
+						return nil, nil, fieldErrors{key: []string{fmt.Sprintf("Select a valid choice. %s is not one of the available choices.", v)}}
+					}
+				}
+			}
+			// NetBox filters serials case-insensitively, and device and VM names (iexact).
+			fold := base == "serial" || (base == "name" && (def.path == pathDevices || def.path == pathVMs))
 			if f := stringFilter(base, lookup, fold, values); f != nil {
 				preds = append(preds, pred{f, values})
 			} else {
@@ -367,9 +434,35 @@ func installFilters(defs map[string]*endpoint) {
 		set(p, "vminterface_id", assignedFilter("assigned_object_type", "assigned_object_id", "virtualization.vminterface"))
 	}
 	set(pathIPs, "address", func(_ *state, o *object, vs []string) bool {
-		have := hostOf(strField(o, "address"))
+		// With a mask NetBox matches address and mask (net_in on the inet); without, the host.
+		addr := strField(o, "address")
 		for _, v := range vs {
-			if hostOf(v) == have {
+			if strings.Contains(v, "/") {
+				if p, err := netip.ParsePrefix(v); err == nil && p.String() == addr {
+					return true
+				}
+				continue
+			}
+			if hostOf(v) == hostOf(addr) {
+				return true
+			}
+		}
+		return false
+	})
+	set(pathIPs, "family", func(_ *state, o *object, vs []string) bool {
+		fam := "4"
+		if strings.Contains(strField(o, "address"), ":") {
+			fam = "6"
+		}
+		return slices.Contains(vs, fam)
+	})
+	set(pathIPs, "parent", func(_ *state, o *object, vs []string) bool {
+		p, err := netip.ParsePrefix(strField(o, "address"))
+		if err != nil {
+			return false
+		}
+		for _, v := range vs {
+			if pp, err := netip.ParsePrefix(v); err == nil && pp.Masked().Contains(p.Addr()) && p.Bits() >= pp.Bits() {
 				return true
 			}
 		}
@@ -385,4 +478,14 @@ func installFilters(defs map[string]*endpoint) {
 		}
 		return false
 	})
+}
+
+// hasValue reports an object whose field equals v.
+func (t *table) hasValue(field, v string) bool {
+	for _, id := range t.ids {
+		if o := t.byID[id]; o != nil && strField(o, field) == v {
+			return true
+		}
+	}
+	return false
 }

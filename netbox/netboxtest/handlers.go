@@ -15,11 +15,12 @@ import (
 )
 
 type response struct {
-	status  int
-	body    []byte
-	objects int
-	etag    string
-	ignored []string // query parameters that are no filter the simulator knows
+	status   int
+	body     []byte
+	objects  int
+	etag     string
+	location string   // a redirect's Location
+	ignored  []string // query parameters that are no filter the simulator knows
 }
 
 // etagOf is the weak ETag NetBox 4.6+ sends for an object, derived from last_updated.
@@ -61,6 +62,21 @@ func (s *Server) process(r *http.Request) response {
 		return resp
 	}
 	path := r.URL.Path
+	// Django's APPEND_SLASH: a GET of a known path without its slash is a 301 to it.
+	if !strings.HasSuffix(path, "/") && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		if d, _, _ := s.route(path + "/"); d != nil || path+"/" == pathStatus || path == "/api" {
+			return response{status: http.StatusMovedPermanently, location: path + "/"}
+		}
+		if _, ok := unmodelled[path+"/"]; ok {
+			return response{status: http.StatusMovedPermanently, location: path + "/"}
+		}
+	}
+	if path == "/api/" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		return apiRoot(r)
+	}
+	if resp, ok := s.serveUnmodelled(r); ok {
+		return resp
+	}
 	if path == pathStatus {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			return detail(http.StatusMethodNotAllowed, fmt.Sprintf("Method \"%s\" not allowed.", r.Method))
@@ -169,7 +185,8 @@ func (s *Server) renderCtx(r *http.Request) *renderCtx {
 	if r != nil {
 		base = "http://" + r.Host
 	}
-	return &renderCtx{s: s.st, base: base, profile: s.cfg.profile}
+	write := r != nil && r.Method == http.MethodPost
+	return &renderCtx{s: s.st, base: base, profile: s.cfg.profile, write: write}
 }
 
 // planFor applies ?brief and ?fields to the full representation.
@@ -192,19 +209,23 @@ func (s *Server) checkResponse(r *http.Request, schema *openapi3.Schema, body []
 		s.recordRespErr(r, err)
 		return
 	}
-	dropNullCustomFields(v)
+	dropNulls(v, s.spec.nullChoices)
 	if err := validateResponse(schema, v); err != nil {
 		s.recordRespErr(r, err)
 	}
 }
 
-// dropNullCustomFields removes unset custom fields before validation: NetBox answers null
+// dropNulls removes unset custom fields and unset choice fields before validation: NetBox answers null
 // for them, which the spec's untyped additionalProperties does not allow, and go-netbox
 // decodes custom_fields into a map[string]any, where null is fine.
-func dropNullCustomFields(v any) {
+func dropNulls(v any, nullChoices map[string]bool) {
 	switch x := v.(type) {
 	case map[string]any:
 		for k, sub := range x {
+			if sub == nil && nullChoices[k] {
+				delete(x, k)
+				continue
+			}
 			if cf, ok := sub.(map[string]any); ok && k == "custom_fields" {
 				for name, val := range cf {
 					if val == nil {
@@ -213,11 +234,11 @@ func dropNullCustomFields(v any) {
 				}
 				continue
 			}
-			dropNullCustomFields(sub)
+			dropNulls(sub, nullChoices)
 		}
 	case []any:
 		for _, sub := range x {
-			dropNullCustomFields(sub)
+			dropNulls(sub, nullChoices)
 		}
 	}
 }
@@ -235,6 +256,13 @@ func (s *Server) recordRespErr(r *http.Request, err error) {
 func (s *Server) list(r *http.Request, def *endpoint) response {
 	es := s.spec.eps[def.path]
 	q := r.URL.Query()
+	// NetBox's paginator reads limit and offset itself: a value that is not a number falls
+	// back to the default, it is no error.
+	for _, k := range []string{"limit", "offset"} {
+		if _, err := strconv.Atoi(q.Get(k)); q.Has(k) && err != nil {
+			q.Del(k)
+		}
+	}
 	if fe := validateQuery(r.Context(), es, r, q); fe != nil {
 		return jsonResp(http.StatusBadRequest, fe)
 	}
@@ -269,6 +297,9 @@ func (s *Server) list(r *http.Request, def *endpoint) response {
 	if fe != nil {
 		s.mu.RUnlock()
 		return jsonResp(http.StatusBadRequest, fe)
+	}
+	if !cursor {
+		order(def, matches, q)
 	}
 	plan, full := planFor(def, es, q)
 	rc := s.renderCtx(r)
@@ -596,6 +627,9 @@ func (s *Server) bulkUpdate(r *http.Request, def *endpoint) response {
 	for _, id := range updated {
 		objs = append(objs, t.byID[id])
 	}
+	// NetBox's BulkUpdateModelMixin walks the queryset, so the answer is in the model's
+	// ordering, not the request's.
+	order(def, objs, nil)
 	body, spans := rc.appendRenderedList(make([]byte, 0, 1024+len(objs)*2048), objs, es.full)
 	resp := response{status: http.StatusOK, body: body}
 	if len(spans) > 0 {

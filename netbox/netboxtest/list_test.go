@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -196,10 +197,10 @@ func TestFilters(t *testing.T) {
 		want  []int
 	}{
 		{pathDevices, "id=1&id=3", []int{1, 3}},
-		{pathDevices, "id__in=2,3", []int{2, 3}},
-		{pathDevices, "id__in=1,2&id__in=4", []int{1, 2, 4}},
+		// NetBox has no id__in: it is an unknown filter, ignored (test/contract filter-id-in).
+		{pathDevices, "id__in=2,3", []int{1, 2, 3, 4}},
 		{pathDevices, "name=web01", []int{1}},
-		{pathDevices, "name=WEB01", nil}, // exact
+		{pathDevices, "name=WEB01", []int{1}}, // device names filter iexact in NetBox
 		{pathDevices, "name__ie=WEB01", []int{1}},
 		{pathDevices, "name=web01&name=db01", []int{1, 3}},
 		{pathDevices, "name__ic=web", []int{1, 2}},
@@ -252,6 +253,7 @@ func TestFilters(t *testing.T) {
 				t.Fatalf("code %d %s", code, mustJSON(body))
 			}
 			got := resultIDs(t, body)
+			slices.Sort(got) // order is the model's ordering, checked by test/contract
 			if !reflect.DeepEqual(got, tc.want) || int(body.(map[string]any)["count"].(float64)) != len(tc.want) {
 				t.Errorf("ids = %v (count %v), want %v", got, body.(map[string]any)["count"], tc.want)
 			}

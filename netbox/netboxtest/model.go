@@ -115,6 +115,8 @@ type renderCtx struct {
 	base    string
 	profile Profile
 	cfCache map[string][]*object
+	write   bool // rendering the answer to a POST (a create)
+	depth   int  // nesting level of the object being rendered (0: the object itself)
 }
 
 func countOf(from, key string) func(rc *renderCtx, o *object) any {
@@ -249,7 +251,7 @@ func endpoints() []*endpoint {
 				{fields: []string{"site", "parent", "slug"}, nullAsValue: true, msg: "A location with this slug already exists within the specified site."},
 			},
 			defaults: map[string]any{"status": "active"},
-			brief:    []string{"id", "url", "display", "name", "slug", "description", "_depth"},
+			brief:    []string{"id", "url", "display", "name", "slug", "description", "_depth", "rack_count"},
 			computed: map[string]func(rc *renderCtx, o *object) any{
 				"device_count": countOf(pathDevices, "location"),
 				"_depth":       depth,
@@ -259,7 +261,7 @@ func endpoints() []*endpoint {
 		{
 			path: pathManufacturers, objectName: "Manufacturer", verbose: "manufacturer", objectType: "dcim.manufacturer", uiPath: "/dcim/manufacturers/", hasTags: true,
 			unique: nameUnique("manufacturer"),
-			brief:  briefNamed,
+			brief:  append(append([]string{}, briefNamed...), "devicetype_count"),
 			computed: map[string]func(rc *renderCtx, o *object) any{
 				"devicetype_count": countOf(pathDeviceTypes, "manufacturer"),
 				"platform_count":   countOf(pathPlatforms, "manufacturer"),
@@ -273,7 +275,7 @@ func endpoints() []*endpoint {
 				{fields: []string{"manufacturer", "slug"}, msg: "Device type with this Manufacturer and Slug already exists."},
 			},
 			defaults: map[string]any{"u_height": 1.0, "is_full_depth": true, "exclude_from_utilization": false},
-			brief:    []string{"id", "url", "display", "manufacturer", "model", "slug", "description"},
+			brief:    []string{"id", "url", "display", "manufacturer", "model", "slug", "description", "device_count"},
 			computed: map[string]func(rc *renderCtx, o *object) any{"device_count": countOf(pathDevices, "device_type")},
 			display:  func(_ *renderCtx, o *object) string { return strField(o, "model") },
 		},
@@ -285,7 +287,7 @@ func endpoints() []*endpoint {
 				{fields: []string{"parent", "slug"}, nullAsValue: true, msg: "A top-level device role with this slug already exists."},
 			},
 			defaults: map[string]any{"color": "9e9e9e", "vm_role": true},
-			brief:    []string{"id", "url", "display", "name", "slug", "description", "_depth"},
+			brief:    []string{"id", "url", "display", "name", "slug", "description", "_depth", "device_count", "virtualmachine_count"},
 			computed: map[string]func(rc *renderCtx, o *object) any{
 				"device_count":         countOf(pathDevices, "role"),
 				"virtualmachine_count": countOf(pathVMs, "role"),
@@ -301,7 +303,7 @@ func endpoints() []*endpoint {
 				{fields: []string{"manufacturer", "name"}, nullAsValue: true, msg: "Platform with this Manufacturer and Name already exists.", only: Profile47},
 				{fields: []string{"manufacturer", "slug"}, nullAsValue: true, msg: "Platform with this Manufacturer and Slug already exists.", only: Profile47},
 			},
-			brief: briefNamed,
+			brief: append(append([]string{}, briefNamed...), "device_count", "virtualmachine_count"),
 			computed: map[string]func(rc *renderCtx, o *object) any{
 				"device_count":         countOf(pathDevices, "platform"),
 				"virtualmachine_count": countOf(pathVMs, "platform"),
@@ -402,7 +404,7 @@ func endpoints() []*endpoint {
 		{
 			path: pathClusterTypes, objectName: "ClusterType", verbose: "cluster type", objectType: "virtualization.clustertype", uiPath: "/virtualization/cluster-types/", hasTags: true,
 			unique:   nameUnique("cluster type"),
-			brief:    briefNamed,
+			brief:    append(append([]string{}, briefNamed...), "cluster_count"),
 			computed: map[string]func(rc *renderCtx, o *object) any{"cluster_count": countOf(pathClusters, "type")},
 		},
 		{
@@ -412,7 +414,7 @@ func endpoints() []*endpoint {
 				{fields: []string{"scope_type", "scope_id", "name"}, msg: "A cluster with this name already exists within the specified scope."},
 			},
 			defaults: map[string]any{"status": "active"},
-			brief:    []string{"id", "url", "display", "name", "description"},
+			brief:    []string{"id", "url", "display", "name", "description", "virtualmachine_count"},
 			computed: map[string]func(rc *renderCtx, o *object) any{
 				"device_count":         countOf(pathDevices, "cluster"),
 				"virtualmachine_count": countOf(pathVMs, "cluster"),

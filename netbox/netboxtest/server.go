@@ -507,6 +507,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if resp.etag != "" {
 		h.Set("ETag", resp.etag)
 	}
+	if resp.location != "" {
+		h.Set("Location", resp.location)
+	}
 	if resp.body != nil {
 		h.Set("Content-Type", "application/json")
 		h.Set("Content-Length", strconv.Itoa(len(resp.body)))

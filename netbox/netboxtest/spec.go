@@ -35,6 +35,9 @@ type Spec struct {
 	doc  *openapi3.T
 	eps  map[string]*epSpec   // by endpoint path
 	defs map[string]*endpoint // the simulator's model of each endpoint (static)
+	// nullChoices are choice fields NetBox answers null when unset though the spec says
+	// they are not nullable; the response check ignores those nulls.
+	nullChoices map[string]bool
 }
 
 // epSpec holds the spec pieces of one endpoint.
@@ -133,7 +136,7 @@ func LoadSpec(path string) (*Spec, error) {
 		return nil, fmt.Errorf("netboxtest: load OpenAPI spec %s: %w", path, err)
 	}
 	doc.Servers = openapi3.Servers{{URL: "/"}}
-	s := &Spec{Path: path, doc: doc, eps: map[string]*epSpec{}, defs: endpointMap()}
+	s := &Spec{Path: path, doc: doc, eps: map[string]*epSpec{}, defs: endpointMap(), nullChoices: map[string]bool{}}
 	b := &planBuilder{spec: s, memo: map[planKey][]propPlan{}}
 	for _, ep := range endpoints() {
 		es, err := s.endpointSpec(ep.path)

@@ -202,6 +202,19 @@ func (w *writeCtx) writeOne(def *endpoint, old *object, body map[string]any, sch
 			if msg != "" {
 				errs.add("tags", msg)
 			}
+			// A tag restricted to some object types cannot go on others; NetBox's
+			// TaggableModelSerializer answers this one as a bare detail.
+			for _, id := range ids {
+				tag := w.s.tables[pathTags].byID[id]
+				if tag == nil {
+					continue
+				}
+				ots := asList(tag.f["object_types"])
+				if len(ots) > 0 && !slices.ContainsFunc(ots, func(x any) bool { return toString(x) == def.objectType }) {
+					errs["detail"] = fmt.Sprintf("Tag %s cannot be assigned to %s objects.", strField(tag, "slug"), def.verbose)
+					break
+				}
+			}
 			tags, tagsGiven = ids, true
 			delete(vbody, "tags") // ids are valid too, though the spec only lists objects
 			continue
@@ -420,6 +433,9 @@ func (w *writeCtx) applyCustomFields(def *endpoint, o *object, creating bool, gi
 			continue
 		}
 		nv, problem := checkCFValue(strField(cf, "type"), v)
+		if problem == "" {
+			problem = checkCFValidation(cf, nv)
+		}
 		if problem != "" {
 			report(name, fmt.Sprintf("Invalid value for custom field '%s': %s", name, problem), problem)
 			continue
@@ -683,11 +699,52 @@ func cleanIP(w *writeCtx, o, old *object) fieldErrors {
 	if len(errs) > 0 {
 		return errs
 	}
+	// IPAddress.clean(): a network ID (or an IPv4 broadcast) may not sit on an interface,
+	// except in /31, /32, /127 and /128.
+	if strField(o, "assigned_object_type") != "" && intField(o, "assigned_object_id") != 0 {
+		ip, bits := p.Addr(), p.Bits()
+		if ip == p.Masked().Addr() && ((ip.Is4() && bits < 31) || (ip.Is6() && bits < 127)) {
+			errs.add("__all__", ip.String()+" is a network ID, which may not be assigned to an interface.")
+			return errs
+		}
+		if ip.Is4() && bits < 31 && ip == broadcast4(p) {
+			errs.add("__all__", ip.String()+" is a broadcast address, which may not be assigned to an interface.")
+			return errs
+		}
+	}
+	// ENFORCE_GLOBAL_UNIQUE (on by default): one host once in the global table (the
+	// simulator has no VRFs), unless every copy has a non-unique role (anycast, VIP, ...).
+	nonUnique := func(role string) bool {
+		switch role {
+		case "anycast", "vip", "vrrp", "hsrp", "glbp", "carp":
+			return true
+		}
+		return false
+	}
+	ips := w.s.tables[pathIPs]
+	host := p.Addr().String()
+	for _, id := range ips.ids {
+		d := ips.byID[id]
+		if d == nil || id == o.id || hostOf(strField(d, "address")) != host {
+			continue
+		}
+		if !nonUnique(strField(o, "role")) || !nonUnique(strField(d, "role")) {
+			errs.add("address", fmt.Sprintf("Duplicate IP address found in global table: %s", strField(d, "address")))
+			return errs
+		}
+	}
+	if strField(o, "status") == "slaac" && p.Addr().Is4() {
+		errs.add("status", "Only IPv6 addresses can be assigned SLAAC status")
+		return errs
+	}
 	if old != nil {
 		oldCT, oldID := strField(old, "assigned_object_type"), intField(old, "assigned_object_id")
 		if oldCT != strField(o, "assigned_object_type") || oldID != intField(o, "assigned_object_id") {
 			if pt, pid := parentOfIface(w, oldCT, oldID); pid != 0 {
-				if parent := w.s.tables[pt].byID[pid]; parent != nil &&
+				// Moving to another interface of the same device or VM is allowed: NetBox
+				// refuses only a change of parent object.
+				npt, npid := parentOfIface(w, strField(o, "assigned_object_type"), intField(o, "assigned_object_id"))
+				if parent := w.s.tables[pt].byID[pid]; parent != nil && (npt != pt || npid != pid) &&
 					(intField(parent, "primary_ip4") == o.id || intField(parent, "primary_ip6") == o.id) {
 					errs.add("__all__", "Cannot reassign IP address while it is designated as the primary IP for the parent object")
 				}
@@ -695,6 +752,14 @@ func cleanIP(w *writeCtx, o, old *object) fieldErrors {
 		}
 	}
 	return errs
+}
+
+func broadcast4(p netip.Prefix) netip.Addr {
+	a := p.Masked().Addr().As4()
+	host := uint32(1)<<(32-p.Bits()) - 1
+	v := uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3])
+	v |= host
+	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
 }
 
 func cleanMAC(w *writeCtx, o, old *object) fieldErrors {
@@ -771,9 +836,12 @@ func checkPrimaryIPs(w *writeCtx, o *object, fields []string, ifaceCT, parentFie
 			continue
 		}
 		ok := false
-		if strField(ip, "assigned_object_type") == ifaceCT {
-			if _, pid := parentOfIface(w, ifaceCT, intField(ip, "assigned_object_id")); pid != 0 && pid == o.id {
-				ok = true
+		// Device.clean() also accepts the NAT outside address of an IP of the device.
+		for _, cand := range []*object{ip, ips.byID[intField(ip, "nat_inside")]} {
+			if cand != nil && strField(cand, "assigned_object_type") == ifaceCT {
+				if _, pid := parentOfIface(w, ifaceCT, intField(cand, "assigned_object_id")); pid != 0 && pid == o.id {
+					ok = true
+				}
 			}
 		}
 		if !ok {
@@ -799,15 +867,38 @@ func cleanDevice(w *writeCtx, o, old *object) fieldErrors {
 	if at, ok := o.f["asset_tag"].(string); ok && at == "" {
 		o.f["asset_tag"] = nil
 	}
+	// Device.clean(): a cluster scoped to a site must be the device's site.
+	if cl := w.s.tables[pathClusters].byID[intField(o, "cluster")]; cl != nil && strField(cl, "scope_type") == "dcim.site" &&
+		intField(cl, "scope_id") != intField(o, "site") {
+		site := w.s.tables[pathSites].byID[intField(o, "site")]
+		errs.add("cluster", fmt.Sprintf("The assigned cluster belongs to a different site (%s)", strField(site, "name")))
+	}
 	checkPrimaryIPs(w, o, []string{"primary_ip4", "primary_ip6", "oob_ip"}, "dcim.interface", "device", "device", errs)
 	return errs
 }
 
 func cleanVM(w *writeCtx, o, old *object) fieldErrors {
 	errs := fieldErrors{}
+	// VirtualMachine.clean(): a VM takes its cluster's site; a different site, or a host
+	// device outside the cluster, is refused.
+	if cl := w.s.tables[pathClusters].byID[intField(o, "cluster")]; cl != nil {
+		clSite := 0
+		if strField(cl, "scope_type") == "dcim.site" {
+			clSite = intField(cl, "scope_id")
+		}
+		if clSite != 0 && intField(o, "site") == 0 {
+			o.f["site"] = clSite
+		} else if clSite != 0 && intField(o, "site") != clSite {
+			site := w.s.tables[pathSites].byID[intField(o, "site")]
+			errs.add("cluster", fmt.Sprintf("The selected cluster (%s) is not assigned to this site (%s).", strField(cl, "name"), strField(site, "name")))
+		}
+		if dev := w.s.tables[pathDevices].byID[intField(o, "device")]; dev != nil && intField(dev, "cluster") != cl.id {
+			errs.add("device", fmt.Sprintf("The selected device (%s) is not assigned to this cluster (%s).", strField(dev, "name"), strField(cl, "name")))
+		}
+	}
 	if intField(o, "site") == 0 && intField(o, "cluster") == 0 {
 		if !w.profile.standaloneVMs() {
-			errs.add("__all__", "A virtual machine must be assigned to a site and/or cluster.")
+			errs.add("cluster", "A virtual machine must be assigned to a site and/or cluster.")
 		} else if intField(o, "device") == 0 {
 			errs.add("__all__", "A virtual machine must be assigned to a site, cluster or device.")
 		}
@@ -910,3 +1001,34 @@ func (w *writeCtx) dropCustomFieldData(cf *object) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// checkCFValidation applies a custom field's validation_minimum, validation_maximum and
+// validation_regex (CustomField.validate()).
+func checkCFValidation(cf *object, v any) string {
+	switch strField(cf, "type") {
+	case "integer", "decimal":
+		n, ok := toFloat(v)
+		if !ok {
+			return ""
+		}
+		if lo, ok := toFloat(cf.f["validation_minimum"]); ok && cf.f["validation_minimum"] != nil && n < lo {
+			return fmt.Sprintf("Value must be at least %s", toString(cf.f["validation_minimum"]))
+		}
+		if hi, ok := toFloat(cf.f["validation_maximum"]); ok && cf.f["validation_maximum"] != nil && n > hi {
+			return fmt.Sprintf("Value must not exceed %s", toString(cf.f["validation_maximum"]))
+		}
+	case "text", "longtext", "url":
+		re := strField(cf, "validation_regex")
+		if re == "" {
+			return ""
+		}
+		rx, err := regexp.Compile(re)
+		if err != nil {
+			return ""
+		}
+		if !rx.MatchString(toString(v)) {
+			return fmt.Sprintf("Value must match regex '%s'", re)
+		}
+	}
+	return ""
+}

@@ -176,6 +176,7 @@ func newRig(t testing.TB, o rigOptions) *rig {
 	r.nb = netboxtest.NewServer(append([]netboxtest.Option{netboxtest.WithToken(canaryNetBox),
 		netboxtest.WithFaultFunc(r.faults.decide)}, o.netbox...)...)
 	t.Cleanup(r.nb.Close)
+	failOnIgnoredFilters(t, r.nb)
 	lab := proxmoxtest.GenerateLab(proxmoxtest.LabSpec{Nodes: 2, Guests: o.guests, Seed: 7})
 	r.pve = proxmoxtest.NewServer(proxmoxtest.WithCluster("lab"), proxmoxtest.WithLab(lab),
 		proxmoxtest.WithTokens(proxmoxtest.Token{ID: proxmoxtest.DefaultTokenID, Secret: canaryProxmox}))

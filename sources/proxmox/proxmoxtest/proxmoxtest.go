@@ -657,6 +657,7 @@ func (s *Server) routeGuest(tok Token, n *Node, typ string, vmid int, what strin
 		}
 		st := guestResource(g)
 		st["qmpstatus"] = g.Status
+		st["ha"] = map[string]any{"managed": 0} // always present (pve-docs apidata: not optional)
 		if typ == TypeQEMU {
 			st["agent"] = boolInt(g.Agent != AgentNotConfigured)
 		}
@@ -964,16 +965,33 @@ func agentInterfaces(g *Guest) []map[string]any {
 }
 
 func lxcInterfaces(g *Guest) []map[string]any {
-	out := []map[string]any{{"name": "lo", "hwaddr": "00:00:00:00:00:00", "inet": "127.0.0.1/8", "inet6": "::1/128"}}
+	// PVE 9 answers both the old fields (hwaddr, inet, inet6) and the guest-agent-like ones
+	// (hardware-address, ip-addresses), which its schema marks required.
+	ipEntry := func(cidr string) map[string]any {
+		addr, bits, _ := strings.Cut(cidr, "/")
+		n, _ := strconv.Atoi(bits)
+		typ := "inet"
+		if strings.Contains(addr, ":") {
+			typ = "inet6"
+		}
+		return map[string]any{"ip-address": addr, "ip-address-type": typ, "prefix": n}
+	}
+	out := []map[string]any{{"name": "lo", "hwaddr": "00:00:00:00:00:00", "hardware-address": "00:00:00:00:00:00",
+		"inet": "127.0.0.1/8", "inet6": "::1/128", "ip-addresses": []map[string]any{ipEntry("127.0.0.1/8"), ipEntry("::1/128")}}}
 	for _, ifc := range g.Interfaces {
-		e := map[string]any{"name": ifc.Name, "hwaddr": strings.ToLower(ifc.MAC), "inet6": linkLocal(ifc.MAC) + "/64"}
+		mac := strings.ToLower(ifc.MAC)
+		e := map[string]any{"name": ifc.Name, "hwaddr": mac, "hardware-address": mac, "inet6": linkLocal(ifc.MAC) + "/64"}
+		ips := []map[string]any{}
 		for _, ip := range ifc.IPs {
 			if strings.Contains(ip, ":") {
 				e["inet6"] = ip
 			} else {
 				e["inet"] = ip
 			}
+			ips = append(ips, ipEntry(ip))
 		}
+		ips = append(ips, ipEntry(linkLocal(ifc.MAC)+"/64"))
+		e["ip-addresses"] = ips
 		out = append(out, e)
 	}
 	return out
@@ -1003,7 +1021,10 @@ func nodeStatus(n *Node) map[string]any {
 			"model": n.CPUModel, "sockets": max(n.Sockets, 1), "cores": max(n.Cores, 1), "cpus": cpus * 2,
 			"mhz": "2999.998", "hvm": "1", "user_hz": 100, "flags": "fpu vme de pse tsc msr pae mce",
 		},
-		"memory":  map[string]any{"total": n.MemoryBytes, "used": n.MemoryBytes / 3, "free": n.MemoryBytes - n.MemoryBytes/3},
+		"memory": map[string]any{"total": n.MemoryBytes, "used": n.MemoryBytes / 3, "free": n.MemoryBytes - n.MemoryBytes/3,
+			"available": n.MemoryBytes - n.MemoryBytes/3},
+		"current-kernel": map[string]any{"sysname": "Linux", "release": "6.8.12-4-pve", "machine": "x86_64",
+			"version": "#1 SMP PREEMPT_DYNAMIC PMX 6.8.12-4 (2024-11-06T15:04Z)"},
 		"swap":    map[string]any{"total": 8 << 30, "used": 0, "free": 8 << 30},
 		"rootfs":  map[string]any{"total": 100 << 30, "used": 10 << 30, "free": 90 << 30, "avail": 85 << 30},
 		"loadavg": []string{"0.12", "0.10", "0.09"},
