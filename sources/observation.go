@@ -120,6 +120,7 @@ const (
 	ReasonExpiredLease    = "expired lease"
 	ReasonExcluded        = "excluded by config"
 	ReasonNoNetworkID     = "no network identity"
+	ReasonDuplicate       = "duplicate"
 )
 
 // Skip counts the inputs a source read and did not use, for one reason.
