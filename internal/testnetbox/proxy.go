@@ -1,0 +1,164 @@
+package testnetbox
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/netbox-agent/netbox-agent/netbox/netboxtest"
+)
+
+// proxy stands between the agent and a real NetBox: it logs every request (so tests count
+// writes in both tiers) and injects the same faults the simulator does, which is how the
+// reliability rows "NetBox drops or delays connections" run against a real server.
+type proxy struct {
+	url    string
+	up     string
+	faults []netboxtest.FaultFunc
+	hc     *http.Client
+	srv    *http.Server
+	ln     net.Listener
+
+	mu     sync.Mutex
+	log    []Request
+	counts map[string]int
+}
+
+func startProxy(upstream string, faults []netboxtest.FaultFunc) (*proxy, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("proxy: listen: %w", err)
+	}
+	p := &proxy{url: "http://" + ln.Addr().String(), up: upstream, faults: faults, ln: ln, counts: map[string]int{},
+		// No client timeout: the agent's own timeout decides, and its cancellation reaches
+		// NetBox through the request context.
+		hc: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16, IdleConnTimeout: 30 * time.Second},
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	p.srv = &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = p.srv.Serve(ln) }()
+	return p, nil
+}
+
+func (p *proxy) close() {
+	_ = p.srv.Close()
+	p.hc.CloseIdleConnections()
+}
+
+func (p *proxy) requests() []Request {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]Request(nil), p.log...)
+}
+
+func (p *proxy) resetLog() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.log, p.counts = nil, map[string]int{}
+}
+
+// fault counts the request (per method and path, as netboxtest.FaultFunc expects) and asks
+// the hooks what happens to it.
+func (p *proxy) fault(r *http.Request) netboxtest.Fault {
+	p.mu.Lock()
+	key := r.Method + " " + r.URL.Path
+	p.counts[key]++
+	n := p.counts[key]
+	p.mu.Unlock()
+	for _, f := range p.faults {
+		if ft := f(r, n); ft.Kind != netboxtest.FaultNone {
+			return ft
+		}
+	}
+	return netboxtest.Fault{}
+}
+
+func (p *proxy) record(r *http.Request, status int, kind netboxtest.FaultKind) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.log = append(p.log, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Status: status, Fault: kind})
+}
+
+func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		p.record(r, 0, netboxtest.FaultNone)
+		return
+	}
+	ft := p.fault(r)
+	switch ft.Kind {
+	case netboxtest.FaultSlow:
+		select {
+		case <-time.After(ft.Delay):
+		case <-r.Context().Done():
+			p.record(r, 0, ft.Kind)
+			return
+		}
+	case netboxtest.FaultRateLimit, netboxtest.FaultServerError, netboxtest.FaultBadGateway, netboxtest.FaultUnavailable, netboxtest.FaultDrop:
+		if ft.AfterApply {
+			// NetBox does the work; the answer is lost on the way back.
+			if resp, err := p.forward(r, body); err == nil {
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		}
+		p.fail(w, r, ft)
+		return
+	}
+	resp, err := p.forward(r, body)
+	if err != nil {
+		p.record(r, http.StatusBadGateway, netboxtest.FaultNone)
+		http.Error(w, "testnetbox proxy: "+err.Error(), http.StatusBadGateway)
+		return
+	}
+	defer resp.Body.Close()
+	for k, vs := range resp.Header {
+		for _, v := range vs {
+			w.Header().Add(k, v)
+		}
+	}
+	// Logged before the answer goes out, so a test that got its answer sees the entry.
+	p.record(r, resp.StatusCode, ft.Kind)
+	w.WriteHeader(resp.StatusCode)
+	_, _ = io.Copy(w, resp.Body)
+}
+
+func (p *proxy) forward(r *http.Request, body []byte) (*http.Response, error) {
+	out, err := http.NewRequestWithContext(r.Context(), r.Method, p.up+r.URL.RequestURI(), bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	out.Header = r.Header.Clone()
+	// NetBox builds its "next" and "url" links from Host: keep the proxy's, so paging stays
+	// behind the proxy.
+	out.Host = r.Host
+	return p.hc.Do(out)
+}
+
+func (p *proxy) fail(w http.ResponseWriter, r *http.Request, ft netboxtest.Fault) {
+	status := map[netboxtest.FaultKind]int{netboxtest.FaultRateLimit: http.StatusTooManyRequests,
+		netboxtest.FaultServerError: http.StatusInternalServerError, netboxtest.FaultBadGateway: http.StatusBadGateway,
+		netboxtest.FaultUnavailable: http.StatusServiceUnavailable}[ft.Kind]
+	if ft.Kind == netboxtest.FaultDrop {
+		p.record(r, 0, ft.Kind)
+		if hj, ok := w.(http.Hijacker); ok {
+			if c, _, err := hj.Hijack(); err == nil {
+				c.Close()
+				return
+			}
+		}
+		panic(http.ErrAbortHandler)
+	}
+	if ft.Kind == netboxtest.FaultRateLimit {
+		secs := max(1, int(ft.RetryAfter.Round(time.Second)/time.Second))
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+	}
+	p.record(r, status, ft.Kind)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, `{"detail":"injected by the testnetbox proxy: %s"}`, ft.Kind)
+}
