@@ -96,7 +96,7 @@ step "facts known only as keys land on the interface docs/facts.md names (mgmt0,
 grep -E '^  \+ [^ ]+ on .* (mgmt0|mac-[0-9a-f]{12})$|^  \+ [^ ]+ (mgmt0|mac-[0-9a-f]{12})$' "$dir/run-1.txt" | head -20 || true
 # What the plan leaves out, and the inputs sources skipped, each with the reason.
 sed -n '/^not written (/,/^$/p' "$dir/run-1.txt" | head -12
-grep -o 'source skipped inputs.*' "$dir/run-1.log" || true
+sed -n 's/.*"msg":"source skipped inputs","source":"\([^"]*\)","reason":"\([^"]*\)","count":\([0-9]*\).*/  skipped by \1: \3 (\2)/p' "$dir/run-1.log"
 
 step "second run: nothing changed in the sources, so nothing to do"
 rc2=0

@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netbox-agent/netbox-agent/internal/secret"
+	"github.com/netbox-agent/netbox-agent/internal/testnetbox"
+	"github.com/netbox-agent/netbox-agent/netbox"
 	"github.com/netbox-agent/netbox-agent/sources"
 )
 
@@ -93,23 +96,30 @@ func genObservations(rng *rand.Rand) []sources.Observation {
 
 // TestConservationOfFacts: over generated estates, every MAC, IP address, service and disk of
 // every entity is on that entity's object in NetBox after the apply, or the plan lists it
-// under "not written" with a reason. Both hosts settings.
+// under "not written" with a reason. Both hosts settings. Against the simulator, or a real
+// NetBox when NETBOX_TEST_URL/NETBOX_TEST_TOKEN name one (fewer seeds: each resets it).
 func TestConservationOfFacts(t *testing.T) {
 	seeds := 40
-	if testing.Short() {
-		seeds = 8
+	if testing.Short() || testnetbox.Real() {
+		seeds = 6
 	}
 	for seed := range seeds {
 		hosts := []string{"ip", "device"}[seed%2]
 		t.Run(fmt.Sprintf("seed%d_hosts_%s", seed, hosts), func(t *testing.T) {
 			obs := genObservations(rand.New(rand.NewPCG(uint64(seed), 14)))
-			l := newLab(t, Config{Hosts: hosts})
-			mr := Merge(obs, DefaultMergeConfig())
-			p, err := l.eng.Plan(t.Context(), mr.Entities, mr.Conflicts, ranAll(obs))
+			nb := testnetbox.New(t)
+			c, err := netbox.New(netbox.Config{URL: nb.URL, Token: secret.New(nb.Token), Timeout: time.Minute,
+				RequestsPerSecond: -1, BatchSize: 1000}, nil, netbox.WithBackoff(time.Millisecond, 10*time.Millisecond))
 			if err != nil {
 				t.Fatal(err)
 			}
-			rep, err := l.eng.Apply(t.Context(), p, nil)
+			eng := NewEngine(FromClient(c), Config{Hosts: hosts}, nil)
+			mr := Merge(obs, DefaultMergeConfig())
+			p, err := eng.Plan(t.Context(), mr.Entities, mr.Conflicts, ranAll(obs))
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep, err := eng.Apply(t.Context(), p, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -137,7 +147,7 @@ func TestConservationOfFacts(t *testing.T) {
 					}
 				}
 			}
-			w := newWorld(l)
+			w := newWorld(nb, eng.cfg.CustomField)
 			for i := range mr.Entities {
 				e := &mr.Entities[i]
 				checkEntityFacts(t, e, p, w, hosts)
@@ -147,7 +157,7 @@ func TestConservationOfFacts(t *testing.T) {
 				return
 			}
 			// the placement is stable: a second run of the same estate writes nothing
-			p2, err := l.eng.Plan(t.Context(), mr.Entities, mr.Conflicts, ranAll(obs))
+			p2, err := eng.Plan(t.Context(), mr.Entities, mr.Conflicts, ranAll(obs))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -170,10 +180,11 @@ type world struct {
 	customName string
 }
 
-func newWorld(l *lab) *world {
+// newWorld reads NetBox back through its REST API (the same in both tiers).
+func newWorld(l *testnetbox.Target, customField string) *world {
 	w := &world{machines: map[string][]Object{}, hostIPs: map[string][]Object{}, ifaces: map[string][]Object{},
 		macsOf: map[string][]string{}, ipsOf: map[string][]string{}, services: map[string][]Object{}, disksOfVM: map[int][]Object{},
-		customName: l.eng.cfg.CustomField}
+		customName: customField}
 	recID := func(o Object) string {
 		rec, ok := ownership(o, w.customName)
 		if !ok {
@@ -182,24 +193,24 @@ func newWorld(l *lab) *world {
 		return rec.ID
 	}
 	for _, ep := range []string{"dcim/devices", "virtualization/virtual-machines"} {
-		for _, o := range l.objects(ep) {
+		for _, o := range l.Objects(ep) {
 			o["_vm"] = ep == "virtualization/virtual-machines"
 			w.machines[recID(o)] = append(w.machines[recID(o)], o)
 		}
 	}
-	for _, o := range l.objects("dcim/interfaces") {
+	for _, o := range l.Objects("dcim/interfaces") {
 		k := fmt.Sprintf("dcim.device:%d", refID(o, "device"))
 		w.ifaces[k] = append(w.ifaces[k], o)
 	}
-	for _, o := range l.objects("virtualization/interfaces") {
+	for _, o := range l.Objects("virtualization/interfaces") {
 		k := fmt.Sprintf("virtualization.virtualmachine:%d", refID(o, "virtual_machine"))
 		w.ifaces[k] = append(w.ifaces[k], o)
 	}
-	for _, o := range l.objects("dcim/mac-addresses") {
+	for _, o := range l.Objects("dcim/mac-addresses") {
 		k := fmt.Sprintf("%s:%d", objStr(o, "assigned_object_type"), toInt(o["assigned_object_id"]))
 		w.macsOf[k] = append(w.macsOf[k], strings.ToUpper(objStr(o, "mac_address")))
 	}
-	for _, o := range l.objects("ipam/ip-addresses") {
+	for _, o := range l.Objects("ipam/ip-addresses") {
 		if objStr(o, "assigned_object_type") == "" {
 			w.hostIPs[recID(o)] = append(w.hostIPs[recID(o)], o)
 			continue
@@ -207,11 +218,11 @@ func newWorld(l *lab) *world {
 		k := fmt.Sprintf("%s:%d", objStr(o, "assigned_object_type"), toInt(o["assigned_object_id"]))
 		w.ipsOf[k] = append(w.ipsOf[k], objStr(o, "address"))
 	}
-	for _, o := range l.objects("ipam/services") {
+	for _, o := range l.Objects("ipam/services") {
 		k := fmt.Sprintf("%s:%d", objStr(o, "parent_object_type"), toInt(o["parent_object_id"]))
 		w.services[k] = append(w.services[k], o)
 	}
-	for _, o := range l.objects("virtualization/virtual-disks") {
+	for _, o := range l.Objects("virtualization/virtual-disks") {
 		w.disksOfVM[refID(o, "virtual_machine")] = append(w.disksOfVM[refID(o, "virtual_machine")], o)
 	}
 	return w
