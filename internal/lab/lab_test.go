@@ -669,8 +669,16 @@ func TestCheckNetBox(t *testing.T) {
 			}
 		}
 
+		// the TV's MAC moved off the interface the agent names for it
+		for _, m := range nb.Objects("/api/dcim/mac-addresses/") {
+			if strings.EqualFold(fmt.Sprint(m["mac_address"]), TVMAC) {
+				patch("/api/dcim/mac-addresses/", m["id"], map[string]any{"assigned_object_type": "dcim.interface", "assigned_object_id": iface})
+			}
+		}
+
 		got := fmt.Sprint(l.CheckNetBox())
 		for _, want := range []string{
+			"device living-room-tv: MAC " + TVMAC + " is not on mac-a823fe5a0050",
 			`virtual machine win11: status "active", want "offline"`,
 			"1 unexpected virtual machines: ghost",
 			`device ups: site "Elsewhere", want "Homelab"`,
