@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 FUZZTIME ?= 5s
 
-.PHONY: build test bench lint fmt fuzz demo clean reliability
+.PHONY: build test test-netbox bench lint fmt fuzz demo clean reliability
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/netbox-agent ./cmd/netbox-agent
@@ -16,6 +16,13 @@ build:
 test:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
+
+# The NetBox-facing suites (NetBox client, sync end to end, --run-once, reliability rows)
+# against a real NetBox: the one named by NETBOX_TEST_URL/NETBOX_TEST_TOKEN (and
+# NETBOX_TEST_RESET), else 4.3.7 then 4.6.8 (v2 token) started and stopped through the
+# shared realnetbox script. See the README, "Testing against a real NetBox".
+test-netbox:
+	bash scripts/test-netbox.sh
 
 # Benchmarks print their figures (requests, wall time, objects/s, RSS) as custom metrics.
 bench:

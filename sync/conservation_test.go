@@ -26,9 +26,13 @@ func genObservations(rng *rand.Rand) []sources.Observation {
 		return sources.MAC(fmt.Sprintf("%s:24:11:00:%02X:%02X", first, pick(3), pick(12)))
 	}
 	addr := func() netip.Addr {
-		switch pick(14) {
+		switch pick(16) {
 		case 0:
 			return netip.MustParseAddr("127.0.0.1")
+		case 3:
+			return netip.MustParseAddr("192.0.2.0") // the network ID of 192.0.2.0/24
+		case 4:
+			return netip.MustParseAddr("192.0.2.255") // its broadcast address
 		case 1:
 			return netip.MustParseAddr(fmt.Sprintf("fe80::%x", pick(40)+1))
 		case 2:

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/netbox-agent/netbox-agent/internal/testnetbox"
 	"github.com/netbox-agent/netbox-agent/netbox/netboxtest"
 )
 
@@ -63,18 +64,19 @@ func canonical(snap map[string][]map[string]any) map[string][]string {
 }
 
 func TestFaultInTheMiddleThenCleanRunEqualsCleanRun(t *testing.T) {
-	for _, prof := range []netboxtest.Profile{netboxtest.Profile43, netboxtest.Profile47} {
-		t.Run(prof.String(), func(t *testing.T) { testFaultThenCleanRun(t, prof) })
+	for _, prof := range testnetbox.Profiles() {
+		t.Run(testnetbox.ProfileName(prof), func(t *testing.T) { testFaultThenCleanRun(t, prof) })
 	}
 }
 
 func testFaultThenCleanRun(t *testing.T, prof netboxtest.Profile) {
-	clean := newLab(t, Config{}, netboxtest.WithProfile(prof))
+	clean := newLab(t, Config{}, testnetbox.WithProfile(prof))
 	clean.sync(homelab(), nil)
 	want := canonical(clean.srv.Snapshot())
-	if len(want["/api/ipam/ip-addresses/"]) != 5 || !strings.Contains(strings.Join(want["/api/ipam/ip-addresses/"], ""), "192.168.1.101/24") {
-		t.Fatalf("canonical snapshot lacks the IPs: %v", want["/api/ipam/ip-addresses/"])
+	if len(want["ipam/ip-addresses"]) != 5 || !strings.Contains(strings.Join(want["ipam/ip-addresses"], ""), "192.168.1.101/24") {
+		t.Fatalf("canonical snapshot lacks the IPs: %v", want["ipam/ip-addresses"])
 	}
+	clean.close()
 
 	cases := []struct {
 		name  string
@@ -105,7 +107,7 @@ func testFaultThenCleanRun(t *testing.T, prof netboxtest.Profile) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			ff := tc.fault(cancel)
-			l := newLab(t, Config{}, netboxtest.WithProfile(prof), netboxtest.WithFaultFunc(func(r *http.Request, n int) netboxtest.Fault {
+			l := newLab(t, Config{}, testnetbox.WithProfile(prof), testnetbox.WithFaults(func(r *http.Request, n int) netboxtest.Fault {
 				if !on.Load() {
 					return netboxtest.Fault{}
 				}

@@ -8,29 +8,49 @@ import (
 	"time"
 
 	"github.com/netbox-agent/netbox-agent/internal/secret"
+	"github.com/netbox-agent/netbox-agent/internal/testnetbox"
 	"github.com/netbox-agent/netbox-agent/netbox"
-	"github.com/netbox-agent/netbox-agent/netbox/netboxtest"
 	"github.com/netbox-agent/netbox-agent/sources"
 )
 
-// lab is one simulated NetBox with an engine writing to it.
+// lab is one NetBox (the simulator, or a real NetBox when NETBOX_TEST_URL is set: see
+// internal/testnetbox) with an engine writing to it.
 type lab struct {
 	t   *testing.T
-	srv *netboxtest.Server
+	srv target
 	eng *Engine
 	cfg Config
 }
 
-func newLab(t *testing.T, cfg Config, opts ...netboxtest.Option) *lab {
+// target is the test's NetBox with the simulator's seeding call, read back through the API
+// so the same test runs against a real NetBox.
+type target struct{ *testnetbox.Target }
+
+// MustSeed creates objects at endpoint ("/api/dcim/sites/") through the API and returns
+// their ids.
+func (s target) MustSeed(endpoint string, objs ...map[string]any) []int {
+	return s.Create(strings.TrimPrefix(endpoint, "/api/"), objs...)
+}
+
+func newLab(t *testing.T, cfg Config, opts ...testnetbox.Option) *lab {
 	t.Helper()
-	srv := netboxtest.NewTestServer(t, opts...)
-	l := &lab{t: t, srv: srv, cfg: cfg}
+	l := &lab{t: t, srv: target{testnetbox.New(t, opts...)}, cfg: cfg}
 	l.eng = NewEngine(l.client(), cfg, nil)
 	return l
 }
 
+// close hands the NetBox back before the test ends, so the test can start another lab (a
+// real NetBox serves one lab at a time).
+func (l *lab) close() { l.srv.Close() }
+
 func (l *lab) client() NetBox {
-	c, err := netbox.New(netbox.Config{URL: l.srv.URL, Token: secret.New(l.srv.Token()), Timeout: 5 * time.Second,
+	// A real NetBox needs about 60 ms a device: a batch of the homelab takes well under a
+	// second, but a loaded CI machine is slower, hence the longer timeout there.
+	timeout := 5 * time.Second
+	if l.srv.IsReal() {
+		timeout = time.Minute
+	}
+	c, err := netbox.New(netbox.Config{URL: l.srv.URL, Token: secret.New(l.srv.Token), Timeout: timeout,
 		RequestsPerSecond: -1, BatchSize: 1000}, nil, netbox.WithBackoff(time.Millisecond, 10*time.Millisecond))
 	if err != nil {
 		l.t.Fatal(err)
@@ -76,42 +96,23 @@ func ranAll(obs []sources.Observation) map[string]bool {
 	return ran
 }
 
-// writes counts the write requests the simulator served since the last ResetLog.
-func (l *lab) writes() int {
-	n := 0
-	for _, r := range l.srv.Requests() {
-		if r.Method != "GET" {
-			n++
-		}
-	}
-	return n
-}
+// writes counts the agent's write requests since the last ResetLog.
+func (l *lab) writes() int { return l.srv.Writes() }
 
 func (l *lab) find(ep, name string) map[string]any {
 	l.t.Helper()
-	var found map[string]any
-	for _, o := range l.srv.Objects("/api/" + ep + "/") {
-		if n, _ := o["name"].(string); strings.EqualFold(n, name) {
-			if found != nil {
-				l.t.Fatalf("%s: two objects named %q", ep, name)
-			}
-			found = o
-		}
-	}
-	return found
+	return l.srv.Find(ep, name)
 }
 
 func (l *lab) count(ep, name string) int {
-	n := 0
-	for _, o := range l.srv.Objects("/api/" + ep + "/") {
-		if s, _ := o["name"].(string); strings.EqualFold(s, name) {
-			n++
-		}
-	}
-	return n
+	l.t.Helper()
+	return l.srv.Count(ep, name)
 }
 
-func (l *lab) objects(ep string) []map[string]any { return l.srv.Objects("/api/" + ep + "/") }
+func (l *lab) objects(ep string) []map[string]any {
+	l.t.Helper()
+	return l.srv.Objects(ep)
+}
 
 func e2ePfx(s string) netip.Prefix { return netip.MustParsePrefix(s) }
 func e2eIP(s string) netip.Addr    { return netip.MustParseAddr(s) }

@@ -107,6 +107,7 @@ func TestPersonsEditSurvives(t *testing.T) {
 	}
 
 	// unless the config makes the source authoritative for that field
+	l.close()
 	l2 := newLab(t, Config{Authoritative: map[string][]string{"description": {"proxmox"}}})
 	obs[0].Facts.Description = "hypervisor"
 	l2.sync(obs, nil)

@@ -6,13 +6,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/netbox-agent/netbox-agent/netbox/netboxtest"
+	"github.com/netbox-agent/netbox-agent/internal/testnetbox"
 )
 
 func TestFirstSyncCreatesThenSecondSyncWritesNothing(t *testing.T) {
-	for _, prof := range []netboxtest.Profile{netboxtest.Profile43, netboxtest.Profile47} {
-		t.Run(prof.String(), func(t *testing.T) {
-			l := newLab(t, Config{}, netboxtest.WithProfile(prof))
+	for _, prof := range testnetbox.Profiles() {
+		t.Run(testnetbox.ProfileName(prof), func(t *testing.T) {
+			l := newLab(t, Config{}, testnetbox.WithProfile(prof))
 			p, rep := l.sync(homelab(), nil)
 			if rep.Summary.Created == 0 {
 				t.Fatalf("first sync created nothing:\n%s", p.Table())

@@ -99,6 +99,7 @@ func TestHostsBecomeIPsOrDevices(t *testing.T) {
 	if n := len(l.objects("dcim/devices")); n != 0 {
 		t.Errorf("host made %d devices by default", n)
 	}
+	l.close()
 	l2 := newLab(t, Config{Hosts: "device"})
 	l2.sync(phone, nil)
 	d := l2.find("dcim/devices", "phone")
@@ -153,5 +154,6 @@ func TestLocationsOnlyWhenAsked(t *testing.T) {
 		if p := l.plan(plug, nil); !p.Empty() {
 			t.Errorf("locations=%v: not converged:\n%s", on, p.Table())
 		}
+		l.close() // the next lab may be the same real NetBox
 	}
 }

@@ -3,13 +3,14 @@ package sync
 import (
 	"testing"
 
+	"github.com/netbox-agent/netbox-agent/internal/testnetbox"
 	"github.com/netbox-agent/netbox-agent/netbox/netboxtest"
 )
 
 // NetBox commits the lock's create and answers 500: the lock is this engine's own, and the
 // apply goes on instead of locking the agent out until the lock expires.
 func TestApplyLockWhoseCreateAnswerWasLost(t *testing.T) {
-	l := newLab(t, Config{}, netboxtest.WithFaultFunc(netboxtest.FailNth("POST", "/api/extras/tags/", 1,
+	l := newLab(t, Config{}, testnetbox.WithFaults(netboxtest.FailNth("POST", "/api/extras/tags/", 1,
 		netboxtest.Fault{Kind: netboxtest.FaultServerError, AfterApply: true})))
 	p := l.plan(homelab(), nil)
 	rep, err := l.eng.Apply(t.Context(), p, nil)

@@ -309,6 +309,11 @@ func (p *planner) planInterfaces(e *Entity, mep string, mobj Object, mref any, m
 			if !p.writableIP(e, machine, pfx) {
 				continue
 			}
+			if why := interfaceIPProblem(pfx); why != "" { // ipvalid.go
+				p.note(ifName, "ip", "%s: left out", why)
+				p.notWritten(e, machine, FactIP, pfx.String(), why)
+				continue
+			}
 			ipRef := p.planIP(e, pfx, ifk, ifref, atype, sourceNames(ifc.Sources), ifName, machine)
 			if ipRef == nil {
 				continue
@@ -561,6 +566,11 @@ func (p *planner) planHost(e *Entity) {
 	for _, pfx := range pfxs {
 		addr := pfx.Addr()
 		if !p.writableIP(e, object, pfx) {
+			continue
+		}
+		if why := addressProblem(pfx); why != "" { // ipvalid.go
+			p.note(entityName(e), "ip", "%s: left out", why)
+			p.notWritten(e, object, FactIP, pfx.String(), why)
 			continue
 		}
 		if owner, taken := p.addrs[addr.String()]; taken {

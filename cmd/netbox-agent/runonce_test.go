@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/netbox-agent/netbox-agent/internal/testnetbox"
 	"github.com/netbox-agent/netbox-agent/netbox/netboxtest"
 )
 
@@ -24,7 +25,7 @@ func closedPort(t *testing.T) string {
 	return addr
 }
 
-func inventoryConfig(t *testing.T, nb *netboxtest.Server, extra string) (string, map[string]string) {
+func inventoryConfig(t *testing.T, nb *testnetbox.Target, extra string) (string, map[string]string) {
 	t.Helper()
 	dir := t.TempDir()
 	csv, err := os.ReadFile("../../testdata/inventory/hosts.csv")
@@ -44,9 +45,10 @@ sources:
     - name: inventory
       files: [{path: %s, format: csv}]
 %s`, nb.URL, filepath.Join(dir, "state"), inv, extra)
-	return writeFile(t, "agent.yaml", cfg), map[string]string{"NETBOX_TOKEN": nb.Token()}
+	return writeFile(t, "agent.yaml", cfg), map[string]string{"NETBOX_TOKEN": nb.Token}
 }
 
+// writes counts the simulator's write requests (the lab's NetBox is always the simulator).
 func writes(nb *netboxtest.Server) int {
 	n := 0
 	for _, r := range nb.Requests() {
@@ -57,8 +59,11 @@ func writes(nb *netboxtest.Server) int {
 	return n
 }
 
+// devices counts NetBox's devices through the API, in both tiers (internal/testnetbox).
+func devices(nb *testnetbox.Target) int { return len(nb.Objects("dcim/devices")) }
+
 func TestRunOnceCreatesThenFindsNothingToDo(t *testing.T) {
-	nb := netboxtest.NewTestServer(t)
+	nb := testnetbox.New(t)
 	cfg, env := inventoryConfig(t, nb, "")
 
 	code, out, errOut := runCLI(t, env, "--config", cfg, "--run-once")
@@ -68,9 +73,9 @@ func TestRunOnceCreatesThenFindsNothingToDo(t *testing.T) {
 	if !strings.Contains(out, "+ pve1") || !strings.Contains(out, "Applied plan") {
 		t.Fatalf("first run did not show the creates:\n%s", out)
 	}
-	devices := nb.Count("/api/dcim/devices/")
-	if devices < 3 {
-		t.Fatalf("%d devices created, want at least pve1, truenas, sw-core", devices)
+	created := devices(nb)
+	if created < 3 {
+		t.Fatalf("%d devices created, want at least pve1, truenas, sw-core", created)
 	}
 
 	nb.ResetLog()
@@ -85,16 +90,16 @@ func TestRunOnceCreatesThenFindsNothingToDo(t *testing.T) {
 	if rep.Plan == nil || rep.Plan.Summary.Create+rep.Plan.Summary.Update+rep.Plan.Summary.Delete != 0 {
 		t.Fatalf("second run planned changes: %+v", rep.Plan)
 	}
-	if w := writes(nb); w != 0 {
+	if w := nb.Writes(); w != 0 {
 		t.Fatalf("second run sent %d write requests, want 0", w)
 	}
-	if nb.Count("/api/dcim/devices/") != devices {
+	if devices(nb) != created {
 		t.Fatal("second run changed the device count")
 	}
 }
 
 func TestRunOnceFailingSourceExitsTwoAndKeepsTheRest(t *testing.T) {
-	nb := netboxtest.NewTestServer(t)
+	nb := testnetbox.New(t)
 	cfg, env := inventoryConfig(t, nb, fmt.Sprintf(`  proxmox:
     - name: pve-down
       url: https://%s
@@ -108,7 +113,7 @@ func TestRunOnceFailingSourceExitsTwoAndKeepsTheRest(t *testing.T) {
 	if !strings.Contains(out, "pve-down") {
 		t.Errorf("the failed source is not named in the output:\n%s", out)
 	}
-	if nb.Count("/api/dcim/devices/") < 3 {
+	if devices(nb) < 3 {
 		t.Error("the inventory's devices were not written although only proxmox failed")
 	}
 	if strings.Contains(out+errOut, canary) {
@@ -117,33 +122,33 @@ func TestRunOnceFailingSourceExitsTwoAndKeepsTheRest(t *testing.T) {
 }
 
 func TestRunOnceDryRunWritesNothingAndSavesThePlan(t *testing.T) {
-	nb := netboxtest.NewTestServer(t)
+	nb := testnetbox.New(t)
 	cfg, env := inventoryConfig(t, nb, "")
 	planFile := filepath.Join(t.TempDir(), "plan.json")
 	code, out, errOut := runCLI(t, env, "--config", cfg, "--run-once", "--dry-run", "--plan-out", planFile)
 	if code != exitOK {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 	}
-	if w := writes(nb); w != 0 {
+	if w := nb.Writes(); w != 0 {
 		t.Fatalf("--dry-run sent %d writes", w)
 	}
 	code, out, errOut = runCLI(t, env, "--config", cfg, "--apply-plan", planFile)
 	if code != exitOK {
 		t.Fatalf("--apply-plan: exit %d\n%s\n%s", code, out, errOut)
 	}
-	if nb.Count("/api/dcim/devices/") < 3 {
+	if devices(nb) < 3 {
 		t.Fatal("--apply-plan created nothing")
 	}
 	// The same plan again: every object it creates exists now; nothing is duplicated.
-	before := nb.Count("/api/dcim/devices/")
+	before := devices(nb)
 	code, _, _ = runCLI(t, env, "--config", cfg, "--apply-plan", planFile)
-	if nb.Count("/api/dcim/devices/") != before {
+	if devices(nb) != before {
 		t.Fatalf("applying a plan twice duplicated devices (exit %d)", code)
 	}
 }
 
 func TestRunOnceNetBoxDownExitsOne(t *testing.T) {
-	nb := netboxtest.NewTestServer(t)
+	nb := testnetbox.New(t)
 	cfg, env := inventoryConfig(t, nb, "")
 	nb.Close()
 	code, out, errOut := runCLI(t, env, "--config", cfg, "--run-once")

@@ -12,12 +12,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/netbox-agent/netbox-agent/netbox/netboxtest"
+	"github.com/netbox-agent/netbox-agent/internal/testnetbox"
 )
 
 // The stdio mode answers MCP on stdout and writes nothing else there.
 func TestStdioServesOnlyProtocolOnStdout(t *testing.T) {
-	nb := netboxtest.NewTestServer(t)
+	nb := testnetbox.New(t)
 	cfg, env := inventoryConfig(t, nb, "")
 	env["MCP_TOKEN"] = canary
 	in := strings.Join([]string{
@@ -86,7 +86,7 @@ func TestStdioServesOnlyProtocolOnStdout(t *testing.T) {
 }
 
 func TestHTTPModeServesHealthAndRefusesWithoutToken(t *testing.T) {
-	nb := netboxtest.NewTestServer(t)
+	nb := testnetbox.New(t)
 	cfg, env := inventoryConfig(t, nb, "")
 	env["MCP_TOKEN"] = canary
 	addr := closedPort(t)
@@ -137,7 +137,7 @@ func TestHTTPModeServesHealthAndRefusesWithoutToken(t *testing.T) {
 }
 
 func TestHTTPModeRefusesPublicAddressWithoutToken(t *testing.T) {
-	nb := netboxtest.NewTestServer(t)
+	nb := testnetbox.New(t)
 	cfg, env := inventoryConfig(t, nb, "")
 	code, _, errOut := runCLI(t, env, "--config", cfg, "--http", "0.0.0.0:0")
 	if code != exitFailure || !strings.Contains(errOut, "auth_token") {

@@ -434,8 +434,9 @@ func (t *Target) deleteIDs(ctx context.Context, ep string, ids []int) error {
 	return nil
 }
 
-// Snapshot reads every endpoint in WriteEndpoints (or eps) through the API; endpoints with
-// no objects are left out.
+// Snapshot reads every endpoint in WriteEndpoints (or eps) through the API, without the
+// created/last_updated timestamps at any level (as netboxtest's Snapshot), so two runs
+// compare; endpoints with no objects are left out.
 func (t *Target) Snapshot(eps ...string) map[string][]map[string]any {
 	t.tb.Helper()
 	if len(eps) == 0 {
@@ -444,10 +445,28 @@ func (t *Target) Snapshot(eps ...string) map[string][]map[string]any {
 	out := map[string][]map[string]any{}
 	for _, ep := range eps {
 		if objs := t.Objects(ep); len(objs) > 0 {
+			for _, o := range objs {
+				stripTimes(o)
+			}
 			out[ep] = objs
 		}
 	}
 	return out
+}
+
+func stripTimes(v any) {
+	switch x := v.(type) {
+	case map[string]any:
+		delete(x, "created")
+		delete(x, "last_updated")
+		for _, e := range x {
+			stripTimes(e)
+		}
+	case []any:
+		for _, e := range x {
+			stripTimes(e)
+		}
+	}
 }
 
 // IntOf reads a JSON number (float64 after decoding) or a nested object's id as an int.
