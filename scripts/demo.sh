@@ -90,6 +90,14 @@ run 1 || rc1=$?
 summarize "$dir/run-1.txt"
 echo "(full plan: $dir/run-1.txt, log: $dir/run-1.log; exit code $rc1)"
 
+step "facts known only as keys land on the interface docs/facts.md names (mgmt0, mac-...)"
+# An offline Proxmox node's address, a hosts-file line's address, Home Assistant MAC
+# connections: each on its machine, not dropped.
+grep -E '^  \+ [^ ]+ on .* (mgmt0|mac-[0-9a-f]{12})$|^  \+ [^ ]+ (mgmt0|mac-[0-9a-f]{12})$' "$dir/run-1.txt" | head -20 || true
+# What the plan leaves out, and the inputs sources skipped, each with the reason.
+sed -n '/^not written (/,/^$/p' "$dir/run-1.txt" | head -12
+sed -n 's/.*"msg":"source skipped inputs","source":"\([^"]*\)","reason":"\([^"]*\)","count":\([0-9]*\).*/  skipped by \1: \3 (\2)/p' "$dir/run-1.log"
+
 step "second run: nothing changed in the sources, so nothing to do"
 rc2=0
 run 2 || rc2=$?

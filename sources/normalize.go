@@ -13,34 +13,59 @@ import (
 // ("BC:24:11:2E:C5:4A"), the form NetBox shows.
 type MAC string
 
-// ParseMAC accepts any case and the usual separators (":", "-", ".", none) and rejects
-// addresses that identify no single interface: multicast, broadcast and all-zero.
+// ParseMAC accepts the usual spellings of a hardware address and nothing else: six octets of
+// one or two hex digits separated by ":" or "-" (one separator throughout; "0:1b:..." as BSD
+// and macOS print it), three groups of four separated by "." (Cisco), or twelve hex digits.
+// Any case; surrounding space is trimmed. It rejects addresses that identify no single
+// interface: multicast, broadcast and all-zero.
+//
+// A MAC is a strong merge key, so a malformed one is refused rather than repaired: reading
+// "b:c2:41:12:ec:54a" as the twelve digits it contains would give another machine's address.
 func ParseMAC(s string) (MAC, error) {
-	var b [6]byte
-	n := 0 // hex digits read
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		var v byte
-		switch {
-		case c >= '0' && c <= '9':
-			v = c - '0'
-		case c >= 'a' && c <= 'f':
-			v = c - 'a' + 10
-		case c >= 'A' && c <= 'F':
-			v = c - 'A' + 10
-		case c == ':' || c == '-' || c == '.' || c == ' ' || c == '\t':
-			continue
-		default:
-			return "", fmt.Errorf("mac %q: not hexadecimal", s)
-		}
-		if n >= 12 {
-			return "", fmt.Errorf("mac %q: want 6 octets", s)
-		}
-		b[n/2] = b[n/2]<<4 | v
-		n++
+	t := strings.TrimSpace(s)
+	var groups []string
+	switch {
+	case strings.Contains(t, ":") && !strings.ContainsAny(t, "-."):
+		groups = strings.Split(t, ":")
+	case strings.Contains(t, "-") && !strings.ContainsAny(t, ":."):
+		groups = strings.Split(t, "-")
+	case strings.Contains(t, ".") && !strings.ContainsAny(t, ":-"):
+		groups = strings.Split(t, ".")
+	case strings.ContainsAny(t, ":-."):
+		return "", fmt.Errorf("mac %q: mixed separators", s)
+	default:
+		groups = []string{t}
 	}
-	if n != 12 {
-		return "", fmt.Errorf("mac %q: want 6 octets", s)
+	var hexDigits string
+	switch len(groups) {
+	case 6:
+		for _, g := range groups {
+			if len(g) < 1 || len(g) > 2 {
+				return "", fmt.Errorf("mac %q: octet %q is not one or two hex digits", s, g)
+			}
+			if len(g) == 1 {
+				g = "0" + g
+			}
+			hexDigits += g
+		}
+	case 3:
+		for _, g := range groups {
+			if len(g) != 4 {
+				return "", fmt.Errorf("mac %q: group %q is not four hex digits", s, g)
+			}
+			hexDigits += g
+		}
+	case 1:
+		if len(t) != 12 {
+			return "", fmt.Errorf("mac %q: want 6 octets or 12 hex digits", s)
+		}
+		hexDigits = t
+	default:
+		return "", fmt.Errorf("mac %q: %d groups, want 6 octets (or 3 groups of 4)", s, len(groups))
+	}
+	var b [6]byte
+	if _, err := hex.Decode(b[:], []byte(hexDigits)); err != nil {
+		return "", fmt.Errorf("mac %q: not hexadecimal", s)
 	}
 	switch {
 	case allBytes(b[:], 0x00):

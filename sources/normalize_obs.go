@@ -1,6 +1,7 @@
 package sources
 
 import (
+	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
@@ -8,8 +9,19 @@ import (
 
 // Normalize puts an observation in canonical form in place: keys cleaned, lists deduplicated
 // and sorted, interface MACs copied into Keys.MACs and interface IPs into Keys.IPs. Adapters
-// call it before returning; the merge engine calls it again so nothing depends on that.
-func (o *Observation) Normalize() {
+// call it before returning and add the warnings to their result; the merge engine calls it
+// again so nothing depends on that.
+//
+// A MAC that does not parse (see ParseMAC) is dropped, never repaired, and each one is
+// returned as a warning naming the observation and the interface it came from.
+func (o *Observation) Normalize() []Warning {
+	var warns []Warning
+	item := cmpOr(o.NativeID, o.Name)
+	refuse := func(where, raw string) {
+		_, err := ParseMAC(raw)
+		warns = append(warns, Warning{Item: item + where, Reason: ReasonMalformedMAC,
+			Message: fmt.Sprintf("MAC refused (not used as a key): %v", err)})
+	}
 	o.Name = strings.TrimSpace(o.Name)
 	o.Keys.Serial = CleanSerial(o.Keys.Serial)
 	o.Keys.SystemUUID = CleanSystemUUID(o.Keys.SystemUUID)
@@ -24,12 +36,18 @@ func (o *Observation) Normalize() {
 	for _, m := range o.Keys.MACs {
 		if n := NormalizeMAC(string(m)); n != "" {
 			macs = append(macs, n)
+		} else if m != "" {
+			refuse(" keys.macs", string(m))
 		}
 	}
 	ips := append([]netip.Addr(nil), o.Keys.IPs...)
 	for i := range o.Interfaces {
 		ifc := &o.Interfaces[i]
-		ifc.MAC = NormalizeMAC(string(ifc.MAC))
+		raw := ifc.MAC
+		ifc.MAC = NormalizeMAC(string(raw))
+		if ifc.MAC == "" && raw != "" {
+			refuse(" interface "+cmpOr(ifc.Name, fmt.Sprint(i)), string(raw))
+		}
 		if ifc.MAC != "" {
 			macs = append(macs, ifc.MAC)
 		}
@@ -52,6 +70,14 @@ func (o *Observation) Normalize() {
 		}
 		return strings.Compare(a.Name, b.Name)
 	})
+	return warns
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 func sortedUniqueAddrs(in []netip.Addr) []netip.Addr {

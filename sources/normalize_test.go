@@ -2,6 +2,8 @@ package sources
 
 import (
 	"net/netip"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -23,6 +25,17 @@ func TestParseMAC(t *testing.T) {
 		{in: "bc:24:11:2e:c5:4a:01", wantErr: true}, // 7 octets
 		{in: "zz:24:11:2e:c5:4a", wantErr: true},
 		{in: "", wantErr: true},
+		{in: "0:1b:2c:3d:4e:5f", want: "00:1B:2C:3D:4E:5F"}, // BSD/macOS arp drops leading zeros
+		{in: "BC24.112E.C54A", want: "BC:24:11:2E:C5:4A"},
+		{in: "BC:24:11-2E:C5:4A", wantErr: true},  // mixed separators
+		{in: "b:c2:41:12:ec:54a", wantErr: true},  // 3-digit octet: never repaired into BC:24:11:2E:C5:4A
+		{in: "bc:24:11:2e:c5:4a:", wantErr: true}, // trailing separator
+		{in: "bc2:41:12e:c5:4a", wantErr: true},   // 5 groups
+		{in: "bc 24 11 2e c5 4a", wantErr: true},  // spaces are not a separator anyone writes
+		{in: "bc24112ec54", wantErr: true},        // 11 digits
+		{in: "bc24112ec54a0", wantErr: true},      // 13 digits
+		{in: "bc24.112e.c54", wantErr: true},      // dotted group of 3
+		{in: "bc:24:11:2e:c5:4g", wantErr: true},  // not hex
 	}
 	for _, tt := range tests {
 		got, err := ParseMAC(tt.in)
@@ -144,5 +157,36 @@ func TestSetRejectsDuplicateNames(t *testing.T) {
 	}
 	if err := s.Add(fakeSource{"a"}); err == nil {
 		t.Fatal("duplicate accepted")
+	}
+}
+
+// TestNormalizeRefusesMalformedMAC: a MAC an adapter passed through raw (a Proxmox guest
+// config's net0) that does not parse is dropped from the interface and the keys, and a
+// warning names the observation, the interface and the value.
+func TestNormalizeRefusesMalformedMAC(t *testing.T) {
+	o := Observation{NativeID: "pve/qemu/101", Keys: Keys{MACs: []MAC{"zz:24:11:2e:c5:4a", "bc:24:11:2e:c5:4b"}},
+		Interfaces: []Interface{{Name: "net0", MAC: "b:c2:41:12:ec:54a"}, {Name: "net1", MAC: "bc-24-11-2e-c5-4c"}}}
+	warns := o.Normalize()
+	if want := []MAC{"BC:24:11:2E:C5:4B", "BC:24:11:2E:C5:4C"}; !slices.Equal(o.Keys.MACs, want) {
+		t.Errorf("keys.macs = %v, want %v", o.Keys.MACs, want)
+	}
+	if o.Interfaces[0].MAC != "" {
+		t.Errorf("net0 kept MAC %q", o.Interfaces[0].MAC)
+	}
+	if len(warns) != 2 {
+		t.Fatalf("%d warnings, want 2: %+v", len(warns), warns)
+	}
+	for i, want := range []string{"pve/qemu/101 keys.macs", "pve/qemu/101 interface net0"} {
+		if warns[i].Item != want || warns[i].Reason != ReasonMalformedMAC {
+			t.Errorf("warning %d = %+v, want item %q reason %q", i, warns[i], want, ReasonMalformedMAC)
+		}
+	}
+	if !strings.Contains(warns[1].Message, `"b:c2:41:12:ec:54a"`) {
+		t.Errorf("warning does not quote the value: %s", warns[1].Message)
+	}
+	var r Result
+	r.AddWarnings(warns...)
+	if len(r.Skipped) != 1 || r.Skipped[0] != (Skip{Reason: ReasonMalformedMAC, Count: 2}) {
+		t.Errorf("skipped = %+v", r.Skipped)
 	}
 }

@@ -5,6 +5,8 @@ package sources
 import (
 	"context"
 	"net/netip"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -105,12 +107,61 @@ type Disk struct {
 type Warning struct {
 	Item    string `json:"item"`
 	Message string `json:"message"`
+	// Reason, when set, says the warning is an input skipped for that reason (one of the
+	// Reason* constants): such warnings are also counted in Result.Skipped.
+	Reason string `json:"reason,omitempty"`
+}
+
+// Reasons an input is skipped, shared by the adapters so that reports and metrics can count
+// them per source and reason.
+const (
+	ReasonMalformedMAC    = "malformed MAC"
+	ReasonMalformedRecord = "malformed record"
+	ReasonExpiredLease    = "expired lease"
+	ReasonExcluded        = "excluded by config"
+	ReasonNoNetworkID     = "no network identity"
+	ReasonDuplicate       = "duplicate"
+)
+
+// Skip counts the inputs a source read and did not use, for one reason.
+type Skip struct {
+	Reason string `json:"reason"`
+	Count  int    `json:"count"`
 }
 
 // Result is what a discovery run returns: what was seen and what went wrong on the way.
 type Result struct {
 	Observations []Observation `json:"observations"`
 	Warnings     []Warning     `json:"warnings,omitempty"`
+	// Skipped counts the inputs left out, per reason (sorted by reason): expired leases,
+	// excluded devices, malformed rows, refused MACs. Each counted item that is a problem
+	// is also a Warning with that Reason; items left out by design (a filter) are only counted.
+	Skipped []Skip `json:"skipped,omitempty"`
+}
+
+// Skip adds n inputs skipped for reason.
+func (r *Result) Skip(reason string, n int) {
+	if n <= 0 {
+		return
+	}
+	for i := range r.Skipped {
+		if r.Skipped[i].Reason == reason {
+			r.Skipped[i].Count += n
+			return
+		}
+	}
+	r.Skipped = append(r.Skipped, Skip{Reason: reason, Count: n})
+	slices.SortFunc(r.Skipped, func(a, b Skip) int { return strings.Compare(a.Reason, b.Reason) })
+}
+
+// AddWarnings appends warnings and counts those that carry a Reason in Skipped.
+func (r *Result) AddWarnings(ws ...Warning) {
+	r.Warnings = append(r.Warnings, ws...)
+	for _, w := range ws {
+		if w.Reason != "" {
+			r.Skip(w.Reason, 1)
+		}
+	}
 }
 
 // Progress reports discovery progress; total is 0 while unknown. It may be nil.

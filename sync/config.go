@@ -54,9 +54,10 @@ type Config struct {
 	// DefaultClusterType is the cluster type of clusters no source typed (default "Virtual").
 	DefaultClusterType string `yaml:"default_cluster_type"`
 
-	// Hosts says what an entity seen only on the network (nmap, DHCP, inventory without
-	// kind) becomes: "ip" (default: an IP address object, nothing more) or "device" (a device
-	// with role HostRole and the unknown device type).
+	// Hosts says what an entity seen only on the network (nmap, DHCP, hosts files; inventory
+	// rows without kind and without hardware facts) becomes: "ip" (default: an IP address
+	// object, nothing more; its MACs and services are listed in the plan as not written) or
+	// "device" (a device with role HostRole and the unknown device type).
 	Hosts string `yaml:"hosts"`
 	// HostRole is the device role of hosts when Hosts is "device" (default "Unknown").
 	HostRole string `yaml:"host_role"`

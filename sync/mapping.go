@@ -55,19 +55,28 @@ func (p *planner) planDevice(e *Entity, host bool) {
 	name := entityName(e)
 	if name == "" {
 		p.note(e.ID, "name", "no source names this device: not written")
+		p.entityNotWritten(e, e.ID, "no source names this device")
 		return
 	}
 	if len(name) > 64 {
 		p.note(e.ID, "name", "name %q is longer than NetBox's 64 characters: not written", name)
+		p.entityNotWritten(e, e.ID, "the device's name is longer than NetBox's 64 characters")
 		return
 	}
 	site, siteName := p.site(e)
 	m, c := p.match(e, epDevices, idOf(site))
 	if c != nil {
 		p.conflict(c)
+		p.entityNotWritten(e, name, "match conflict: "+c.Reason)
 		return
 	}
+	sid, _ := site.(int64)
 	if m.skip {
+		return
+	}
+	if why := p.nameTaken(e, epDevices, fmt.Sprint(site), name, m.obj, func(o Object) bool { return int64(refID(o, "site")) == sid }); why != "" {
+		p.note(e.ID, "name", "%s: not written", why)
+		p.entityNotWritten(e, name, why)
 		return
 	}
 	mfr := p.manufacturerName(e.Manufacturer.V)
@@ -95,6 +104,7 @@ func (p *planner) planDevice(e *Entity, host bool) {
 		{field: "device_type", value: dt, source: e.Model.Source, display: mfr + " " + model},
 		{field: "role", value: role, source: e.Role.Source, display: roleName},
 		{field: "site", value: site, display: siteName},
+		{field: "cluster", value: p.deviceCluster(e, site), source: e.Cluster.Source, display: e.Cluster.V},
 		{field: "platform", value: p.platform(e), source: e.Platform.Source, display: platformName(e.Platform.V)},
 		{field: "serial", value: strOrNil(e.Serial.V), source: e.Serial.Source},
 		{field: "status", value: statusOrNil(e.Status.V, deviceStatuses), source: e.Status.Source},
@@ -103,20 +113,50 @@ func (p *planner) planDevice(e *Entity, host bool) {
 	p.planMachine(e, m, epDevices, name, fields)
 }
 
+// cluster returns the entity's cluster (planning it and its type when NetBox has none), or
+// nil when no source places the entity in one.
+func (p *planner) cluster(e *Entity) any {
+	cn := strings.TrimSpace(e.Cluster.V)
+	if cn == "" {
+		return nil
+	}
+	ctName := cmpOr(strings.TrimSpace(e.ClusterType.V), p.cfg.DefaultClusterType)
+	ct := p.ensureShared(epClusterTypes, levelClusterTypes, "cluster type", ctName, nil, ctName, map[string]any{"name": ctName})
+	return p.ensureShared(epClusters, levelClusters, "cluster", cn, nil, cn,
+		map[string]any{"name": cn, "type": ct, "status": "active"})
+}
+
+// deviceCluster is the cluster a device (a hypervisor node) belongs to, or nil. NetBox refuses
+// a device in a cluster scoped to another site: then the device stays out of it, with a note.
+func (p *planner) deviceCluster(e *Entity, site any) any {
+	cluster := p.cluster(e)
+	if cluster == nil {
+		return nil
+	}
+	if co := p.s.byID[epClusters][idOf(cluster)]; co != nil && objStr(co, "scope_type") == "dcim.site" &&
+		toInt(co["scope_id"]) != 0 && toInt(co["scope_id"]) != idOf(site) {
+		p.note(e.ID, "cluster", "cluster %q is scoped to another site than the device's: not assigned", e.Cluster.V)
+		return nil
+	}
+	return cluster
+}
+
 func (p *planner) planVM(e *Entity) {
 	name := entityName(e)
 	if name == "" {
 		p.note(e.ID, "name", "no source names this virtual machine: not written")
+		p.entityNotWritten(e, e.ID, "no source names this virtual machine")
+		return
+	}
+	if len(name) > 64 {
+		p.note(e.ID, "name", "name %q is longer than NetBox's 64 characters: not written", name)
+		p.entityNotWritten(e, e.ID, "the virtual machine's name is longer than NetBox's 64 characters")
 		return
 	}
 	var cluster any
 	scope := 0
 	site, siteName := p.site(e)
-	if cn := strings.TrimSpace(e.Cluster.V); cn != "" {
-		ctName := cmpOr(strings.TrimSpace(e.ClusterType.V), p.cfg.DefaultClusterType)
-		ct := p.ensureShared(epClusterTypes, levelClusterTypes, "cluster type", ctName, nil, ctName, map[string]any{"name": ctName})
-		cluster = p.ensureShared(epClusters, levelClusters, "cluster", cn, nil, cn,
-			map[string]any{"name": cn, "type": ct, "status": "active"})
+	if cluster = p.cluster(e); cluster != nil {
 		scope = idOf(cluster)
 		if co := p.s.byID[epClusters][scope]; co != nil && objStr(co, "scope_type") == "dcim.site" && toInt(co["scope_id"]) != 0 {
 			site = int64(toInt(co["scope_id"])) // a VM must sit in its cluster's site
@@ -126,9 +166,15 @@ func (p *planner) planVM(e *Entity) {
 	m, c := p.match(e, epVMs, scope)
 	if c != nil {
 		p.conflict(c)
+		p.entityNotWritten(e, name, "match conflict: "+c.Reason)
 		return
 	}
 	if m.skip {
+		return
+	}
+	if why := p.nameTaken(e, epVMs, fmt.Sprint(cluster), name, m.obj, func(o Object) bool { return refID(o, "cluster") == scope }); why != "" {
+		p.note(e.ID, "name", "%s: not written", why)
+		p.entityNotWritten(e, name, why)
 		return
 	}
 	var role any
@@ -194,6 +240,8 @@ func (p *planner) planMachine(e *Entity, m matchResult, ep, name string, fields 
 	p.planServices(e, ep, m.obj, mref, name)
 	if ep == epVMs {
 		p.planDisks(e, m.obj, mref, name)
+	} else {
+		p.disksNotWritten(e, name, "NetBox has virtual disks for virtual machines only; a device's disks are not written")
 	}
 }
 
@@ -208,16 +256,8 @@ func (p *planner) planInterfaces(e *Entity, mep string, mobj Object, mref any, m
 	if mobj != nil {
 		existing = p.s.ifacesOf[objKey(mep, objID(mobj))]
 	}
-	used := map[string]bool{}
-	for _, ifc := range e.Interfaces {
+	for _, ifc := range placeInterfaces(e) {
 		name := ifc.Name.V
-		if name == "" && ifc.MAC != "" {
-			name = "mac-" + strings.ToLower(strings.ReplaceAll(string(ifc.MAC), ":", ""))
-		}
-		if name == "" || used[name] {
-			continue
-		}
-		used[name] = true
 		var cur Object
 		for _, o := range existing {
 			if objStr(o, "name") == name && p.claimed[objKey(ifep, objID(o))] == "" {
@@ -272,14 +312,15 @@ func (p *planner) planInterfaces(e *Entity, mep string, mobj Object, mref any, m
 		p.upsert(upsert{key: key, ep: ifep, typ: typeOf(ifep), name: ifName, entity: e.ID, level: levelInterfaces,
 			lateLevel: levelPrimary, cur: cur, rec: rec, fields: fields, late: late})
 		for _, pfx := range ifc.IPs {
-			if !usableIP(pfx.Addr()) {
+			if !p.writableIP(e, machine, pfx) {
 				continue
 			}
 			if why := interfaceIPProblem(pfx); why != "" { // ipvalid.go
 				p.note(ifName, "ip", "%s: left out", why)
+				p.notWritten(e, machine, FactIP, pfx.String(), why)
 				continue
 			}
-			ipRef := p.planIP(e, pfx, ifk, ifref, atype, sourceNames(ifc.Sources), ifName)
+			ipRef := p.planIP(e, pfx, ifk, ifref, atype, sourceNames(ifc.Sources), ifName, machine)
 			if ipRef == nil {
 				continue
 			}
@@ -342,11 +383,12 @@ func (p *planner) planMAC(e *Entity, ifc EntityInterface, ifep, ifk string, ifre
 // planIP plans an IP address assigned to an interface. An IP NetBox already has elsewhere is
 // taken over only when it is unassigned, or the agent's own and not a primary IP; otherwise
 // it is left where it is and a note says so (no duplicates, no guesses).
-func (p *planner) planIP(e *Entity, pfx netip.Prefix, ifk string, ifref any, atype string, srcs []ownerSource, ifName string) any {
+func (p *planner) planIP(e *Entity, pfx netip.Prefix, ifk string, ifref any, atype string, srcs []ownerSource, ifName, machine string) any {
 	addr := pfx.Addr()
 	if owner, taken := p.addrs[addr.String()]; taken {
 		if owner != e.ID {
 			p.note(ifName, "ip", "%s is also claimed by entity %s in this run: assigned to neither twice", pfx, owner)
+			p.notWritten(e, machine, FactIP, pfx.String(), "conflict: also claimed by entity %s in this run (written for the first only)", owner)
 		}
 		return nil
 	}
@@ -379,10 +421,12 @@ func (p *planner) planIP(e *Entity, pfx netip.Prefix, ifk string, ifref any, aty
 				cur, force = o, true
 			default:
 				p.note(ifName, "ip", "%s is already assigned to another interface in NetBox (ip address id %d): left there", pfx, objID(o))
+				p.notWritten(e, machine, FactIP, pfx.String(), "conflict: assigned to another interface in NetBox (ip address id %d), left there", objID(o))
 				return nil
 			}
 		default:
 			p.note(ifName, "ip", "%s exists %d times in NetBox: the agent does not guess which one is %s's", pfx, len(cands), ifName)
+			p.notWritten(e, machine, FactIP, pfx.String(), "conflict: the address exists %d times in NetBox; the agent does not guess", len(cands))
 			return nil
 		}
 	}
@@ -428,7 +472,12 @@ func (p *planner) planServices(e *Entity, mep string, mobj Object, mref any, mac
 		ptype = "virtualization.virtualmachine"
 	}
 	for _, svc := range e.Services {
-		if len(svc.Ports) == 0 || (svc.Protocol != "tcp" && svc.Protocol != "udp" && svc.Protocol != "sctp") {
+		if len(svc.Ports) == 0 {
+			p.notWritten(e, machine, FactService, serviceValue(svc.Service), "no port: NetBox services need at least one")
+			continue
+		}
+		if svc.Protocol != "tcp" && svc.Protocol != "udp" && svc.Protocol != "sctp" {
+			p.notWritten(e, machine, FactService, serviceValue(svc.Service), "protocol %q: NetBox services are tcp, udp or sctp", svc.Protocol)
 			continue
 		}
 		name := cmpOr(svc.Name, fmt.Sprintf("%s/%d", svc.Protocol, svc.Ports[0]))
@@ -466,7 +515,12 @@ func (p *planner) planDisks(e *Entity, mobj Object, mref any, machine string) {
 		existing = p.s.disksOf[objID(mobj)]
 	}
 	for _, d := range e.Disks {
-		if d.Name == "" || d.SizeMB <= 0 {
+		if d.Name == "" {
+			p.notWritten(e, machine, FactDisk, fmt.Sprintf("(%d MB)", d.SizeMB), "no name: NetBox virtual disks need one")
+			continue
+		}
+		if d.SizeMB <= 0 {
+			p.notWritten(e, machine, FactDisk, d.Name, "size %d MB: NetBox virtual disks need a positive size", d.SizeMB)
 			continue
 		}
 		var cur Object
@@ -508,17 +562,28 @@ func (p *planner) planHost(e *Entity) {
 	for _, s := range e.Sources {
 		srcs = append(srcs, ownerSource{Source: s.Source, NativeID: s.NativeID})
 	}
+	object := cmpOr(entityName(e), e.ID)
+	const ipOnly = "hosts: ip (the default for things seen only on the network) writes IP addresses only; hosts: device writes a device with its interfaces"
+	for _, m := range e.MACs {
+		p.notWritten(e, object, FactMAC, string(m), ipOnly)
+	}
+	p.servicesNotWritten(e, object, ipOnly)
+	p.disksNotWritten(e, object, ipOnly)
 	for _, pfx := range pfxs {
 		addr := pfx.Addr()
-		if !usableIP(addr) {
+		if !p.writableIP(e, object, pfx) {
 			continue
 		}
 		if why := addressProblem(pfx); why != "" { // ipvalid.go
 			p.note(entityName(e), "ip", "%s: left out", why)
+			p.notWritten(e, object, FactIP, pfx.String(), why)
 			continue
 		}
-		if _, taken := p.addrs[addr.String()]; taken {
-			continue // a machine of this run has it
+		if owner, taken := p.addrs[addr.String()]; taken {
+			if owner != e.ID {
+				p.notWritten(e, object, FactIP, pfx.String(), "on entity %s, a machine of this run that has the address", owner)
+			}
+			continue
 		}
 		var cands []Object
 		for _, o := range p.s.ipsByAddr[addr] {
@@ -531,11 +596,16 @@ func (p *planner) planHost(e *Entity) {
 		case 0:
 		case 1:
 			if assignedKey(cands[0]) != "" {
-				continue // a machine's address (owned or not): a host entity never rewrites it
+				// a machine's address (owned or not): a host entity never rewrites it
+				if _, owned := ownership(cands[0], p.cfg.CustomField); !owned {
+					p.notWritten(e, object, FactIP, pfx.String(), "already on an interface in NetBox (ip address id %d): a known machine's address, left there", objID(cands[0]))
+				}
+				continue
 			}
 			cur = cands[0]
 		default:
 			p.conflict(&Conflict{Kind: "match", Key: e.ID, Reason: fmt.Sprintf("%s exists %d times in NetBox; the agent does not guess", pfx, len(cands))})
+			p.notWritten(e, object, FactIP, pfx.String(), "conflict: the address exists %d times in NetBox; the agent does not guess", len(cands))
 			continue
 		}
 		p.addrs[addr.String()] = e.ID
@@ -629,7 +699,7 @@ func (p *planner) roleName(e *Entity, host bool) string {
 		return r.Role
 	}
 	if h := strings.TrimSpace(e.Role.V); h != "" {
-		return titleCase(h)
+		return roleCase(h)
 	}
 	switch {
 	case host:
@@ -640,10 +710,27 @@ func (p *planner) roleName(e *Entity, host bool) string {
 	return ""
 }
 
-func titleCase(s string) string {
-	r := []rune(s)
-	r[0] = unicode.ToUpper(r[0])
-	return string(r)
+// roleAcronyms are role words NetBox users write in capitals.
+var roleAcronyms = map[string]string{"nas": "NAS", "san": "SAN", "ups": "UPS", "pdu": "PDU", "nvr": "NVR", "dvr": "DVR",
+	"ap": "AP", "iot": "IoT", "kvm": "KVM", "dns": "DNS", "dhcp": "DHCP", "vpn": "VPN", "nfs": "NFS", "smb": "SMB",
+	"tv": "TV", "voip": "VoIP", "plc": "PLC", "cctv": "CCTV", "vm": "VM", "lb": "LB", "bmc": "BMC", "ipmi": "IPMI"}
+
+// roleCase writes a role hint the way NetBox users name roles: words capitalised, known
+// acronyms in capitals, "_" and "-" as spaces ("nas" -> "NAS", "hypervisor" -> "Hypervisor",
+// "access_point" -> "Access Point"). A role NetBox already has under another case is reused
+// as it is (ensureShared matches names case-insensitively).
+func roleCase(s string) string {
+	words := strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == '_' || r == '-' })
+	for i, w := range words {
+		if a, ok := roleAcronyms[strings.ToLower(w)]; ok {
+			words[i] = a
+			continue
+		}
+		r := []rune(w)
+		r[0] = unicode.ToUpper(r[0])
+		words[i] = string(r)
+	}
+	return strings.Join(words, " ")
 }
 
 // platformName drops version numbers: "Proxmox VE 8.2.4" -> "Proxmox VE", so that every

@@ -88,6 +88,25 @@ type Note struct {
 	Reason string `json:"reason"`
 }
 
+// NotWritten is one fact a source reported (a MAC, an IP address, a service, a disk) that the
+// plan does not put on its entity's object, with the reason. Together with the actions it
+// accounts for every fact: nothing a source saw is dropped without a word.
+type NotWritten struct {
+	Entity string `json:"entity"`
+	Object string `json:"object,omitempty"` // the machine (or host) the fact belongs to, for people
+	Fact   string `json:"fact"`             // "mac", "ip", "service", "disk"
+	Value  string `json:"value"`            // "BC:24:11:2E:C5:4A", "192.0.2.5/24", "tcp/443 https", "scsi0"
+	Reason string `json:"reason"`
+}
+
+// Fact kinds of NotWritten.
+const (
+	FactMAC     = "mac"
+	FactIP      = "ip"
+	FactService = "service"
+	FactDisk    = "disk"
+)
+
 // Summary counts a plan's actions.
 type Summary struct {
 	Create    int `json:"create"`
@@ -98,6 +117,8 @@ type Summary struct {
 	Unchanged int `json:"unchanged"`
 	// PossibleMatches counts Plan.PossibleMatches.
 	PossibleMatches int `json:"possible_matches,omitempty"`
+	// NotWritten counts the facts listed in Plan.NotWritten.
+	NotWritten int `json:"not_written,omitempty"`
 }
 
 // Plan is every write one sync would make, computed against one NetBox snapshot.
@@ -112,7 +133,9 @@ type Plan struct {
 	// says they might be one machine, with the evidence for and against (see sync/identity.go).
 	PossibleMatches []Conflict `json:"possible_matches,omitempty"`
 	Notes           []Note     `json:"notes,omitempty"`
-	Summary         Summary    `json:"summary"`
+	// NotWritten lists the facts of entities the plan leaves out, each with its reason.
+	NotWritten []NotWritten `json:"not_written,omitempty"`
+	Summary    Summary      `json:"summary"`
 
 	sealed bool // made by Plan or verified by LoadPlan
 }
@@ -143,7 +166,7 @@ func (p *Plan) finish() {
 		return cmp.Compare(a.Key, b.Key)
 	})
 	unchanged := p.Summary.Unchanged
-	p.Summary = Summary{Conflicts: len(p.Conflicts), Unchanged: unchanged, PossibleMatches: len(p.PossibleMatches)}
+	p.Summary = Summary{Conflicts: len(p.Conflicts), Unchanged: unchanged, PossibleMatches: len(p.PossibleMatches), NotWritten: len(p.NotWritten)}
 	for _, a := range p.Actions {
 		switch a.Op {
 		case OpCreate:
@@ -199,8 +222,12 @@ func (p *Plan) hash() string {
 	}
 	_ = enc.Encode(p.Conflicts)
 	_ = enc.Encode(p.Notes)
-	if len(p.PossibleMatches) > 0 { // plans without any hash as they did before
+	// Plans without possible matches or facts left out hash as they did before those existed.
+	if len(p.PossibleMatches) > 0 {
 		_ = enc.Encode(p.PossibleMatches)
+	}
+	if len(p.NotWritten) > 0 {
+		_ = enc.Encode(p.NotWritten)
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }

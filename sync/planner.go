@@ -22,6 +22,7 @@ type planner struct {
 	claimed map[string]string // "endpoint:id" -> entity id that matched it
 	keys    map[string]bool   // action keys in use
 	addrs   map[string]string // IP address claimed this plan -> entity id
+	names   map[string]string // "endpoint|scope|lower-case name" -> entity id that has it
 	// machines whose children this plan reconciled (orphan children are looked for there)
 	seenMachines map[string]bool
 	adapters     map[string]string // source instance -> adapter, from the entities
@@ -39,9 +40,9 @@ func newPlanner(e *Engine, s *snapshot, ran map[string]bool) *planner {
 	return &planner{e: e, cfg: e.cfg, s: s, ran: ran, now: now,
 		plan:   &Plan{CreatedAt: now, NetBoxVersion: fmt.Sprintf("%d.%d", s.major, s.minor)},
 		shared: map[string]any{}, claimed: map[string]string{}, keys: map[string]bool{},
-		addrs: map[string]string{}, seenMachines: map[string]bool{}, adapters: map[string]string{}, frozen: map[string]int{},
-		foreignSeen: map[string]bool{},
-		agentTags:   []any{map[string]any{"name": e.cfg.Tag, "slug": slugify(e.cfg.Tag)}}}
+		addrs: map[string]string{}, names: map[string]string{}, seenMachines: map[string]bool{}, adapters: map[string]string{},
+		frozen: map[string]int{}, foreignSeen: map[string]bool{},
+		agentTags: []any{map[string]any{"name": e.cfg.Tag, "slug": slugify(e.cfg.Tag)}}}
 }
 
 // planRef is a reference to an object created earlier in the same apply; it marshals as

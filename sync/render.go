@@ -95,11 +95,24 @@ func (p *Plan) Table() string {
 			fmt.Fprintf(&b, "  * %s%s\n", obj, n.Reason)
 		}
 	}
+	if len(p.NotWritten) > 0 {
+		fmt.Fprintf(&b, "\nnot written (%d): facts sources reported that this plan leaves out\n", len(p.NotWritten))
+		for _, n := range p.NotWritten {
+			obj := n.Object
+			if obj == "" {
+				obj = n.Entity
+			}
+			fmt.Fprintf(&b, "  - %s %s %s: %s\n", obj, n.Fact, n.Value, n.Reason)
+		}
+	}
 	s := p.Summary
 	fmt.Fprintf(&b, "\n%d to create, %d to update, %d to mark stale, %d to delete, %d conflicts, %d unchanged",
 		s.Create, s.Update, s.Stale, s.Delete, s.Conflicts, s.Unchanged)
 	if s.PossibleMatches > 0 {
 		fmt.Fprintf(&b, ", %d possible matches", s.PossibleMatches)
+	}
+	if s.NotWritten > 0 {
+		fmt.Fprintf(&b, ", %d facts not written", s.NotWritten)
 	}
 	b.WriteByte('\n')
 	return b.String()

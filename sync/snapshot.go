@@ -47,7 +47,7 @@ var snapshotFields = func() map[string]string {
 		epSites: named, epManufacturers: named, epDeviceRoles: named, epPlatforms: named, epClusterTypes: named,
 		epDeviceTypes:  "id,model,slug,manufacturer",
 		epClusters:     "id,name,type,scope_type,scope_id,scope",
-		epDevices:      "id,name,site,location,serial,device_type,role,platform,status,description,primary_ip4,primary_ip6" + owned,
+		epDevices:      "id,name,site,location,cluster,serial,device_type,role,platform,status,description,primary_ip4,primary_ip6" + owned,
 		epVMs:          "id,name,cluster,site,role,platform,status,vcpus,memory,disk,description,primary_ip4,primary_ip6" + owned,
 		epInterfaces:   "id,name,device,type,enabled,primary_mac_address" + owned,
 		epVMInterfaces: "id,name,virtual_machine,enabled,primary_mac_address" + owned,

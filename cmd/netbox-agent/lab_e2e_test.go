@@ -144,3 +144,36 @@ func TestRunOnceAgainstTheLabWithABadConfig(t *testing.T) {
 		t.Fatalf("bad config not reported precisely, or something was written:\n%s", errOut)
 	}
 }
+
+// TestLabKeyOnlyFactsLand: the lab's machines known only by keys (an offline Proxmox node,
+// a TV Home Assistant knows by a MAC connection, a printer whose address is a hosts-file
+// line) land with their MAC and address on the interface docs/facts.md names; the expired
+// lease and the Zigbee sensor are counted per source and reason in the run report.
+func TestLabKeyOnlyFactsLand(t *testing.T) {
+	l := startLab(t)
+	exp := l.Expected()
+	code, out, errOut := runCLI(t, nil, "--config", l.ConfigPath(), "--run-once", "--output", "json")
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	if errs := l.CheckNetBox(); len(errs) > 0 {
+		for _, err := range errs {
+			t.Error(err)
+		}
+	}
+	var rep runReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("not one JSON report: %v\n%s", err, out)
+	}
+	got := map[string]int{}
+	for _, s := range rep.Sources {
+		for _, sk := range s.Skipped {
+			got[s.Name+"/"+sk.Reason] = sk.Count
+		}
+	}
+	for k, n := range exp.Skipped {
+		if got[k] != n {
+			t.Errorf("skipped %s = %d, want %d (all: %v)", k, got[k], n, got)
+		}
+	}
+}

@@ -36,8 +36,10 @@ type sourceReport struct {
 	Status       string            `json:"status"` // "ok" or "failed"
 	Observations int               `json:"observations"`
 	Warnings     []sources.Warning `json:"warnings,omitempty"`
-	Error        string            `json:"error,omitempty"`
-	Duration     string            `json:"duration"`
+	// Skipped counts the inputs the source left out, per reason (each item at debug level).
+	Skipped  []sources.Skip `json:"skipped,omitempty"`
+	Error    string         `json:"error,omitempty"`
+	Duration string         `json:"duration"`
 }
 
 type planReport struct {
@@ -45,6 +47,9 @@ type planReport struct {
 	Summary   sync.Summary `json:"summary"`
 	SavedTo   string       `json:"saved_to,omitempty"`
 	Conflicts []string     `json:"conflicts,omitempty"`
+	// NotWritten lists (up to maxReportedWarnings) the facts the plan leaves out, with why;
+	// Summary.NotWritten counts them all.
+	NotWritten []sync.NotWritten `json:"not_written,omitempty"`
 }
 
 type applyReport struct {
@@ -93,8 +98,17 @@ func discoverAll(ctx context.Context, srcs []sources.Source, timeout time.Durati
 				if n := len(res.Warnings); n > 0 {
 					log.Warn("source reported per-item warnings", "source", src.Name(), "warnings", n, "first", res.Warnings[0].Item+": "+res.Warnings[0].Message)
 				}
+				// one line per reason: "12 expired leases" says why a lease file gave nothing
+				r.Skipped = res.Skipped
+				for _, sk := range res.Skipped {
+					log.Info("source skipped inputs", "source", src.Name(), "reason", sk.Reason, "count", sk.Count)
+				}
 			}
-			prog.done(fmt.Sprintf("%s: %s, %d observations, %d warnings in %s", src.Name(), r.Status, r.Observations, len(res.Warnings), r.Duration))
+			line := fmt.Sprintf("%s: %s, %d observations, %d warnings in %s", src.Name(), r.Status, r.Observations, len(res.Warnings), r.Duration)
+			for _, sk := range res.Skipped {
+				line += fmt.Sprintf("; skipped %d (%s)", sk.Count, sk.Reason)
+			}
+			prog.done(line)
 			reports[i], results[i] = r, res
 		}()
 	}
@@ -144,6 +158,15 @@ func runOnce(ctx context.Context, o options, a *agent, stdout, stderr io.Writer)
 	rep.Plan = &planReport{ID: plan.ID, Summary: plan.Summary}
 	for _, c := range plan.Conflicts {
 		rep.Plan.Conflicts = append(rep.Plan.Conflicts, fmt.Sprintf("%s %s: %s", c.Kind, c.Key, c.Reason))
+	}
+	rep.Plan.NotWritten = plan.NotWritten[:min(len(plan.NotWritten), maxReportedWarnings)]
+	if n := len(plan.NotWritten); n > 0 {
+		byFact := map[string]int{}
+		for _, nw := range plan.NotWritten {
+			byFact[nw.Fact]++
+		}
+		a.log.Info("plan leaves facts out (listed under not written with the reason)", "not_written", n,
+			"macs", byFact[sync.FactMAC], "ips", byFact[sync.FactIP], "services", byFact[sync.FactService], "disks", byFact[sync.FactDisk])
 	}
 	if o.planOut != "" {
 		if err := sync.SavePlan(o.planOut, plan); err != nil {

@@ -159,3 +159,38 @@ func TestRunOnceNetBoxDownExitsOne(t *testing.T) {
 		t.Errorf("the failure is not explained:\n%s", out)
 	}
 }
+
+// TestRunOnceReportsSkippedInputs: a lease file last written long ago gives no hosts, and
+// the run report and the log say why, one line per source and reason.
+func TestRunOnceReportsSkippedInputs(t *testing.T) {
+	nb := netboxtest.NewTestServer(t)
+	dir := t.TempDir()
+	leases := filepath.Join(dir, "dnsmasq.leases")
+	// expiry 1700000000 is November 2023: long gone
+	if err := os.WriteFile(leases, []byte("1700000000 bc:24:11:2e:c5:4a 192.0.2.50 old-vm *\n1700000000 bc:24:11:2e:c5:4b 192.0.2.51 old-tv *\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := writeFile(t, "agent.yaml", fmt.Sprintf(`log: {level: info}
+netbox:
+  url: %s
+state_dir: %s
+sources:
+  inventory:
+    - name: leases
+      files: [{path: %s, format: dnsmasq}]
+`, nb.URL, filepath.Join(dir, "state"), leases))
+	code, out, errOut := runCLI(t, map[string]string{"NETBOX_TOKEN": nb.Token()}, "--config", cfg, "--run-once", "--dry-run", "--output", "json")
+	if code != exitOK {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	var rep runReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("not one JSON report: %v\n%s", err, out)
+	}
+	if len(rep.Sources) != 1 || len(rep.Sources[0].Skipped) != 1 || rep.Sources[0].Skipped[0].Reason != "expired lease" || rep.Sources[0].Skipped[0].Count != 2 {
+		t.Fatalf("sources = %+v, want 2 expired leases skipped", rep.Sources)
+	}
+	if !strings.Contains(errOut, "source skipped inputs") || !strings.Contains(errOut, "expired lease") {
+		t.Errorf("the log has no summary line for the expired leases:\n%s", errOut)
+	}
+}

@@ -85,7 +85,81 @@ func (l *Lab) CheckNetBox() []error {
 			bad("ip address %s: assigned to a %v, want a bare address (a host seen only on the network)", addr, ip["assigned_object_type"])
 		}
 	}
+	errs = append(errs, l.checkKeyOnly(devices)...)
 	return errs
+}
+
+// checkKeyOnly finds each key-only MAC and address on the interface it must land on.
+func (l *Lab) checkKeyOnly(devices map[string]map[string]any) []error {
+	var errs []error
+	ifaces := l.netbox.Objects("/api/dcim/interfaces/")
+	macs := l.netbox.Objects("/api/dcim/mac-addresses/")
+	ips := l.netbox.Objects("/api/ipam/ip-addresses/")
+	for _, k := range l.exp.KeyOnly {
+		d, ok := devices[k.Device]
+		if !ok {
+			continue // reported as missing
+		}
+		var ifc map[string]any
+		for _, o := range ifaces {
+			if nestedID(o["device"]) == toID(d["id"]) && o["name"] == k.Interface {
+				ifc = o
+			}
+		}
+		if ifc == nil {
+			errs = append(errs, fmt.Errorf("device %s: no interface %s for its key-only facts", k.Device, k.Interface))
+			continue
+		}
+		on := func(objs []map[string]any, field, want string) bool {
+			for _, o := range objs {
+				v, _, _ := strings.Cut(fmt.Sprint(o[field]), "/")
+				if o["assigned_object_type"] == "dcim.interface" && toID(o["assigned_object_id"]) == toID(ifc["id"]) && strings.EqualFold(v, want) {
+					return true
+				}
+			}
+			return false
+		}
+		if k.MAC != "" && !on(macs, "mac_address", k.MAC) {
+			errs = append(errs, fmt.Errorf("device %s: MAC %s is not on %s", k.Device, k.MAC, k.Interface))
+		}
+		if k.IP != "" && !on(ips, "address", k.IP) {
+			errs = append(errs, fmt.Errorf("device %s: address %s is not on %s", k.Device, k.IP, k.Interface))
+		}
+		if k.IP != "" {
+			if p, _, _ := strings.Cut(fmt.Sprint(displayOrAddress(d["primary_ip4"])), "/"); p != k.IP {
+				errs = append(errs, fmt.Errorf("device %s: primary IPv4 %q, want %s (its one address)", k.Device, p, k.IP))
+			}
+		}
+	}
+	return errs
+}
+
+func nestedID(v any) int {
+	m, _ := v.(map[string]any)
+	return toID(m["id"])
+}
+
+func toID(v any) int {
+	switch x := v.(type) {
+	case float64:
+		return int(x)
+	case int:
+		return x
+	case int64:
+		return int(x)
+	case json.Number:
+		n, _ := x.Int64()
+		return int(n)
+	}
+	return 0
+}
+
+func displayOrAddress(v any) any {
+	m, _ := v.(map[string]any)
+	if a, ok := m["address"]; ok {
+		return a
+	}
+	return m["display"]
 }
 
 func byName(objs []map[string]any) map[string]map[string]any {

@@ -29,8 +29,10 @@ func (l *Lab) writeFiles() error {
 			return fmt.Errorf("lab: %w", err)
 		}
 	}
-	if err := os.WriteFile(l.InventoryPath(), []byte(inventoryCSV), 0o644); err != nil {
-		return fmt.Errorf("lab: %w", err)
+	for path, content := range map[string]string{l.InventoryPath(): inventoryCSV, l.HostsPath(): hostsFile, l.LeasesPath(): leasesFile} {
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			return fmt.Errorf("lab: %w", err)
+		}
 	}
 	// The file holds lab tokens: readable by its owner only, as a real config would be.
 	if err := os.WriteFile(l.ConfigPath(), []byte(l.Config()), 0o600); err != nil {
@@ -106,5 +108,9 @@ func (l *Lab) Config() string {
 	w("      files:")
 	w("        - path: %s", q(l.InventoryPath()))
 	w("          format: csv")
+	w("        - path: %s", q(l.HostsPath()))
+	w("          format: hosts")
+	w("        - path: %s", q(l.LeasesPath()))
+	w("          format: dnsmasq")
 	return b.String()
 }

@@ -75,6 +75,8 @@ type Lab struct {
 const (
 	ConfigFile    = "netbox-agent.yaml"
 	InventoryFile = "inventory.csv"
+	HostsFile     = "hosts"
+	LeasesFile    = "dnsmasq.leases"
 	StateDir      = "state"
 	caDir         = "ca"
 )
@@ -207,6 +209,10 @@ func (l *Lab) ConfigPath() string { return filepath.Join(l.dir, ConfigFile) }
 
 // InventoryPath is the inventory CSV the config points at.
 func (l *Lab) InventoryPath() string { return filepath.Join(l.dir, InventoryFile) }
+
+// HostsPath and LeasesPath are the inventory source's hosts file and dnsmasq lease file.
+func (l *Lab) HostsPath() string  { return filepath.Join(l.dir, HostsFile) }
+func (l *Lab) LeasesPath() string { return filepath.Join(l.dir, LeasesFile) }
 
 // StateDir is the agent's state_dir in the config (plans and run records).
 func (l *Lab) StateDir() string { return filepath.Join(l.dir, StateDir) }

@@ -2,6 +2,7 @@ package lab
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -22,6 +23,14 @@ import (
 //     router device trackers;
 //   - hue-bridge: one box registered twice in Home Assistant (hue and homekit_controller),
 //     its MAC spelt in two cases.
+//
+// Machines whose addresses and MACs arrive only as identity keys, never on a named interface
+// (each must still land on its machine: docs/facts.md):
+//   - pve4: an offline Proxmox node, known only by its /cluster/status address;
+//   - living-room-tv: a Home Assistant device (Cast and DLNA entries, one MAC connection);
+//   - office-printer: a Home Assistant device whose address comes from a hosts-file line;
+//   - old-camera: an expired DHCP lease (skipped and counted, not written);
+//   - a Zigbee sensor without MAC or IP (not imported by default, counted).
 const (
 	// SiteName is the NetBox site everything goes to (sync.site in the written config).
 	SiteName = "Homelab"
@@ -56,8 +65,20 @@ func sampleNodes() []proxmoxtest.Node {
 			},
 		})
 	}
+	// Offline: Proxmox gives its name and cluster address, nothing else.
+	nodes = append(nodes, proxmoxtest.Node{Name: "pve4", Online: false, IP: OfflineNodeIP})
 	return nodes
 }
+
+// Key-only facts of the sample (see the package comment on machines known only by keys).
+const (
+	OfflineNodeIP = "192.0.2.14"
+	tvMAC         = "a8:23:fe:5a:00:50"
+	// TVMAC is the living-room TV's MAC as NetBox shows it.
+	TVMAC = "A8:23:FE:5A:00:50"
+	// PrinterHostsIP is the printer's address, known only from the hosts file.
+	PrinterHostsIP = "192.0.2.40"
+)
 
 // guestMAC is the MAC of sample guest n (Proxmox's OUI, universally administered, so a strong
 // merge key).
@@ -180,6 +201,9 @@ func sampleHome() homeassistanttest.Dataset {
 		hue     = "a1b2c3d4e5f60718293a4b5c6d7e8f30"
 		homekit = "f0e1d2c3b4a5968778695a4b3c2d1e30"
 		sun     = "5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e"
+		tvCast  = "7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c50"
+		tvDLNA  = "7d7d7d7d7d7d7d7d7d7d7d7d7d7d7d50"
+		zigbee  = "2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b70"
 	)
 	router := func(ip, mac, host string) map[string]any {
 		return map[string]any{"source_type": "router", "ip": ip, "mac": mac, "host_name": host, "friendly_name": host}
@@ -230,6 +254,24 @@ func sampleHome() homeassistanttest.Dataset {
 				SerialNumber: "001788FFFE5A0030", Name: "Philips hue - 5A0030", NameByUser: "hue-bridge",
 			},
 			{
+				// The TV through two integrations: the integration labels are not what the
+				// person named it; one MAC connection, no IP anywhere.
+				ID: tvCast, AreaID: "living_room", ConfigEntries: []string{"01JA0CAST0000000000000000"},
+				Connections: [][2]string{{"mac", tvMAC}}, Identifiers: [][2]string{{"cast", "7c7c7c7c-7c7c-7c7c-7c7c-7c7c7c7c7c50"}},
+				Manufacturer: "LG Electronics", Model: "OLED55C3", Name: "Living Room TV (Cast)", NameByUser: "living-room-tv",
+			},
+			{
+				ID: tvDLNA, AreaID: "living_room", ConfigEntries: []string{"01JA0DLNA0000000000000000"},
+				Connections: [][2]string{{"mac", strings.ToUpper(tvMAC)}}, Identifiers: [][2]string{{"dlna_dmr", "uuid:7d7d7d7d-0050"}},
+				Manufacturer: "LG Electronics", Model: "OLED55C3", Name: "[LG] webOS TV OLED55C3",
+			},
+			{
+				// A Zigbee sensor: no MAC, no IP. Not imported by default (counted as skipped).
+				ID: zigbee, AreaID: "living_room", ConfigEntries: []string{"01JA0ZHA00000000000000000"},
+				Connections: [][2]string{{"zigbee", "00:15:8d:00:05:5a:00:70"}}, Identifiers: [][2]string{{"zha", "00:15:8d:00:05:5a:00:70"}},
+				Manufacturer: "LUMI", Model: "lumi.weather", Name: "Living room climate",
+			},
+			{
 				// A service entry, not hardware.
 				ID: sun, ConfigEntries: []string{"01JA0SUN00000000000000000"},
 				Identifiers: [][2]string{{"sun", "01JA0SUN00000000000000000"}}, Name: "Sun", EntryType: "service",
@@ -278,6 +320,26 @@ pve3,192.0.2.13,94:40:C9:5A:00:13,CZ25AB0013,Homelab,hypervisor,HPE,ProLiant Mic
 ups,192.0.2.5,00:C0:B7:5A:00:05,AS2211150005,Homelab,ups,APC,Smart-UPS 1500,device
 `
 
+// hostsFile is an /etc/hosts-style file: the printer Home Assistant knows by MAC gets its
+// address from here (merged by name), and nowhere else.
+const hostsFile = `# hosts file kept by hand
+127.0.0.1 localhost
+` + PrinterHostsIP + ` office-printer.lab.example office-printer
+`
+
+// leasesFile is a dnsmasq lease file last written long ago: its one lease expired in
+// November 2023, so it gives no host, and the run says so (one expired lease skipped).
+const leasesFile = `1700000000 3c:22:fb:5a:00:88 192.0.2.88 old-camera 01:3c:22:fb:5a:00:88
+`
+
+// KeyOnly is a fact the sample gives only as an identity key, and where it must land.
+type KeyOnly struct {
+	Device    string // the device's name in NetBox
+	Interface string // the interface the agent names for it
+	MAC       string // "" or the MAC on that interface
+	IP        string // "" or the address on that interface (without prefix length)
+}
+
 // Expected is what the agent should create in NetBox from the lab (default sync settings,
 // hosts as IP addresses).
 type Expected struct {
@@ -295,6 +357,11 @@ type Expected struct {
 	// Merged names entities several sources see, with the source instances that should all be
 	// in the entity's provenance.
 	Merged map[string][]string
+	// KeyOnly are the MACs and addresses no source reports on an interface, each with the
+	// interface it must land on.
+	KeyOnly []KeyOnly
+	// Skipped counts the inputs the sources must leave out, per "source/reason".
+	Skipped map[string]int
 }
 
 func (e Expected) clone() Expected {
@@ -302,6 +369,8 @@ func (e Expected) clone() Expected {
 	e.VMs = slices.Clone(e.VMs)
 	e.StoppedVMs = slices.Clone(e.StoppedVMs)
 	e.HostIPs = slices.Clone(e.HostIPs)
+	e.KeyOnly = slices.Clone(e.KeyOnly)
+	e.Skipped = maps.Clone(e.Skipped)
 	m := make(map[string][]string, len(e.Merged))
 	for k, v := range e.Merged {
 		m[k] = slices.Clone(v)
@@ -314,9 +383,18 @@ func (e Expected) clone() Expected {
 func expected(guests []proxmoxtest.Guest) Expected {
 	e := Expected{
 		Site: SiteName, Cluster: ClusterName,
-		Devices: []string{"ap-office", "core-switch", "hue-bridge", "nas01", "office-printer",
-			"pve1", "pve2", "pve3", "udm-pro", "ups"},
+		Devices: []string{"ap-office", "core-switch", "hue-bridge", "living-room-tv", "nas01", "office-printer",
+			"pve1", "pve2", "pve3", "pve4", "udm-pro", "ups"},
 		HostIPs: []string{"192.0.2.60"},
+		KeyOnly: []KeyOnly{
+			{Device: "pve4", Interface: "mgmt0", IP: OfflineNodeIP},
+			{Device: "living-room-tv", Interface: "mac-a823fe5a0050", MAC: TVMAC},
+			{Device: "office-printer", Interface: "mac-001ba95a0040", MAC: strings.ToUpper(printerMAC), IP: PrinterHostsIP},
+		},
+		Skipped: map[string]int{
+			InventorySource + "/expired lease":           1,
+			HomeAssistantSource + "/no network identity": 1,
+		},
 		Merged: map[string][]string{
 			"nas01":  {TrueNASSource, InventorySource},
 			"pve1":   {ProxmoxSource, InventorySource},
@@ -324,6 +402,8 @@ func expected(guests []proxmoxtest.Guest) Expected {
 			"pve3":   {ProxmoxSource, InventorySource},
 			"dns01":  {ProxmoxSource, HomeAssistantSource},
 			"pihole": {ProxmoxSource, HomeAssistantSource},
+			// the address from the hosts file, the rest from Home Assistant
+			"office-printer": {HomeAssistantSource, InventorySource},
 		},
 	}
 	for _, g := range guests {

@@ -104,11 +104,43 @@ type builder struct {
 
 // skipCounts say why devices and trackers were left out, for the discovery log line.
 type skipCounts struct {
-	services, disabled, noHardware, filtered int
+	services, disabled, noHardware, filtered, noNetwork int
+}
+
+// ReasonNoHardware counts devices with no hardware fact at all (helpers, virtual devices).
+const ReasonNoHardware = "no hardware facts"
+
+// IoTRole is the role hint of devices without a network identity (Zigbee, Z-Wave, Bluetooth
+// sensors and the like) when include_without_network imports them: NetBox users file them
+// apart from servers.
+const IoTRole = "IoT Device"
+
+// dropWithoutNetworkIdentity leaves out the devices that have neither a MAC nor an IP once
+// trackers are folded in: a Zigbee sensor is not on the network NetBox documents, and 300 of
+// them would drown the servers. include_without_network keeps them, with the role IoTRole.
+func (b *builder) dropWithoutNetworkIdentity() {
+	kept := b.res.Observations[:0]
+	for _, o := range b.res.Observations {
+		if o.Kind == sources.KindDevice && len(o.Keys.MACs) == 0 && len(o.Keys.IPs) == 0 && len(o.Interfaces) == 0 {
+			if !b.s.cfg.IncludeWithoutNetwork {
+				b.skipped.noNetwork++
+				continue
+			}
+			o.Facts.Role = IoTRole
+		}
+		kept = append(kept, o)
+	}
+	b.res.Observations = kept
+	b.reported = nil // indexes into the list just compacted
 }
 
 func (b *builder) warn(item, format string, args ...any) {
 	b.res.Warnings = append(b.res.Warnings, sources.Warning{Item: item, Message: fmt.Sprintf(format, args...)})
+}
+
+// skip is a warning about an input left out for reason, counted in the result's Skipped.
+func (b *builder) skip(reason, item, format string, args ...any) {
+	b.res.AddWarnings(sources.Warning{Item: item, Message: fmt.Sprintf(format, args...), Reason: reason})
 }
 
 // build is pure: the same input gives the same result.
@@ -123,7 +155,7 @@ func (s *Source) build(in input, seenAt time.Time) (sources.Result, skipCounts) 
 	for i, raw := range in.areas {
 		var a haArea
 		if err := json.Unmarshal(raw, &a); err != nil || a.AreaID == "" {
-			b.warn(fmt.Sprintf("area_registry[%d]", i), "skipped: %s", entryProblem(err, "no area_id"))
+			b.skip(sources.ReasonMalformedRecord, fmt.Sprintf("area_registry[%d]", i), "skipped: %s", entryProblem(err, "no area_id"))
 			continue
 		}
 		b.areas[a.AreaID] = a
@@ -132,7 +164,7 @@ func (s *Source) build(in input, seenAt time.Time) (sources.Result, skipCounts) 
 	for i, raw := range in.devices {
 		var d haDevice
 		if err := json.Unmarshal(raw, &d); err != nil || d.ID == "" {
-			b.warn(fmt.Sprintf("device_registry[%d]", i), "skipped: %s", entryProblem(err, "no id"))
+			b.skip(sources.ReasonMalformedRecord, fmt.Sprintf("device_registry[%d]", i), "skipped: %s", entryProblem(err, "no id"))
 			continue
 		}
 		devices = append(devices, d)
@@ -141,7 +173,7 @@ func (s *Source) build(in input, seenAt time.Time) (sources.Result, skipCounts) 
 	for i, raw := range in.entities {
 		var e haEntity
 		if err := json.Unmarshal(raw, &e); err != nil || e.EntityID == "" {
-			b.warn(fmt.Sprintf("entity_registry[%d]", i), "skipped: %s", entryProblem(err, "no entity_id"))
+			b.skip(sources.ReasonMalformedRecord, fmt.Sprintf("entity_registry[%d]", i), "skipped: %s", entryProblem(err, "no entity_id"))
 			continue
 		}
 		b.entities[e.EntityID] = e
@@ -151,8 +183,12 @@ func (s *Source) build(in input, seenAt time.Time) (sources.Result, skipCounts) 
 	}
 	b.addDevices(devices)
 	b.addTrackers(in.states)
+	b.dropWithoutNetworkIdentity()
+	b.res.Skip(sources.ReasonExcluded, b.skipped.services+b.skipped.disabled+b.skipped.filtered)
+	b.res.Skip(ReasonNoHardware, b.skipped.noHardware)
+	b.res.Skip(sources.ReasonNoNetworkID, b.skipped.noNetwork)
 	for i := range b.res.Observations {
-		b.res.Observations[i].Normalize()
+		b.res.AddWarnings(b.res.Observations[i].Normalize()...)
 	}
 	sortObservations(b.res.Observations)
 	slices.SortStableFunc(b.res.Warnings, func(x, y sources.Warning) int { return cmp.Compare(x.Item, y.Item) })
@@ -245,7 +281,7 @@ func (b *builder) deviceMACs(d haDevice) []sources.MAC {
 		value, _ := conn[1].(string)
 		m, err := sources.ParseMAC(value)
 		if err != nil {
-			b.warn(d.label(), "connection %q ignored: %v", value, err)
+			b.skip(sources.ReasonMalformedMAC, d.label(), "connection %q ignored: %v", value, err)
 			continue
 		}
 		macs = append(macs, m)
@@ -381,7 +417,7 @@ func (b *builder) addTrackers(states []rawJSON) {
 	for i, raw := range states {
 		var st haState
 		if err := json.Unmarshal(raw, &st); err != nil {
-			b.warn(fmt.Sprintf("states[%d]", i), "skipped: %v", err)
+			b.skip(sources.ReasonMalformedRecord, fmt.Sprintf("states[%d]", i), "skipped: %v", err)
 			continue
 		}
 		if !strings.HasPrefix(st.EntityID, "device_tracker.") {
@@ -432,7 +468,7 @@ func (b *builder) addTracker(st haState, attrs map[string]any, home bool) {
 	var keys sources.Keys
 	if v, ok := attrs["mac"]; ok && v != nil {
 		if m, err := sources.ParseMAC(fmt.Sprint(v)); err != nil {
-			b.warn(st.EntityID, "attribute mac ignored: %v", err)
+			b.skip(sources.ReasonMalformedMAC, st.EntityID, "attribute mac ignored: %v", err)
 		} else {
 			keys.MACs = []sources.MAC{m}
 		}

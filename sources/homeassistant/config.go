@@ -46,6 +46,7 @@ const (
 //	exclude:
 //	  areas: [Garage]
 //	trackers: all           # all | home | none
+//	include_without_network: false  # true: also sensors without MAC or IP, role "IoT Device"
 type Config struct {
 	// Name is the instance name used in observations and logs (default "homeassistant").
 	Name string `yaml:"name"`
@@ -72,6 +73,10 @@ type Config struct {
 	IncludeDisabled bool `yaml:"include_disabled"`
 	// Trackers is "all" (default), "home" or "none"; see the Trackers* constants.
 	Trackers string `yaml:"trackers"`
+	// IncludeWithoutNetwork also reports devices with neither a MAC nor an IP (Zigbee, Z-Wave,
+	// Bluetooth sensors), with the role hint "IoT Device". Off by default: they are not on
+	// the network NetBox documents, and are counted as skipped ("no network identity").
+	IncludeWithoutNetwork bool `yaml:"include_without_network"`
 }
 
 // Filter selects devices and trackers. Matching is case-insensitive and exact.

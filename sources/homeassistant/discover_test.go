@@ -48,6 +48,9 @@ func baseConfig(url string) homeassistant.Config {
 		Token:   secret.New(testToken),
 		Site:    "Home",
 		Timeout: 5 * time.Second,
+		// The sample home's Hue lamp has no MAC or IP; the tests written before the default
+		// left such devices out keep it in. TestWithoutNetworkIdentity covers the default.
+		IncludeWithoutNetwork: true,
 	}
 }
 
@@ -689,5 +692,60 @@ func TestTrackerOfAReportedDeviceFoldsIntoIt(t *testing.T) {
 	}
 	if dev.Facts.Attributes["homeassistant.tracker"] != "device_tracker.usw_lite" {
 		t.Errorf("attributes %v", dev.Facts.Attributes)
+	}
+}
+
+// TestWithoutNetworkIdentity: a device with neither MAC nor IP (the sample home's Hue lamp) is
+// left out by default and counted; include_without_network brings it back with a role that
+// says what it is. A refused MAC is counted too.
+func TestWithoutNetworkIdentity(t *testing.T) {
+	tests := []struct {
+		name        string
+		include     bool
+		wantLamp    bool
+		wantSkipped map[string]int
+	}{
+		// the lamp, and "badmac" (its only MAC refused, a serial is no network identity);
+		// MACs refused: badmac's and the sample home's "broken" tracker's
+		{name: "default", include: false, wantLamp: false,
+			wantSkipped: map[string]int{sources.ReasonNoNetworkID: 2, sources.ReasonMalformedMAC: 2}},
+		{name: "include_without_network", include: true, wantLamp: true,
+			wantSkipped: map[string]int{sources.ReasonNoNetworkID: 0, sources.ReasonMalformedMAC: 2}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newSim(t)
+			srv.AddDevice(macDevice("badmac", "b:c2:41:12:ec:54a", func(d *homeassistanttest.Device) { d.SerialNumber = "BAD-1" }))
+			src, _ := newSource(t, srv.URL, func(c *homeassistant.Config) { c.IncludeWithoutNetwork = tt.include })
+			res := discover(t, src)
+			lamp, ok := byNativeID(res)["ha-test/device/"+sofaLampID]
+			if ok != tt.wantLamp {
+				t.Fatalf("sofa lamp present = %v, want %v", ok, tt.wantLamp)
+			}
+			if ok && lamp.Facts.Role != homeassistant.IoTRole {
+				t.Errorf("sofa lamp role hint %q, want %q", lamp.Facts.Role, homeassistant.IoTRole)
+			}
+			if bad, ok := byNativeID(res)["ha-test/device/badmac"]; ok && len(bad.Keys.MACs) != 0 {
+				t.Errorf("malformed MAC became the key %v", bad.Keys.MACs)
+			}
+			got := map[string]int{}
+			for _, s := range res.Skipped {
+				got[s.Reason] = s.Count
+			}
+			for reason, n := range tt.wantSkipped {
+				if got[reason] != n {
+					t.Errorf("skipped[%q] = %d, want %d (all: %v)", reason, got[reason], n, res.Skipped)
+				}
+			}
+			found := false
+			for _, w := range res.Warnings {
+				if w.Reason == sources.ReasonMalformedMAC && strings.Contains(w.Message, "54a") {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("no warning names the refused MAC: %+v", res.Warnings)
+			}
+		})
 	}
 }

@@ -152,6 +152,7 @@ func (s *Source) Discover(ctx context.Context, progress sources.Progress) (sourc
 		"observations", len(res.Observations), "warnings", len(res.Warnings),
 		"skipped_services", skipped.services, "skipped_disabled", skipped.disabled,
 		"skipped_without_hardware_facts", skipped.noHardware, "filtered_out", skipped.filtered,
+		"skipped_without_network_identity", skipped.noNetwork,
 		"duration", s.now().Sub(start).Round(time.Millisecond))
 	return res, nil
 }

@@ -199,6 +199,7 @@ func parseDhcpd(r io.Reader, file string, now time.Time) ([]*record, []sources.W
 	for _, ip := range order {
 		l := last[ip]
 		if l.state != "active" || dhcpdEnded(l.ends, now) {
+			warns = append(warns, expired(warnf(file, l.line, "lease %s (binding state %q, ends %q) is not active: skipped", ip, clip(l.state), clip(l.ends))))
 			continue
 		}
 		rec, err := leaseRecord(l.line, ip, l.mac, l.name)

@@ -246,9 +246,13 @@ func (s *Source) Discover(ctx context.Context, progress sources.Progress) (sourc
 		}
 		read++
 		res.Warnings = append(res.Warnings, r.Warnings...)
+		for _, sk := range r.Skipped {
+			res.Skip(sk.Reason, sk.Count)
+		}
 		for _, o := range r.Observations {
 			if other, dup := ids[o.NativeID]; dup {
-				res.Warnings = append(res.Warnings, sources.Warning{Item: f.path, Message: fmt.Sprintf("host %s also defined in %s (same file name): skipped", o.NativeID, other)})
+				res.AddWarnings(sources.Warning{Item: f.path, Message: fmt.Sprintf("host %s also defined in %s (same file name): skipped", o.NativeID, other),
+					Reason: sources.ReasonDuplicate})
 				continue
 			}
 			ids[o.NativeID] = f.path
@@ -396,10 +400,26 @@ func Parse(ctx context.Context, r io.Reader, file string, format Format, source 
 	}
 	base := filepath.Base(file)
 	seenAt := now.UTC()
-	res := sources.Result{Observations: make([]sources.Observation, 0, len(recs)), Warnings: warns}
+	res := sources.Result{Observations: make([]sources.Observation, 0, len(recs))}
+	for i := range warns {
+		// Every parser ends the message with ": skipped" exactly when it drops the line or
+		// record; the ones without another reason are malformed.
+		if warns[i].Reason == "" && strings.HasSuffix(warns[i].Message, ": skipped") {
+			warns[i].Reason = sources.ReasonMalformedRecord
+		}
+	}
+	res.AddWarnings(warns...)
+	handWritten := format == FormatCSV || format == FormatAnsibleINI || format == FormatAnsibleYAML || format == FormatAnsibleJSON
 	for i := range recs {
 		for _, n := range recs[i].notes {
 			res.Warnings = append(res.Warnings, warnf(file, recs[i].line, "host %q: %s", recs[i].key, n))
+		}
+		// A row someone wrote with a serial, model, manufacturer, role or MAC describes
+		// hardware: a machine under every sync.hosts setting, so that it is written with
+		// those facts and matches the device a person made with that serial. Lease and hosts
+		// files only sight addresses: their records stay hosts.
+		if r := recs[i]; handWritten && r.kind == "" && (r.serial != "" || r.model != "" || r.manufacturer != "" || r.role != "" || len(r.macs) > 0) {
+			r.kind = sources.KindDevice
 		}
 		res.Observations = append(res.Observations, recs[i].observation(source, base, seenAt))
 	}

@@ -85,6 +85,7 @@ func parseDnsmasq(r io.Reader, file string, now time.Time) ([]*record, []sources
 			continue
 		}
 		if exp != 0 && time.Unix(exp, 0).Before(now) {
+			warns = append(warns, expired(warnf(file, line, "lease %s expired at %s: skipped", clip(f[2]), time.Unix(exp, 0).UTC().Format(time.RFC3339))))
 			continue
 		}
 		ip, err := sources.ParseIP(f[2])
@@ -176,9 +177,11 @@ func parseKea(r io.Reader, file string, now time.Time) ([]*record, []sources.War
 		kr := last[ip]
 		row := kr.row
 		if st := get(row, "state"); st != "" && st != "0" {
+			warns = append(warns, expired(warnf(file, kr.line, "lease %s in state %s (declined, reclaimed or released): skipped", ip, clip(st))))
 			continue
 		}
 		if !keaValid(get(row, "valid_lifetime"), get(row, "expire"), now) {
+			warns = append(warns, expired(warnf(file, kr.line, "lease %s expired (expire %s): skipped", ip, clip(get(row, "expire")))))
 			continue
 		}
 		mac := get(row, "hwaddr")

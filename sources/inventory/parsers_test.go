@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"context"
+	"maps"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -171,17 +172,17 @@ func TestParseAnsibleINI(t *testing.T) {
 	checkHosts(t, res, []host{
 		{id: "inv/inventory.ini/bastion.home.arpa", name: "bastion", fqdn: "bastion.home.arpa", ips: []string{"192.168.10.3"}, tags: []string{}},
 		// [servers:vars] site=Home and [proxmox:vars] role: child vars beat parent vars.
-		{id: "inv/inventory.ini/pve1", name: "pve1", site: "Home", role: "hypervisor", tags: []string{"proxmox", "servers"}},
-		{id: "inv/inventory.ini/pve2", name: "pve2", site: "Home", role: "hypervisor"},
-		{id: "inv/inventory.ini/pve3", name: "pve3", site: "Home", role: "hypervisor"},
+		{kind: sources.KindDevice, id: "inv/inventory.ini/pve1", name: "pve1", site: "Home", role: "hypervisor", tags: []string{"proxmox", "servers"}},
+		{kind: sources.KindDevice, id: "inv/inventory.ini/pve2", name: "pve2", site: "Home", role: "hypervisor"},
+		{kind: sources.KindDevice, id: "inv/inventory.ini/pve3", name: "pve3", site: "Home", role: "hypervisor"},
 		// [web:vars] site = Lab overrides the parent group's site=Home.
-		{id: "inv/inventory.ini/web01.home.arpa", name: "web01", fqdn: "web01.home.arpa", site: "Lab", role: "webserver", tags: web},
-		{id: "inv/inventory.ini/web02.home.arpa", name: "web02", fqdn: "web02.home.arpa", site: "Lab", role: "webserver"},
-		{id: "inv/inventory.ini/web03.home.arpa", name: "web03", fqdn: "web03.home.arpa", site: "Lab", role: "webserver"},
-		{id: "inv/inventory.ini/web-a", name: "web-a", ips: []string{"192.168.10.70"}, site: "Lab", role: "webserver"},
-		{id: "inv/inventory.ini/web-b", name: "web-b", ips: []string{"192.168.10.70"}, site: "Lab", role: "webserver"},
-		{id: "inv/inventory.ini/10.20.0.5", ips: []string{"10.20.0.5"}, site: "Lab", role: "webserver"},
-		{id: "inv/inventory.ini/db01", name: "db01", ips: []string{"192.168.10.40"}, macs: []sources.MAC{"52:54:00:12:34:56"}, serial: "VMware-42", site: "Home", tags: []string{"db", "servers"}},
+		{kind: sources.KindDevice, id: "inv/inventory.ini/web01.home.arpa", name: "web01", fqdn: "web01.home.arpa", site: "Lab", role: "webserver", tags: web},
+		{kind: sources.KindDevice, id: "inv/inventory.ini/web02.home.arpa", name: "web02", fqdn: "web02.home.arpa", site: "Lab", role: "webserver"},
+		{kind: sources.KindDevice, id: "inv/inventory.ini/web03.home.arpa", name: "web03", fqdn: "web03.home.arpa", site: "Lab", role: "webserver"},
+		{kind: sources.KindDevice, id: "inv/inventory.ini/web-a", name: "web-a", ips: []string{"192.168.10.70"}, site: "Lab", role: "webserver"},
+		{kind: sources.KindDevice, id: "inv/inventory.ini/web-b", name: "web-b", ips: []string{"192.168.10.70"}, site: "Lab", role: "webserver"},
+		{kind: sources.KindDevice, id: "inv/inventory.ini/10.20.0.5", ips: []string{"10.20.0.5"}, site: "Lab", role: "webserver"},
+		{kind: sources.KindDevice, id: "inv/inventory.ini/db01", name: "db01", ips: []string{"192.168.10.40"}, macs: []sources.MAC{"52:54:00:12:34:56"}, serial: "VMware-42", site: "Home", tags: []string{"db", "servers"}},
 	})
 	checkWarnings(t, res, [][2]string{
 		{"inventory.ini:15", `host "web99": "ansible_host" is not key=value`},
@@ -241,14 +242,14 @@ func TestParseAnsibleYAML(t *testing.T) {
 	res := parseFixture(t, "inventory.yml", FormatAuto)
 	checkHosts(t, res, []host{
 		{id: "inv/inventory.yml/bastion.home.arpa", name: "bastion", fqdn: "bastion.home.arpa", ips: []string{"192.168.10.3"}, site: "Home"},
-		{id: "inv/inventory.yml/pve1", name: "pve1", ips: []string{"192.168.10.2"}, serial: "CZJ12345AB", site: "Home", role: "hypervisor", tags: []string{"proxmox"}},
-		{id: "inv/inventory.yml/pve2", name: "pve2", ips: []string{"192.168.10.12"}, site: "Home", role: "hypervisor"},
+		{kind: sources.KindDevice, id: "inv/inventory.yml/pve1", name: "pve1", ips: []string{"192.168.10.2"}, serial: "CZJ12345AB", site: "Home", role: "hypervisor", tags: []string{"proxmox"}},
+		{kind: sources.KindDevice, id: "inv/inventory.yml/pve2", name: "pve2", ips: []string{"192.168.10.12"}, site: "Home", role: "hypervisor"},
 		{id: "inv/inventory.yml/k8s-cp1", name: "k8s-cp1", site: "Home", tags: []string{"control", "k8s"}},
 		{id: "inv/inventory.yml/k8s-cp2", name: "k8s-cp2", site: "Home"},
 		{id: "inv/inventory.yml/k8s-cp3", name: "k8s-cp3", site: "Home"},
-		{id: "inv/inventory.yml/k8s-w01", name: "k8s-w01", site: "Home", role: "k8s-worker", tags: []string{"k8s", "workers"}},
-		{id: "inv/inventory.yml/k8s-w02", name: "k8s-w02", site: "Home", role: "k8s-worker"},
-		{id: "inv/inventory.yml/db01", name: "db01", ips: []string{"192.168.10.40"}, macs: []sources.MAC{"52:54:00:12:34:56"}, site: "Home"},
+		{kind: sources.KindDevice, id: "inv/inventory.yml/k8s-w01", name: "k8s-w01", site: "Home", role: "k8s-worker", tags: []string{"k8s", "workers"}},
+		{kind: sources.KindDevice, id: "inv/inventory.yml/k8s-w02", name: "k8s-w02", site: "Home", role: "k8s-worker"},
+		{kind: sources.KindDevice, id: "inv/inventory.yml/db01", name: "db01", ips: []string{"192.168.10.40"}, macs: []sources.MAC{"52:54:00:12:34:56"}, site: "Home"},
 	})
 	checkWarnings(t, res, [][2]string{
 		{"inventory.yml:30", `group "broken": hosts must be a mapping`},
@@ -266,9 +267,9 @@ func TestParseAnsibleYAML(t *testing.T) {
 func TestParseAnsibleJSON(t *testing.T) {
 	res := parseFixture(t, "inventory.json", FormatAuto)
 	checkHosts(t, res, []host{
-		{id: "inv/inventory.json/db01", name: "db01", ips: []string{"192.168.10.40"}, macs: []sources.MAC{"52:54:00:12:34:56"}, serial: "VMware-42", site: "Home", tags: []string{"db"}},
-		{id: "inv/inventory.json/pve1", name: "pve1", ips: []string{"192.168.10.2"}, serial: "CZJ12345AB", site: "Home", role: "hypervisor", tags: []string{"proxmox"}},
-		{id: "inv/inventory.json/pve2", name: "pve2", ips: []string{"192.168.10.12"}, site: "Home", role: "hypervisor"},
+		{kind: sources.KindDevice, id: "inv/inventory.json/db01", name: "db01", ips: []string{"192.168.10.40"}, macs: []sources.MAC{"52:54:00:12:34:56"}, serial: "VMware-42", site: "Home", tags: []string{"db"}},
+		{kind: sources.KindDevice, id: "inv/inventory.json/pve1", name: "pve1", ips: []string{"192.168.10.2"}, serial: "CZJ12345AB", site: "Home", role: "hypervisor", tags: []string{"proxmox"}},
+		{kind: sources.KindDevice, id: "inv/inventory.json/pve2", name: "pve2", ips: []string{"192.168.10.12"}, site: "Home", role: "hypervisor"},
 		{id: "inv/inventory.json/bastion.home.arpa", name: "bastion", fqdn: "bastion.home.arpa", ips: []string{"192.168.10.3"}, site: "Home", tags: []string{}},
 	})
 	checkWarnings(t, res, [][2]string{{"inventory.json", `host "bad": ansible_host: ip "192.168.10.999"`}})
@@ -289,9 +290,23 @@ func TestParseDnsmasq(t *testing.T) {
 		{id: "inv/dnsmasq.leases/fd00:10::50", name: "pve-vm1", ips: []string{"fd00:10::50"}},
 	})
 	checkWarnings(t, res, [][2]string{
+		{"dnsmasq.leases:4", "lease 192.168.10.77 expired at 2025-11-21T04:40:00Z"},
 		{"dnsmasq.leases:5", `mac "zz:zz:zz:zz:zz:zz"`},
 		{"dnsmasq.leases:6", "2 fields"},
 	})
+	checkSkipped(t, res, map[string]int{sources.ReasonExpiredLease: 1, sources.ReasonMalformedRecord: 2})
+}
+
+// checkSkipped compares the result's skip counts per reason.
+func checkSkipped(t *testing.T, res sources.Result, want map[string]int) {
+	t.Helper()
+	got := map[string]int{}
+	for _, s := range res.Skipped {
+		got[s.Reason] = s.Count
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("skipped = %v, want %v", got, want)
+	}
 }
 
 func TestParseKea(t *testing.T) {
@@ -305,7 +320,11 @@ func TestParseKea(t *testing.T) {
 	checkWarnings(t, res, [][2]string{
 		{"kea-leases4.csv:9", `ip "192.168.20.300"`},
 		{"kea-leases4.csv:10", "4 fields, header has 12"},
+		{"kea-leases4.csv:7", "lease 192.168.20.11 in state 2"},
+		{"kea-leases4.csv:4", "lease 192.168.20.12 in state 1"},
+		{"kea-leases4.csv:5", "lease 192.168.20.13 expired"},
 	})
+	checkSkipped(t, res, map[string]int{sources.ReasonExpiredLease: 3, sources.ReasonMalformedRecord: 2})
 }
 
 func TestParseKeaLastRowWins(t *testing.T) {
@@ -326,7 +345,12 @@ func TestParseDhcpd(t *testing.T) {
 		// .21's last block is free; .24 is active but ended; "ends never" is forever.
 		{id: "inv/dhcpd.leases/52:54:00:30:00:22", name: "printer", ips: []string{"192.168.30.22"}, macs: []sources.MAC{"52:54:00:30:00:22"}},
 	})
-	checkWarnings(t, res, [][2]string{{"dhcpd.leases:49", `lease 192.168.30.999: ip "192.168.30.999"`}})
+	checkWarnings(t, res, [][2]string{
+		{"dhcpd.leases:49", `lease 192.168.30.999: ip "192.168.30.999"`},
+		{"dhcpd.leases:36", `lease 192.168.30.21 (binding state "free"`},
+		{"dhcpd.leases:53", "lease 192.168.30.24 (binding state \"active\", ends \"6 2025/11/22 10:00:00\") is not active"},
+	})
+	checkSkipped(t, res, map[string]int{sources.ReasonExpiredLease: 2, sources.ReasonMalformedRecord: 1})
 }
 
 func TestParseDhcpdMalformed(t *testing.T) {

@@ -198,6 +198,13 @@ func warnf(file string, line int, format string, args ...any) sources.Warning {
 	return sources.Warning{Item: item, Message: fmt.Sprintf(format, args...)}
 }
 
+// expired marks a warning as a lease left out because it is no longer active: such leases are
+// counted (sources.ReasonExpiredLease) so a stale lease file does not give nothing silently.
+func expired(w sources.Warning) sources.Warning {
+	w.Reason = sources.ReasonExpiredLease
+	return w
+}
+
 // clip shortens a value quoted in a warning, so a binary or huge line does not flood logs.
 func clip(s string) string {
 	const max = 80

@@ -87,7 +87,7 @@ func TestConvertRecordedScan(t *testing.T) {
 	}
 	wantSvcs := []sources.Service{
 		{Name: "ssh", Protocol: "tcp", Ports: []int{22}, Description: "OpenSSH 9.2p1 Debian 2+deb12u3 protocol 2.0"},
-		{Name: "http", Protocol: "tcp", Ports: []int{8006}, Description: "pve-api-daemon"},
+		{Name: "https", Protocol: "tcp", Ports: []int{8006}, Description: "pve-api-daemon"}, // tunnel="ssl" in the recording
 	}
 	if !slices.EqualFunc(pve.Services, wantSvcs, serviceEqual) {
 		t.Errorf("services = %+v, want only the open ports %+v", pve.Services, wantSvcs)

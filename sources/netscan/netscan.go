@@ -380,7 +380,7 @@ func (s *Source) hostObservation(h *nmap.Host, seenAt time.Time) (sources.Observ
 			continue
 		}
 		svc := sources.Service{
-			Name:     p.Service.Name,
+			Name:     serviceName(p.Service.Name, p.Service.Tunnel),
 			Protocol: p.Protocol,
 			Ports:    []int{int(p.ID)},
 		}
@@ -425,4 +425,26 @@ func nonEmpty(ss ...string) []string {
 		}
 	}
 	return out
+}
+
+// tlsServiceNames are the names people (and IANA) give a service nmap reports as its plain
+// protocol wrapped in TLS (tunnel="ssl").
+var tlsServiceNames = map[string]string{
+	"http": "https", "imap": "imaps", "pop3": "pop3s", "ldap": "ldaps", "smtp": "smtps", "ftp": "ftps",
+	"telnet": "telnets", "irc": "ircs", "nntp": "nntps", "sip": "sips", "xmpp-client": "xmpps-client",
+	"http-proxy": "https-proxy", "http-alt": "https-alt", "mqtt": "secure-mqtt", "rtsp": "rtsps",
+}
+
+// serviceName names a service as people do: 443/tcp that nmap reports as "http" with
+// tunnel="ssl" is "https", "imap" over TLS is "imaps". Other tunnelled services are named as
+// nmap prints them ("ssl/unknown"), never as the plain protocol.
+func serviceName(name, tunnel string) string {
+	name = strings.TrimSpace(name)
+	if tunnel != "ssl" || name == "" {
+		return name
+	}
+	if n, ok := tlsServiceNames[name]; ok {
+		return n
+	}
+	return "ssl/" + name
 }

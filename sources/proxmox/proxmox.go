@@ -193,7 +193,8 @@ func (s *Source) Discover(ctx context.Context, progress sources.Progress) (sourc
 	}
 	res.Warnings = warnings
 	for i := range res.Observations {
-		res.Observations[i].Normalize()
+		// a NIC's MAC from a guest config that does not parse is refused with a warning
+		res.AddWarnings(res.Observations[i].Normalize()...)
 	}
 	sort.SliceStable(res.Observations, func(i, j int) bool { return res.Observations[i].NativeID < res.Observations[j].NativeID })
 	for _, w := range res.Warnings {

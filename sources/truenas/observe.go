@@ -182,7 +182,7 @@ func (s *Source) interfaces(in []interfacePayload) ([]sources.Interface, []sourc
 		if p.State.LinkAddress != "" {
 			m, err := sources.ParseMAC(p.State.LinkAddress)
 			if err != nil {
-				warnings = append(warnings, sources.Warning{Item: "interface " + p.Name, Message: "MAC dropped: " + err.Error()})
+				warnings = append(warnings, sources.Warning{Item: "interface " + p.Name, Message: "MAC dropped: " + err.Error(), Reason: sources.ReasonMalformedMAC})
 			}
 			ifc.MAC = m
 		}
@@ -365,6 +365,6 @@ func (s *Source) observe(snap *snapshot) (sources.Observation, []sources.Warning
 		slices.SortFunc(ex, func(a, b extentSummary) int { return strings.Compare(a.Name, b.Name) })
 		obs.Facts.Attributes["truenas.iscsi_extents"] = compactJSON(ex)
 	}
-	obs.Normalize()
+	warnings = append(warnings, obs.Normalize()...)
 	return obs, warnings
 }

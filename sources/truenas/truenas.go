@@ -246,7 +246,9 @@ func (s *Source) Discover(ctx context.Context, progress sources.Progress) (sourc
 	for i := range warnings {
 		warnings[i].Message = s.scrubber.Scrub(warnings[i].Message)
 	}
-	return sources.Result{Observations: []sources.Observation{obs}, Warnings: warnings}, nil
+	res := sources.Result{Observations: []sources.Observation{obs}}
+	res.AddWarnings(warnings...)
+	return res, nil
 }
 
 // Pools reads the pools with their datasets: what the list_truenas_pools tool reports.
