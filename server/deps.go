@@ -217,11 +217,16 @@ type Plan struct {
 	Sources   []string  `json:"sources"`
 	Scope     string    `json:"scope,omitempty"`
 	// Actions are every create, update, delete and stale mark, in apply order.
-	Actions      []PlanAction    `json:"actions"`
-	Conflicts    []Conflict      `json:"conflicts,omitempty"`
-	Notes        []Note          `json:"notes,omitempty"`
-	SourceErrors []SourceError   `json:"source_errors,omitempty"`
-	Warnings     []SourceWarning `json:"warnings,omitempty"`
+	Actions      []PlanAction  `json:"actions"`
+	Conflicts    []Conflict    `json:"conflicts,omitempty"`
+	Notes        []Note        `json:"notes,omitempty"`
+	SourceErrors []SourceError `json:"source_errors,omitempty"`
+	// PossibleMatches are entities kept apart although a weak key says they may be one machine
+	// (docs/identity.md); NotWritten are facts a source reported that the plan leaves out, with
+	// the reason (docs/facts.md).
+	PossibleMatches []Conflict      `json:"possible_matches,omitempty"`
+	NotWritten      []NotWritten    `json:"not_written,omitempty"`
+	Warnings        []SourceWarning `json:"warnings,omitempty"`
 }
 
 // Conflict is something the engine refused to guess about (the JSON shape of sync.Conflict).
@@ -244,6 +249,16 @@ type SourceRef struct {
 	Source   string `json:"source"`
 	Adapter  string `json:"adapter"`
 	NativeID string `json:"native_id"`
+}
+
+// NotWritten is one fact (a MAC, an IP, a service, a disk) of an entity that the plan does not
+// write, and why (the JSON shape of sync.NotWritten).
+type NotWritten struct {
+	Entity string `json:"entity"`
+	Object string `json:"object,omitempty"`
+	Fact   string `json:"fact"`
+	Value  string `json:"value"`
+	Reason string `json:"reason"`
 }
 
 // Note is something a plan deliberately does not do, and why (a person's edit kept, deletes

@@ -135,7 +135,7 @@ func (e *EngineSyncer) preview(ctx context.Context, req PreviewRequest, progress
 			start := time.Now()
 			res, err := e.cfg.Discovery.discover(ctx, src, nil, req.Fresh)
 			if e.cfg.Metrics != nil {
-				e.cfg.Metrics.ObserveDiscovery(src.Name(), src.Adapter(), time.Since(start), len(res.Observations), err)
+				e.cfg.Metrics.ObserveDiscovery(src.Name(), src.Adapter(), time.Since(start), res, err)
 			}
 			results[i] = discovery{src: src, res: res, err: err}
 			doneMu.Lock()
@@ -336,17 +336,27 @@ func PlanView(p *syncengine.Plan) *Plan {
 		}
 		v.Actions = append(v.Actions, pa)
 	}
-	for _, c := range p.Conflicts {
+	v.Conflicts = conflictViews(p.Conflicts)
+	v.PossibleMatches = conflictViews(p.PossibleMatches)
+	for _, n := range p.Notes {
+		v.Notes = append(v.Notes, Note{Object: n.Object, Field: n.Field, Reason: n.Reason})
+	}
+	for _, n := range p.NotWritten {
+		v.NotWritten = append(v.NotWritten, NotWritten{Entity: n.Entity, Object: n.Object, Fact: n.Fact, Value: n.Value, Reason: n.Reason})
+	}
+	return v
+}
+
+func conflictViews(cs []syncengine.Conflict) []Conflict {
+	var out []Conflict
+	for _, c := range cs {
 		vc := Conflict{Kind: c.Kind, Key: c.Key, Reason: c.Reason}
 		for _, side := range c.Evidence {
 			vc.Evidence = append(vc.Evidence, ConflictSide{Ref: SourceRef{Source: side.Ref.Source, Adapter: side.Ref.Adapter, NativeID: side.Ref.NativeID}, Name: side.Name, Values: side.Values})
 		}
-		v.Conflicts = append(v.Conflicts, vc)
+		out = append(out, vc)
 	}
-	for _, n := range p.Notes {
-		v.Notes = append(v.Notes, Note{Object: n.Object, Field: n.Field, Reason: n.Reason})
-	}
-	return v
+	return out
 }
 
 // ReportView converts an engine apply report.

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"github.com/netbox-agent/netbox-agent/sources"
+
 	"net/http"
 	"strconv"
 	"strings"
@@ -18,6 +20,7 @@ type Metrics struct {
 
 	discoveryDuration *prometheus.HistogramVec
 	discoveryCount    *prometheus.GaugeVec
+	discoverySkipped  *prometheus.GaugeVec
 	discoveryErrors   *prometheus.CounterVec
 	conflicts         prometheus.Gauge
 	planActions       *prometheus.GaugeVec
@@ -42,6 +45,10 @@ func NewMetrics() *Metrics {
 			Name: "netbox_agent_discovery_observations",
 			Help: "Observations the last discovery of a source returned.",
 		}, []string{"source", "adapter"}),
+		discoverySkipped: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "netbox_agent_discovery_skipped",
+			Help: "Inputs the last discovery of a source left out, by reason (expired lease, malformed MAC, no network identity, ...).",
+		}, []string{"source", "adapter", "reason"}),
 		discoveryErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "netbox_agent_discovery_errors_total",
 			Help: "Discoveries that failed as a whole.",
@@ -77,7 +84,7 @@ func NewMetrics() *Metrics {
 		}, []string{"tool", "outcome"}),
 	}
 	m.registry.MustRegister(
-		m.discoveryDuration, m.discoveryCount, m.discoveryErrors, m.conflicts, m.planActions,
+		m.discoveryDuration, m.discoveryCount, m.discoverySkipped, m.discoveryErrors, m.conflicts, m.planActions,
 		m.writes, m.applyRuns, m.netboxRequests, m.netboxLatency, m.toolCalls,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -92,14 +99,19 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{Registry: m.registry})
 }
 
-// ObserveDiscovery records one source's discovery.
-func (m *Metrics) ObserveDiscovery(source, adapter string, d time.Duration, observations int, err error) {
+// ObserveDiscovery records one source's discovery: its duration, what it returned and the
+// inputs it left out per reason (a reason absent this time is dropped, not kept at its old count).
+func (m *Metrics) ObserveDiscovery(source, adapter string, d time.Duration, res sources.Result, err error) {
 	m.discoveryDuration.WithLabelValues(source, adapter).Observe(d.Seconds())
 	if err != nil {
 		m.discoveryErrors.WithLabelValues(source, adapter).Inc()
 		return
 	}
-	m.discoveryCount.WithLabelValues(source, adapter).Set(float64(observations))
+	m.discoveryCount.WithLabelValues(source, adapter).Set(float64(len(res.Observations)))
+	m.discoverySkipped.DeletePartialMatch(prometheus.Labels{"source": source, "adapter": adapter})
+	for _, sk := range res.Skipped {
+		m.discoverySkipped.WithLabelValues(source, adapter, sk.Reason).Set(float64(sk.Count))
+	}
 }
 
 // ObservePlan records the action counts and conflicts of a new plan.

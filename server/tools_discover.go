@@ -183,7 +183,7 @@ func (s *Server) discoverOne(ctx context.Context, src sources.Source, progress s
 	start := time.Now()
 	res, err := s.deps.Discovery.Discover(ctx, src, progress)
 	d := time.Since(start)
-	s.metrics.ObserveDiscovery(src.Name(), src.Adapter(), d, len(res.Observations), err)
+	s.metrics.ObserveDiscovery(src.Name(), src.Adapter(), d, res, err)
 	run := SourceRun{Source: src.Name(), Adapter: src.Adapter(), DurationMS: d.Milliseconds()}
 	if err != nil {
 		run.Error = err.Error()
@@ -315,7 +315,7 @@ func (s *Server) scanSubnet(ctx context.Context, req mcp.CallToolRequest, in Sca
 	s.clientLog(ctx, mcp.LoggingLevelInfo, "scanning "+strings.Join(targets, ", "))
 	res, err := s.deps.Scanner.Scan(ctx, ScanRequest{Targets: targets, Profile: in.Profile, Ports: ports}, s.progress(ctx, req, "scan"))
 	d := time.Since(start)
-	s.metrics.ObserveDiscovery("netscan", "netscan", d, len(res.Observations), err)
+	s.metrics.ObserveDiscovery("netscan", "netscan", d, res, err)
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return DiscoverOutput{}, fmt.Errorf("scan of %s cancelled: %w", strings.Join(targets, ", "), ctxErr)
