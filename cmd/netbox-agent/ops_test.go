@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"maps"
 	"net/http"
@@ -137,9 +138,16 @@ func TestDashboardAndRulesUseExportedMetrics(t *testing.T) {
 	}
 	session := mcpPost(t, base, "", `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"ops-test","version":"1"}}}`)
 	mcpPost(t, base, session, `{"jsonrpc":"2.0","method":"notifications/initialized"}`)
-	mcpPost(t, base, session, `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"preview_sync","arguments":{}}}`)
-
-	exported := scrapeNames(t, scrape())
+	// A preview within the discovery cache's lifetime (discoveryTTL) reuses the scheduled run's
+	// discovery, which saw TrueNAS answer: preview until one discovers anew and sees it fail.
+	exported := map[string]bool{}
+	for id, deadline := 2, time.Now().Add(discoveryTTL+30*time.Second); ; id++ {
+		mcpPost(t, base, session, fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"preview_sync","arguments":{}}}`, id))
+		if exported = scrapeNames(t, scrape()); exported["netbox_agent_discovery_errors_total"] || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(time.Second)
+	}
 	for _, must := range []string{"netbox_agent_ready", "netbox_agent_discovery_errors_total", "netbox_agent_mcp_tool_calls_total", "netbox_agent_writes_total"} {
 		if !exported[must] {
 			t.Fatalf("%s not exported after the runs; exported: %v", must, slices.Sorted(maps.Keys(exported)))

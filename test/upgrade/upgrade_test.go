@@ -122,10 +122,11 @@ func writes(l *lab.Lab) int {
 }
 
 // TestUpgradeThenRollback: the previous version populates NetBox; this version with an
-// instance name takes its records over with one update each and then writes nothing; the
-// previous version, put back (its config without sync.instance, which it does not know),
-// reads the newer records as its own: no creates, no stale marks, no writes; this version
-// again: nothing to do.
+// instance name takes its records over (and writes what the two versions map differently) and
+// then writes nothing; the previous version, put back (its config without sync.instance, which
+// it does not know), reads the newer records as its own: no duplicates, nothing lost, and after
+// one run nothing to write; this version again stamps the names the old one dropped, then
+// writes nothing.
 func TestUpgradeThenRollback(t *testing.T) {
 	old := oldAgent(t)
 	cur := filepath.Join(t.TempDir(), "netbox-agent")
@@ -148,56 +149,124 @@ func TestUpgradeThenRollback(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	step := func(name, bin, cfg string, wantWrites bool) map[string]string {
+	// step runs one version once. The first run after a change of version may write and mark
+	// stale whatever the two versions map differently (new defaults: nodes in their cluster,
+	// Home Assistant devices without a network identity left out, key-only facts on their own
+	// interfaces); every later run must write nothing and mark nothing stale.
+	type expect int
+	const (
+		versionChanged expect = iota // writes and stale marks allowed
+		noWrites
+		mustWrite
+	)
+	step := func(name, bin, cfg string, want expect) map[string]string {
 		t.Helper()
 		l.NetBox().ResetLog()
 		r := runAgent(t, bin, cfg)
 		if r.code != 0 {
 			t.Fatalf("%s: exit %d\nstdout:\n%s\nstderr:\n%s", name, r.code, r.stdout, r.stderr)
 		}
-		if w := writes(l); (w > 0) != wantWrites {
-			t.Errorf("%s: %d write requests (want writes: %v)\n%s", name, w, wantWrites, r.stdout)
+		w := writes(l)
+		switch {
+		case want == noWrites && w > 0, want == mustWrite && w == 0:
+			t.Errorf("%s: %d write requests (want writes: %v)\n%s", name, w, want == mustWrite, r.stdout)
 		}
-		for _, m := range staleCount.FindAllStringSubmatch(r.stdout, -1) {
-			if m[1] != "0" {
-				t.Errorf("%s: marks objects stale (%q):\n%s", name, m[0], r.stdout)
+		if want != versionChanged {
+			for _, m := range staleCount.FindAllStringSubmatch(r.stdout, -1) {
+				if m[1] != "0" {
+					t.Errorf("%s: marks objects stale (%q):\n%s", name, m[0], r.stdout)
+				}
 			}
+		}
+		t.Logf("%s: %d write requests", name, w)
+		if n := duplicateOwned(l); n > 0 {
+			t.Errorf("%s: %d owned devices, VMs or IP addresses share a name with another", name, n)
 		}
 		return instances(t, l)
 	}
+	// lost lists the owned objects of before that are gone from after.
+	lost := func(before, after map[string]string) []string {
+		var out []string
+		for k := range before {
+			if _, ok := after[k]; !ok {
+				out = append(out, k)
+			}
+		}
+		return out
+	}
 
-	before := step("previous version, first run", old, l.ConfigPath(), true)
+	before := step("previous version, first run", old, l.ConfigPath(), mustWrite)
 	for k, v := range before {
 		if v != "" {
 			t.Fatalf("previous version wrote an instance name on %s: %q", k, v)
 		}
 	}
-	step("previous version, second run", old, l.ConfigPath(), false)
+	step("previous version, second run", old, l.ConfigPath(), noWrites)
 
 	// the old binary refuses the new key: a rollback needs the old config
 	if r := runAgent(t, old, named); r.code == 0 || !strings.Contains(r.stderr, "instance") {
 		t.Errorf("previous version with sync.instance: exit %d, stderr %s", r.code, r.stderr)
 	}
 
-	upgraded := step("this version with sync.instance, first run", cur, named, true)
-	if len(upgraded) != len(before) {
-		t.Errorf("%d owned objects after the upgrade, %d before (duplicates or losses)", len(upgraded), len(before))
+	upgraded := step("this version with sync.instance, first run", cur, named, versionChanged)
+	if gone := lost(before, upgraded); len(gone) > 0 {
+		t.Errorf("owned objects lost by the upgrade: %v", gone)
 	}
 	for k, v := range upgraded {
 		if v != "site-a" {
 			t.Errorf("after the upgrade %s has instance %q, want site-a", k, v)
 		}
 	}
-	step("this version, second run", cur, named, false)
+	step("this version, second run", cur, named, noWrites)
 
-	rolledBack := step("previous version again (rollback)", old, l.ConfigPath(), false)
-	if len(rolledBack) != len(before) {
-		t.Errorf("%d owned objects after the rollback run, %d before", len(rolledBack), len(before))
+	rolledBack := step("previous version again (rollback)", old, l.ConfigPath(), versionChanged)
+	if gone := lost(upgraded, rolledBack); len(gone) > 0 {
+		t.Errorf("owned objects lost by the rollback: %v", gone)
 	}
+	// An old agent that rewrites a record drops the instance name it does not know (it writes
+	// where the versions map differently); the records it leaves alone keep theirs.
+	kept, dropped := 0, 0
 	for k, v := range rolledBack {
-		if v != "site-a" {
-			t.Errorf("after the rollback run %s has instance %q: the old version rewrote it", k, v)
+		switch {
+		case v == "site-a":
+			kept++
+		case upgraded[k] == "site-a" && v == "":
+			dropped++
+		default:
+			t.Errorf("after the rollback run %s has instance %q", k, v)
 		}
 	}
-	step("this version again", cur, named, false)
+	t.Logf("rollback: %d records keep the instance name, %d rewritten by the old version lost it", kept, dropped)
+	step("previous version, second run after the rollback", old, l.ConfigPath(), noWrites)
+	again := step("this version again", cur, named, versionChanged)
+	if gone := lost(rolledBack, again); len(gone) > 0 {
+		t.Errorf("owned objects lost by the upgrade after the rollback: %v", gone)
+	}
+	for k, v := range again {
+		if v != "site-a" {
+			t.Errorf("after upgrading again %s has instance %q, want site-a (stamped again)", k, v)
+		}
+	}
+	step("this version again, second run", cur, named, noWrites)
+}
+
+// duplicateOwned counts owned devices, VMs and IP addresses whose display name another owned
+// object of the same kind has too.
+func duplicateOwned(l *lab.Lab) int {
+	n := 0
+	for _, ep := range []string{"/api/dcim/devices/", "/api/virtualization/virtual-machines/", "/api/ipam/ip-addresses/"} {
+		seen := map[string]bool{}
+		for _, o := range l.NetBox().Objects(ep) {
+			cf, _ := o["custom_fields"].(map[string]any)
+			if cf["netbox_agent"] == nil {
+				continue
+			}
+			name, _ := o["display"].(string)
+			if seen[name] {
+				n++
+			}
+			seen[name] = true
+		}
+	}
+	return n
 }
