@@ -105,7 +105,7 @@ func (e *EngineSyncer) Preview(ctx context.Context, req PreviewRequest, progress
 
 func (e *EngineSyncer) preview(ctx context.Context, req PreviewRequest, progress sources.Progress) (*Plan, error) {
 	if !slices.Contains(previewScopes, req.Scope) {
-		return nil, fmt.Errorf("scope: %q is not one of device, virtual_machine, host", req.Scope)
+		return nil, fmt.Errorf("scope: %s is not one of device, virtual_machine, host", quoteArg(req.Scope))
 	}
 	selected := e.cfg.Sources
 	if len(req.Sources) > 0 {
@@ -113,7 +113,7 @@ func (e *EngineSyncer) preview(ctx context.Context, req PreviewRequest, progress
 		for i, name := range req.Sources {
 			j := slices.IndexFunc(e.cfg.Sources, func(s sources.Source) bool { return s.Name() == name })
 			if j < 0 {
-				return nil, fmt.Errorf("sources[%d]: %q is not a configured source", i, name)
+				return nil, fmt.Errorf("sources[%d]: %s is not a configured source", i, quoteArg(name))
 			}
 			selected = append(selected, e.cfg.Sources[j])
 		}

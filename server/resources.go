@@ -27,10 +27,12 @@ const (
 )
 
 // maxResultBytes bounds every tool result and resource read; pageBytes is what one page of
-// items may take of it (the rest is the envelope: summary, a few conflicts, notes).
+// items may take of it (the rest is the envelope: summary, a few conflicts, notes);
+// maxErrorText bounds the text of a tool error.
 const (
 	maxResultBytes = 256 << 10
 	pageBytes      = 160 << 10
+	maxErrorText   = 16 << 10
 )
 
 // fitPage returns how many items from items[0:] fit in budget bytes of JSON (at least one,

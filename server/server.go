@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -151,6 +152,16 @@ func (s *Server) toolMiddleware(next mcpserver.ToolHandlerFunc) mcpserver.ToolHa
 		}
 		// The tools page their results to stay far below this; should one not, the model
 		// gets a readable refusal instead of a message its client drops with the session.
+		if res.IsError {
+			// An error names the field and the problem in its first line; a long echo of
+			// the input after it is cut, so the refusal still says what was wrong.
+			for i, c := range res.Content {
+				if tc, ok := c.(mcp.TextContent); ok && len(tc.Text) > maxErrorText {
+					tc.Text = fmt.Sprintf("%s… (%d bytes cut)", strings.ToValidUTF8(tc.Text[:maxErrorText], ""), len(tc.Text)-maxErrorText)
+					res.Content[i] = tc
+				}
+			}
+		}
 		if b, err := json.Marshal(res); err == nil && len(b) > maxResultBytes {
 			s.log.Warn("tool result over the size limit", "tool", req.Params.Name, "bytes", len(b))
 			return mcp.NewToolResultError(fmt.Sprintf("%s: the result is %d bytes, over the %d-byte limit: ask for a smaller page (limit) or one item", req.Params.Name, len(b), maxResultBytes)), nil

@@ -141,7 +141,7 @@ func (s *Server) discoverHandler(adapter string, srcs []sources.Source) func(con
 		if in.Source != "" {
 			i := slices.IndexFunc(srcs, func(src sources.Source) bool { return src.Name() == in.Source })
 			if i < 0 {
-				return DiscoverOutput{}, fmt.Errorf("source: %q is not a configured %s instance (configured: %s)", in.Source, adapter, strings.Join(sourceNames(srcs), ", "))
+				return DiscoverOutput{}, fmt.Errorf("source: %s is not a configured %s instance (configured: %s)", quoteArg(in.Source), adapter, strings.Join(sourceNames(srcs), ", "))
 			}
 			selected = srcs[i : i+1]
 		}
@@ -232,7 +232,7 @@ func (s *Server) listPools(ctx context.Context, _ mcp.CallToolRequest, in PoolsI
 		for _, pl := range s.deps.TrueNAS {
 			names = append(names, pl.Name())
 		}
-		return out, fmt.Errorf("source: %q is not a configured truenas instance (configured: %s)", in.Source, strings.Join(names, ", "))
+		return out, fmt.Errorf("source: %s is not a configured truenas instance (configured: %s)", quoteArg(in.Source), strings.Join(names, ", "))
 	}
 	if len(failed) == len(out.Instances) {
 		return out, fmt.Errorf("every truenas source failed: %s", strings.Join(failed, "; "))
@@ -274,7 +274,7 @@ func parseScanTargets(targets []string) ([]string, error) {
 				}
 			}
 		}
-		return nil, fmt.Errorf("targets[%d]: %q is not an IP address, CIDR prefix or address range", i, raw)
+		return nil, fmt.Errorf("targets[%d]: %s is not an IP address, CIDR prefix or address range", i, quoteArg(raw))
 	}
 	return out, nil
 }
@@ -291,7 +291,7 @@ func parsePorts(ports []string) ([]string, error) {
 			b, errB = strconv.Atoi(hi)
 		}
 		if errA != nil || errB != nil || a < 1 || b > 65535 || a > b {
-			return nil, fmt.Errorf("ports[%d]: %q is not a port (1..65535) or a port range", i, raw)
+			return nil, fmt.Errorf("ports[%d]: %s is not a port (1..65535) or a port range", i, quoteArg(raw))
 		}
 		if isRange {
 			out = append(out, strconv.Itoa(a)+"-"+strconv.Itoa(b))
@@ -383,11 +383,11 @@ func (s *Server) readInventory(ctx context.Context, req mcp.CallToolRequest, in 
 // out); anything else is refused.
 func resolveInventoryPath(p string, allowed []string) (string, error) {
 	if strings.ContainsRune(p, 0) {
-		return "", fmt.Errorf("path: %q contains a NUL byte", p)
+		return "", fmt.Errorf("path: %s contains a NUL byte", quoteArg(p))
 	}
 	for _, elem := range strings.Split(filepath.ToSlash(p), "/") {
 		if elem == ".." {
-			return "", fmt.Errorf("path: %q: '..' is not allowed", p)
+			return "", fmt.Errorf("path: %s: '..' is not allowed", quoteArg(p))
 		}
 	}
 	var candidates []string
@@ -439,7 +439,7 @@ func resolveInventoryPath(p string, allowed []string) (string, error) {
 			}
 		}
 	}
-	return "", fmt.Errorf("path: %q is not a file inside the configured inventory paths (%s)", p, strings.Join(allowed, ", "))
+	return "", fmt.Errorf("path: %s is not a file inside the configured inventory paths (%s)", quoteArg(p), strings.Join(allowed, ", "))
 }
 
 var inventoryExts = []string{".yaml", ".yml", ".json", ".csv", ".ini", ".conf", ".leases", ".hosts"}

@@ -133,7 +133,7 @@ func netboxStanding(actions []PlanAction) string {
 
 func (o FindHostOutput) summary() string {
 	if len(o.Hosts) == 0 {
-		return fmt.Sprintf("No machine of plan %s matches %q (by name, IP or MAC).", o.PlanID, o.Query)
+		return fmt.Sprintf("No machine of plan %s matches %s (by name, IP or MAC).", o.PlanID, quoteArg(o.Query))
 	}
 	var b strings.Builder
 	for i, h := range o.Hosts {

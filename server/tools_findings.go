@@ -46,7 +46,7 @@ func (s *Server) listConflicts(ctx context.Context, _ mcp.CallToolRequest, in Co
 		if in.PlanID == "" {
 			return ConflictsOutput{}, errors.New("no plan yet: run preview_sync first")
 		}
-		return ConflictsOutput{}, fmt.Errorf("plan_id: %q is unknown: run preview_sync", in.PlanID)
+		return ConflictsOutput{}, fmt.Errorf("plan_id: %s is unknown: run preview_sync", quoteArg(in.PlanID))
 	}
 	out := ConflictsOutput{PlanID: plan.ID, Show: in.Show}
 	if out.Show == "" {
@@ -61,7 +61,7 @@ func (s *Server) listConflicts(ctx context.Context, _ mcp.CallToolRequest, in Co
 	case "notes":
 		n = len(plan.Notes)
 	default:
-		return out, fmt.Errorf("show: %q is not one of conflicts, warnings, notes", in.Show)
+		return out, fmt.Errorf("show: %s is not one of conflicts, warnings, notes", quoteArg(in.Show))
 	}
 	page, lo, hi, err := pageOf(n, in.Limit, in.Offset)
 	if err != nil {

@@ -228,7 +228,7 @@ func (s *Server) previewSync(ctx context.Context, req mcp.CallToolRequest, in Pr
 	if len(s.deps.AllSources) > 0 {
 		for i, name := range in.Sources {
 			if !slices.ContainsFunc(s.deps.AllSources, func(src sources.Source) bool { return src.Name() == name }) {
-				return PreviewOutput{}, fmt.Errorf("sources[%d]: %q is not a configured source (configured: %s)", i, name, strings.Join(sourceNames(s.deps.AllSources), ", "))
+				return PreviewOutput{}, fmt.Errorf("sources[%d]: %s is not a configured source (configured: %s)", i, quoteArg(name), strings.Join(sourceNames(s.deps.AllSources), ", "))
 			}
 		}
 	}
@@ -280,7 +280,7 @@ func (s *Server) getPlan(ctx context.Context, _ mcp.CallToolRequest, in GetPlanI
 		if in.PlanID == "" {
 			return GetPlanOutput{}, errors.New("no plan yet: run preview_sync first")
 		}
-		return GetPlanOutput{}, fmt.Errorf("plan_id: %q is unknown (plans are kept in memory for the last %d previews): run preview_sync", in.PlanID, maxPlans)
+		return GetPlanOutput{}, fmt.Errorf("plan_id: %s is unknown (plans are kept in memory for the last %d previews): run preview_sync", quoteArg(in.PlanID), maxPlans)
 	}
 	out := GetPlanOutput{
 		PlanID: plan.ID, CreatedAt: plan.CreatedAt, Sources: plan.Sources, Scope: plan.Scope,
@@ -314,7 +314,7 @@ func (s *Server) getPlan(ctx context.Context, _ mcp.CallToolRequest, in GetPlanI
 		}
 	}
 	if in.Ref != "" && len(kept) == 0 {
-		return GetPlanOutput{}, fmt.Errorf("ref: %q is not an action of plan %s", in.Ref, plan.ID)
+		return GetPlanOutput{}, fmt.Errorf("ref: %s is not an action of plan %s", quoteArg(in.Ref), plan.ID)
 	}
 	page, lo, hi, err := pageOf(len(kept), in.Limit, in.Offset)
 	if err != nil {
@@ -397,7 +397,7 @@ func (s *Server) applySync(ctx context.Context, req mcp.CallToolRequest) (*mcp.C
 	}
 	plan, ok := s.findPlan(ctx, in.PlanID)
 	if !ok {
-		return fail("plan_id: %q is unknown (plans are kept in memory for the last %d previews): run preview_sync", in.PlanID, maxPlans)
+		return fail("plan_id: %s is unknown (plans are kept in memory for the last %d previews): run preview_sync", quoteArg(in.PlanID), maxPlans)
 	}
 	sum := summarizePlan(plan)
 	if at, done := s.planApplied(ctx, plan.ID); done {

@@ -500,3 +500,19 @@ func TestResultSizeLimit(t *testing.T) {
 		t.Fatalf("a result over the limit: error %v, %.200s", res.IsError, resultText(res))
 	}
 }
+
+// A tool error that echoes a huge input keeps its first words (the field and the problem)
+// and is cut after maxErrorText, instead of being replaced by the size refusal.
+func TestLongErrorIsCutNotReplaced(t *testing.T) {
+	f := newFixture(t, Config{})
+	addTool(f.srv, mcp.NewTool("echoes", mcp.WithInputSchema[struct{}](), mcp.WithOutputSchema[struct{}]()),
+		func(context.Context, mcp.CallToolRequest, struct{}) (struct{}, error) {
+			return struct{}{}, fmt.Errorf("target: %s is not an address", strings.Repeat("x", 2*maxResultBytes))
+		})
+	c := connect(t, f.srv, versions[0])
+	res := call(t, c, "echoes", map[string]any{}, nil)
+	text := resultText(res)
+	if !res.IsError || !strings.HasPrefix(text, "echoes: target: xxx") || !strings.Contains(text, "bytes cut)") || len(text) > maxErrorText+100 {
+		t.Fatalf("error %v, %d bytes: %.120s … %.80s", res.IsError, len(text), text, text[max(0, len(text)-80):])
+	}
+}

@@ -206,7 +206,7 @@ func buildDiscoverOutput(runs []SourceRun, obs []sources.Observation, warnings [
 	out.Total = len(kept)
 	if f.nativeID != "" {
 		if len(kept) == 0 {
-			return out, fmt.Errorf("native_id: %q was not seen by the selected sources", f.nativeID)
+			return out, fmt.Errorf("native_id: %s was not seen by the selected sources", quoteArg(f.nativeID))
 		}
 		out.Detail = detail(*kept[0])
 	}
