@@ -2,12 +2,14 @@ package testnetbox
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/netbox-agent/netbox-agent/netbox/netboxtest"
@@ -24,6 +26,10 @@ type proxy struct {
 	srv    *http.Server
 	ln     net.Listener
 
+	// inflight counts requests being handled, until NetBox has answered them: a killed
+	// agent's last request is still worked on by NetBox after the agent is gone.
+	inflight atomic.Int64
+
 	mu     sync.Mutex
 	log    []Request
 	counts map[string]int
@@ -35,8 +41,8 @@ func startProxy(upstream string, faults []netboxtest.FaultFunc) (*proxy, error) 
 		return nil, fmt.Errorf("proxy: listen: %w", err)
 	}
 	p := &proxy{url: "http://" + ln.Addr().String(), up: upstream, faults: faults, ln: ln, counts: map[string]int{},
-		// No client timeout: the agent's own timeout decides, and its cancellation reaches
-		// NetBox through the request context.
+		// No client timeout: NetBox's answer is awaited even when the agent gave up (see
+		// forward).
 		hc: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16, IdleConnTimeout: 30 * time.Second},
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 	p.srv = &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}
@@ -84,6 +90,8 @@ func (p *proxy) record(r *http.Request, status int, kind netboxtest.FaultKind) {
 }
 
 func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p.inflight.Add(1)
+	defer p.inflight.Add(-1)
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		p.record(r, 0, netboxtest.FaultNone)
@@ -127,16 +135,51 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.Copy(w, resp.Body)
 }
 
+// forward sends the request on to NetBox and waits for its answer even when the agent has
+// gone (timed out, or killed): NetBox finishes a request whose client left (gunicorn does
+// not notice until it writes the answer), so the proxy counts it in flight until then.
 func (p *proxy) forward(r *http.Request, body []byte) (*http.Response, error) {
-	out, err := http.NewRequestWithContext(r.Context(), r.Method, p.up+r.URL.RequestURI(), bytes.NewReader(body))
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*time.Minute)
+	out, err := http.NewRequestWithContext(ctx, r.Method, p.up+r.URL.RequestURI(), bytes.NewReader(body))
 	if err != nil {
+		cancel()
 		return nil, err
 	}
 	out.Header = r.Header.Clone()
 	// NetBox builds its "next" and "url" links from Host: keep the proxy's, so paging stays
 	// behind the proxy.
 	out.Host = r.Host
-	return p.hc.Do(out)
+	resp, err := p.hc.Do(out)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	resp.Body = cancelOnClose{resp.Body, cancel}
+	return resp, nil
+}
+
+// cancelOnClose releases the forwarded request's context with its body.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c cancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
+}
+
+// waitIdle waits until no request is in flight, or d has passed.
+func (p *proxy) waitIdle(d time.Duration) error {
+	until := time.Now().Add(d)
+	for p.inflight.Load() > 0 {
+		if time.Now().After(until) {
+			return fmt.Errorf("testnetbox proxy: %d requests still in flight after %s", p.inflight.Load(), d)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return nil
 }
 
 func (p *proxy) fail(w http.ResponseWriter, r *http.Request, ft netboxtest.Fault) {

@@ -260,6 +260,11 @@ func (t *Target) Requests() []Request { return t.proxy.requests() }
 // ResetLog forgets the requests made so far (fault scripts count anew).
 func (t *Target) ResetLog() { t.proxy.resetLog() }
 
+// WaitIdle waits until every request made through URL has been answered by NetBox, also
+// those of an agent that was killed or gave up waiting: NetBox finishes them regardless, so
+// a test that kills an agent waits here before it looks at NetBox or runs the next agent.
+func (t *Target) WaitIdle(d time.Duration) error { return t.proxy.waitIdle(d) }
+
 // Writes counts the write requests (anything but GET/HEAD) since the last ResetLog.
 func (t *Target) Writes() int {
 	n := 0
@@ -511,9 +516,34 @@ func (t *Target) reset() error {
 		if err != nil {
 			return fmt.Errorf("%s (%q): %w\n%s", EnvReset, cmd, err, truncate(out, 2000))
 		}
-		return t.waitReady()
+		if err := t.waitReady(); err != nil {
+			return err
+		}
+		return t.wipeLeftovers()
 	}
 	return t.wipe(t.tb.Context())
+}
+
+// leftoverProbes are endpoints that any test writing to NetBox leaves something in.
+var leftoverProbes = []string{"dcim/sites", "dcim/manufacturers", "extras/tags", "dcim/devices", "virtualization/virtual-machines"}
+
+// wipeLeftovers deletes through the API what a reset left: the reset copies a template
+// database, and a realnetbox setup that re-made its template from a used database (it does
+// when its NetBox source changed) puts a previous test's objects into every reset.
+func (t *Target) wipeLeftovers() error {
+	for _, ep := range leftoverProbes {
+		var page struct {
+			Count int `json:"count"`
+		}
+		if err := t.do(t.tb.Context(), http.MethodGet, "/api/"+ep+"/?limit=1&brief=1", nil, &page); err != nil {
+			return fmt.Errorf("after %s: %w", EnvReset, err)
+		}
+		if page.Count > 0 {
+			t.tb.Logf("testnetbox: %s left %d objects in %s (its template database is not empty; rebuild it: realnetbox.sh stop, remove its root, setup): deleting them through the API", EnvReset, page.Count, ep)
+			return t.wipe(t.tb.Context())
+		}
+	}
+	return nil
 }
 
 // waitReady waits until NetBox answers after a reset (the workers reconnect to the new

@@ -1,7 +1,9 @@
 package testnetbox
 
 import (
+	"context"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -205,5 +207,41 @@ func TestCheckLoopback(t *testing.T) {
 		if err != nil && !strings.Contains(err.Error(), tc.url) {
 			t.Errorf("%s: error does not name the value: %v", tc.url, err)
 		}
+	}
+}
+
+// A request whose client gave up is in flight until NetBox has answered it: NetBox finishes
+// the work of a killed agent, and WaitIdle lets a test wait for that.
+func TestProxyCountsAbandonedRequestsUntilAnswered(t *testing.T) {
+	release := make(chan struct{})
+	answered := make(chan struct{})
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-release
+		w.WriteHeader(http.StatusCreated)
+		close(answered)
+	}))
+	defer up.Close()
+	p, err := startProxy(up.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.close()
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, p.url+"/api/dcim/sites/", strings.NewReader(`{}`))
+	if _, err := http.DefaultClient.Do(req); err == nil {
+		t.Fatal("the client's request should have timed out")
+	}
+	if err := p.waitIdle(100 * time.Millisecond); err == nil {
+		t.Fatal("waitIdle returned while NetBox was still working on the abandoned request")
+	}
+	close(release)
+	if err := p.waitIdle(5 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-answered:
+	default:
+		t.Fatal("waitIdle returned before NetBox answered")
 	}
 }

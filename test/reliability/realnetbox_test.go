@@ -102,6 +102,12 @@ func TestKilledMidApplyThenRerun(t *testing.T) {
 					killed++
 					killedPIDs[strconv.Itoa(cmd.Process.Pid)] = true
 					kills = append(kills, fmt.Sprintf("SIGKILL after %d writes", nb.Writes()-before))
+					// NetBox finishes what the killed agent had sent; the next run starts
+					// after that, as a cron job's next run would (else it plans against a
+					// NetBox that changes under it, and refuses, rightly, at apply).
+					if err := nb.WaitIdle(time.Minute); err != nil {
+						t.Fatal(err)
+					}
 					break wait
 				}
 			}
