@@ -23,7 +23,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/netbox-agent/netbox-agent/internal/lab"
+	"github.com/netbox-agent/netbox-agent/test/lab"
 )
 
 var version = "dev"

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/netbox-agent/netbox-agent/internal/lab"
+	"github.com/netbox-agent/netbox-agent/test/lab"
 )
 
 // baseline is the last commit before ownership records could carry an instance name: the
