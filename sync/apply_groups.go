@@ -1,7 +1,5 @@
 package sync
 
-import ()
-
 // actionGroup is one bulk write (one level, endpoint and op) and the groups it waits for.
 type actionGroup struct {
 	level int
