@@ -1,8 +1,3 @@
-// Package netbox is the NetBox client the sync engine uses: snapshot reads paged at NetBox's
-// maximum page size, bulk writes in chunks with a few requests in flight, retries that never
-// duplicate a write, version detection and the idempotent bootstrap of the tag and custom
-// fields the agent relies on. Objects are decoded tolerantly into Object (plain JSON) so that
-// enum values newer NetBox releases add never break a read.
 package netbox
 
 import (

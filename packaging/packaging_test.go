@@ -1,6 +1,9 @@
 // Package packaging holds no code: its tests hold the deployment files to account (the
 // Kubernetes manifests decoded strictly into the API's own types, the Compose file, the
 // Prometheus rules under promtool).
+//
+// Room: a test suite (see docs/architecture.md). It has no code outside its tests, which may
+// import any package; nothing imports it.
 package packaging
 
 import (

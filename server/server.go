@@ -1,5 +1,3 @@
-// Package server exposes discovery and sync as MCP tools, resources and prompts, over stdio
-// and streamable HTTP (with /healthz, /readyz and /metrics beside /mcp).
 package server
 
 import (

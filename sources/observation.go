@@ -1,5 +1,3 @@
-// Package sources holds what every adapter shares: the Observation model, the Source
-// interface and the normalisation helpers that make keys comparable across sources.
 package sources
 
 import (

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/netbox-agent/netbox-agent/internal/lab"
+	"github.com/netbox-agent/netbox-agent/test/lab"
 )
 
 func startLab(t *testing.T) *lab.Lab {

@@ -1,5 +1,3 @@
-// Command netbox-agent discovers infrastructure and keeps NetBox in step with it. It serves MCP
-// over stdio (default) or streamable HTTP (--http), or runs the pipeline once (--run-once).
 package main
 
 import (

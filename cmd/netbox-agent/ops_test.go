@@ -21,9 +21,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"gopkg.in/yaml.v3"
 
-	"github.com/netbox-agent/netbox-agent/internal/lab"
 	"github.com/netbox-agent/netbox-agent/internal/schedule"
 	"github.com/netbox-agent/netbox-agent/server"
+	"github.com/netbox-agent/netbox-agent/test/lab"
 )
 
 // scrapeNames reads a Prometheus exposition and returns every series name it carries.

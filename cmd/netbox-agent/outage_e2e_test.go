@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/netbox-agent/netbox-agent/internal/lab"
 	"github.com/netbox-agent/netbox-agent/netbox/netboxtest"
 	"github.com/netbox-agent/netbox-agent/sources"
 	"github.com/netbox-agent/netbox-agent/sources/homeassistant"
@@ -16,6 +15,7 @@ import (
 	"github.com/netbox-agent/netbox-agent/sources/netscan"
 	"github.com/netbox-agent/netbox-agent/sources/proxmox"
 	"github.com/netbox-agent/netbox-agent/sources/truenas"
+	"github.com/netbox-agent/netbox-agent/test/lab"
 )
 
 // machineView is what an outage must not change about a machine: its fields and where its

@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/netbox-agent/netbox-agent/internal/lab"
 	"github.com/netbox-agent/netbox-agent/internal/testnetbox"
+	"github.com/netbox-agent/netbox-agent/test/lab"
 )
 
 // BenchmarkLabSync runs the agent's first sync and no-change re-sync of the lab

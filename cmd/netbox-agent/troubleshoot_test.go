@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/netbox-agent/netbox-agent/internal/lab"
 	"github.com/netbox-agent/netbox-agent/internal/testnetbox"
+	"github.com/netbox-agent/netbox-agent/test/lab"
 )
 
 // userErrors runs the agent into the failures people meet (bad config, NetBox down or

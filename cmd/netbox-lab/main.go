@@ -1,13 +1,3 @@
-// Command netbox-lab runs the NetBox, Proxmox VE, TrueNAS and Home Assistant simulators on
-// loopback, loaded with a sample homelab, and writes a netbox-agent config pointing at them:
-//
-//	netbox-lab [--dir DIR] [--vms N] [--netbox 4.3|4.7] [--print-config]
-//	netbox-agent --config DIR/netbox-agent.yaml --run-once
-//
-// It prints the config path first on stdout, then a summary; logs go to stderr. DIR/ready
-// appears once every simulator serves. It runs until SIGINT or SIGTERM. Without --dir it uses
-// a new temporary directory and removes it on exit (the simulators' state is in memory and
-// the config is useless without them).
 package main
 
 import (
@@ -23,7 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/netbox-agent/netbox-agent/internal/lab"
+	"github.com/netbox-agent/netbox-agent/test/lab"
 )
 
 var version = "dev"

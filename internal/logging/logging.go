@@ -1,5 +1,3 @@
-// Package logging builds the agent's slog logger: tint on a terminal, JSON otherwise, always on
-// stderr (stdout belongs to the MCP protocol in stdio mode), with known secrets scrubbed.
 package logging
 
 import (

@@ -1,9 +1,3 @@
-// Package schedule runs the pipeline periodically in the HTTP mode: each source at its own
-// interval (with jitter), every source together at the full-sync interval, and on demand when
-// something changed (an inventory file), debounced. Runs never overlap: whatever becomes due
-// while one is in progress is coalesced into the next.
-//
-// The scheduler knows sources by instance name only; what a run does is the Runner's business.
 package schedule
 
 import (

@@ -1,5 +1,3 @@
-// Package secret holds a string type for credentials that cannot print itself. It is a leaf
-// utility with no dependencies on the agent's packages, so every layer may use it.
 package secret
 
 import (

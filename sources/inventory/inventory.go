@@ -1,6 +1,3 @@
-// Package inventory reads hosts from files people already keep: CSV exports, Ansible
-// inventories (INI, YAML, `ansible-inventory --list` JSON), DHCP leases (dnsmasq, Kea, ISC
-// dhcpd) and /etc/hosts. A malformed line is a warning naming file:line; the rest is kept.
 package inventory
 
 import (

@@ -1,7 +1,3 @@
-// Package netscan discovers hosts on the network with nmap: live addresses, MACs and NIC
-// vendors on the local segment, PTR names, open ports and an OS guess. Every scan is bounded by
-// the configured allowed networks and host count, and targets are parsed as addresses, never
-// passed through to nmap's command line.
 package netscan
 
 import (

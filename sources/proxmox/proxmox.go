@@ -1,9 +1,3 @@
-// Package proxmox discovers a Proxmox VE cluster (or standalone node) through its API with an
-// API token: nodes as devices, QEMU VMs and LXC containers as virtual machines with their
-// interfaces, IPs (guest agent, LXC interfaces) and disks.
-//
-// It talks through github.com/luthermonson/go-proxmox's client (auth, timeout, transport) and
-// decodes the answers with its own tolerant types where the library's break (see api.go).
 package proxmox
 
 import (

@@ -1,6 +1,3 @@
-// Package truenas discovers a TrueNAS system (CORE 13, SCALE, TrueNAS 26) through either of its
-// APIs, REST v2.0 or JSON-RPC 2.0 over a websocket: the system as a NAS device with its
-// interfaces, its shares as services, and its pools and datasets.
 package truenas
 
 import (

@@ -23,6 +23,9 @@
 //
 // The suite imports only netboxtest and the standard library: it tests the simulator against
 // NetBox, not the agent's reading of NetBox.
+//
+// Room: a test suite (see docs/architecture.md). It has no code outside its tests, which may
+// import any package; nothing imports it.
 package contract
 
 import (

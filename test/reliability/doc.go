@@ -6,4 +6,9 @@
 //
 // Run it with `make reliability` (go test ./test/reliability -run TestMatrix -v -count=1).
 // Set RELIABILITY_REPORT=FILE to also write the table as Markdown.
+//
+// Room: a test suite (test/*). Its only non-test file is this one; its tests may import any
+// package. Nothing imports it.
+//
+// See docs/architecture.md for the map of packages and the import rules test/arch enforces.
 package reliability

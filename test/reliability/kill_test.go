@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/netbox-agent/netbox-agent/internal/lab"
 	"github.com/netbox-agent/netbox-agent/netbox/netboxtest"
+	"github.com/netbox-agent/netbox-agent/test/lab"
 )
 
 // killVMs lengthens the lab's apply so that kills land inside it.

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/netbox-agent/netbox-agent/internal/lab"
 	"github.com/netbox-agent/netbox-agent/internal/testnetbox"
+	"github.com/netbox-agent/netbox-agent/test/lab"
 )
 
 // realKillVMs keeps the lab small enough for a real NetBox (about 60 ms a device) while the

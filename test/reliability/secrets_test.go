@@ -16,9 +16,9 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"gopkg.in/yaml.v3"
 
-	"github.com/netbox-agent/netbox-agent/internal/lab"
 	"github.com/netbox-agent/netbox-agent/sources/homeassistant/homeassistanttest"
 	"github.com/netbox-agent/netbox-agent/sources/proxmox/proxmoxtest"
+	"github.com/netbox-agent/netbox-agent/test/lab"
 )
 
 // labSecrets reads every secret value from the lab's agent config (fields token, token_secret,

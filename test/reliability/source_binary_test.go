@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/netbox-agent/netbox-agent/internal/lab"
+	"github.com/netbox-agent/netbox-agent/test/lab"
 )
 
 // sourceBinaryRows: the built agent's --run-once with one source refusing its credentials

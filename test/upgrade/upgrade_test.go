@@ -1,5 +1,8 @@
 // Package upgrade runs the agent of an earlier version and of this one, one after the other,
 // against the same NetBox: what docs/operations.md says about upgrade and rollback.
+//
+// Room: a test suite (see docs/architecture.md). It has no code outside its tests, which may
+// import any package; nothing imports it.
 package upgrade
 
 import (
@@ -12,7 +15,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/netbox-agent/netbox-agent/internal/lab"
+	"github.com/netbox-agent/netbox-agent/test/lab"
 )
 
 // baseline is the last commit before ownership records could carry an instance name: the

@@ -1,0 +1,108 @@
+package sync
+
+import (
+	"slices"
+)
+
+// resolve returns v with every {"$ref": key} replaced by the id created for key, copying only
+// the maps, lists and records that hold a reference (the plan's bodies are never modified);
+// missing names the first key without one.
+func resolve(v any, ids map[string]int) (out any, missing string) {
+	out, _, missing = resolveCOW(v, ids)
+	return out, missing
+}
+
+// resolveCOW is resolve that also says whether anything was replaced (then out is a copy).
+func resolveCOW(v any, ids map[string]int) (out any, changed bool, missing string) {
+	ref := func(k string) (any, bool, string) {
+		id, done := ids[k]
+		if !done {
+			return nil, false, k
+		}
+		return id, true, ""
+	}
+	type change struct {
+		k string
+		v any
+	}
+	switch x := v.(type) {
+	case planRef:
+		return ref(x.Ref)
+	case map[string]any:
+		if k, ok := isRef(x); ok {
+			return ref(k)
+		}
+		var changes []change
+		for k, e := range x {
+			r, ch, miss := resolveCOW(e, ids)
+			if miss != "" {
+				return nil, false, miss
+			}
+			if ch {
+				changes = append(changes, change{k, r})
+			}
+		}
+		if len(changes) == 0 {
+			return x, false, ""
+		}
+		m := make(map[string]any, len(x))
+		for k, e := range x {
+			m[k] = e
+		}
+		for _, c := range changes {
+			m[c.k] = c.v
+		}
+		return m, true, ""
+	case []any:
+		var l []any
+		for i, e := range x {
+			r, ch, miss := resolveCOW(e, ids)
+			if miss != "" {
+				return nil, false, miss
+			}
+			if ch && l == nil {
+				l = slices.Clone(x)
+			}
+			if ch {
+				l[i] = r
+			}
+		}
+		if l == nil {
+			return x, false, ""
+		}
+		return l, true, ""
+	case written:
+		var w written
+		for i, fv := range x {
+			r, ch, miss := resolveCOW(fv.Value, ids)
+			if miss != "" {
+				return nil, false, miss
+			}
+			if ch && w == nil {
+				w = slices.Clone(x)
+			}
+			if ch {
+				w[i].Value = r
+			}
+		}
+		if w == nil {
+			return x, false, ""
+		}
+		return w, true, ""
+	case ownerRecord:
+		w, ch, miss := resolveCOW(x.Written, ids)
+		if miss != "" || !ch {
+			return x, false, miss
+		}
+		x.Written = w.(written)
+		return x, true, ""
+	case ownerField:
+		r, ch, miss := resolveCOW(x.Rec, ids)
+		if miss != "" || !ch {
+			return x, false, miss
+		}
+		x.Rec = r.(ownerRecord)
+		return x, true, ""
+	}
+	return v, false, ""
+}
