@@ -3,8 +3,6 @@ package netbox
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -13,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,6 +20,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/netbox-agent/netbox-agent/internal/secret"
+	"github.com/netbox-agent/netbox-agent/internal/tlsconfig"
 )
 
 // Observer is told about every HTTP request sent to NetBox: method, URL path without query
@@ -105,29 +103,15 @@ func New(cfg Config, logger *slog.Logger, opts ...Option) (*Client, error) {
 	if inner == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.MaxIdleConnsPerHost = cfg.MaxInFlight * 2
-		tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: cfg.InsecureSkipVerify} //nolint:gosec // explicit opt-in
-		if cfg.CAFile != "" {
-			pem, err := os.ReadFile(cfg.CAFile)
-			if err != nil {
-				return nil, fmt.Errorf("netbox config: ca_file: %w", err)
-			}
-			pool, err := x509.SystemCertPool()
-			if err != nil || pool == nil {
-				pool = x509.NewCertPool()
-			}
-			if !pool.AppendCertsFromPEM(pem) {
-				return nil, fmt.Errorf("netbox config: ca_file: %q holds no PEM certificate", cfg.CAFile)
-			}
-			tlsCfg.RootCAs = pool
+		tlsCfg, err := tlsconfig.Client(tlsconfig.Settings{CAFile: cfg.CAFile, InsecureSkipVerify: cfg.InsecureSkipVerify}, logger, "netbox")
+		if err != nil {
+			return nil, fmt.Errorf("netbox config: %w", err)
 		}
 		tr.TLSClientConfig = tlsCfg
 		inner = tr
 	}
 	if base.Scheme == "http" && !isLoopback(base.Hostname()) {
 		logger.Warn("netbox: the URL is plain http: the token crosses the network unencrypted", "url", redactURL(cfg.URL))
-	}
-	if cfg.InsecureSkipVerify {
-		logger.Warn("netbox: TLS certificate verification is OFF (insecure_skip_verify)", "url", redactURL(cfg.URL))
 	}
 
 	limit := rate.Limit(cfg.RequestsPerSecond)

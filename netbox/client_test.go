@@ -1,10 +1,12 @@
 package netbox
 
 import (
+	"bytes"
 	"context"
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -48,6 +50,10 @@ func testClient(t *testing.T, rawURL, token string, mut func(*Config), opts ...O
 
 func TestConfigValidate(t *testing.T) {
 	dir := t.TempDir()
+	notPEM := filepath.Join(dir, "not.pem")
+	if err := os.WriteFile(notPEM, []byte("not a certificate\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		cfg  Config
@@ -59,7 +65,10 @@ func TestConfigValidate(t *testing.T) {
 		{"userinfo", Config{URL: "https://u:pw@nb", Token: secret.New("x1234")}, []string{"url: \"https://nb\" must not carry credentials"}},
 		{"ranges", Config{URL: "https://nb", Token: secret.New("x1234"), BatchSize: 5000, MaxInFlight: -1, Retries: 99, Timeout: -1},
 			[]string{"timeout: -1ns is negative", "max_in_flight: -1", "batch_size: 5000", "retries: 99"}},
-		{"ca", Config{URL: "https://nb", Token: secret.New("x1234"), CAFile: filepath.Join(dir, "nope.pem")}, []string{"ca_file: "}},
+		{"ca", Config{URL: "https://nb", Token: secret.New("x1234"), CAFile: filepath.Join(dir, "nope.pem")},
+			[]string{`ca_file: "` + filepath.Join(dir, "nope.pem") + `": no such file or directory`}},
+		{"ca not PEM", Config{URL: "https://nb", Token: secret.New("x1234"), CAFile: notPEM},
+			[]string{`ca_file: "` + notPEM + `": no PEM certificates found`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -98,9 +107,16 @@ func TestCAFile(t *testing.T) {
 	if st, err := c.Status(context.Background()); err != nil || st.Version != "4.3.7" {
 		t.Fatalf("Status with ca_file: %v %v", st, err)
 	}
-	c = testClient(t, srv.URL, v1Token, func(c *Config) { c.InsecureSkipVerify = true })
+	var logs bytes.Buffer
+	c, err := New(Config{URL: srv.URL, Token: secret.New(v1Token), InsecureSkipVerify: true}, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := c.Status(context.Background()); err != nil {
 		t.Fatalf("Status with insecure_skip_verify: %v", err)
+	}
+	if n := strings.Count(logs.String(), "netbox: TLS certificate verification is OFF"); n != 1 {
+		t.Errorf("want one warning naming netbox, got %d:\n%s", n, logs.String())
 	}
 }
 

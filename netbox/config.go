@@ -4,11 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/netbox-agent/netbox-agent/internal/secret"
+	"github.com/netbox-agent/netbox-agent/internal/tlsconfig"
 )
 
 // Defaults chosen from BenchmarkBulkCreate / BenchmarkSnapshot (see the package tests) and from
@@ -30,7 +30,7 @@ type Config struct {
 	URL string `yaml:"url"`
 	// Token is a v1 token (sent as "Token x") or a v2 token nbt_<key>.<secret> (sent as "Bearer").
 	Token secret.Secret `yaml:"token" env:"NETBOX_TOKEN"`
-	// CAFile is a PEM bundle trusted in addition to the system roots.
+	// CAFile is a PEM bundle trusted in addition to the system's roots (internal/tlsconfig).
 	CAFile string `yaml:"ca_file"`
 	// InsecureSkipVerify turns TLS verification off. Off by default; only for labs.
 	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
@@ -89,8 +89,8 @@ func (c Config) Validate() []error {
 		errs = append(errs, errors.New("token: contains whitespace"))
 	}
 	if c.CAFile != "" {
-		if _, err := os.Stat(c.CAFile); err != nil {
-			errs = append(errs, fmt.Errorf("ca_file: %q: %w", c.CAFile, err))
+		if err := tlsconfig.CheckCAFile(c.CAFile); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if c.Timeout < 0 {

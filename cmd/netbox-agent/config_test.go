@@ -125,3 +125,39 @@ func TestConfigErrorsNameTheInstanceVariables(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigErrorsNameTheCAFile: a ca_file without certificates is a config error under the
+// field's path in every section, with the file named, before anything is contacted.
+func TestConfigErrorsNameTheCAFile(t *testing.T) {
+	ca := writeFile(t, "ca.pem", "not a certificate\n")
+	cfg := writeFile(t, "agent.yaml", `netbox:
+  url: https://netbox.lab
+  ca_file: `+ca+`
+sources:
+  proxmox:
+    - url: https://pve.lab:8006
+      token_id: a@pam!b
+      ca_file: `+ca+`
+  truenas:
+    - url: https://nas.lab
+      ca_file: `+ca+`
+  homeassistant:
+    - url: https://ha.lab:8123
+      ca_file: `+ca+`
+`)
+	env := map[string]string{"NETBOX_TOKEN": canary, "PROXMOX_TOKEN_SECRET": canary, "TRUENAS_API_KEY": canary, "HOMEASSISTANT_TOKEN": canary}
+	code, _, errOut := runCLI(t, env, "--check-config", "--config", cfg)
+	if code != exitFailure {
+		t.Fatalf("exit %d", code)
+	}
+	for _, want := range []string{
+		cfg + `:3: netbox.ca_file: "` + ca + `": no PEM certificates found`,
+		cfg + `:8: sources.proxmox[0].ca_file: "` + ca + `": no PEM certificates found`,
+		cfg + `:11: sources.truenas[0].ca_file: "` + ca + `": no PEM certificates found`,
+		cfg + `:14: sources.homeassistant[0].ca_file: "` + ca + `": no PEM certificates found`,
+	} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut)
+		}
+	}
+}

@@ -8,16 +8,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/coder/websocket"
 
 	"github.com/netbox-agent/netbox-agent/internal/secret"
+	"github.com/netbox-agent/netbox-agent/internal/tlsconfig"
 )
 
 // ErrAuth marks a rejected token (HTTP 401/403, websocket auth_invalid), so callers can tell a
@@ -39,25 +40,15 @@ type client struct {
 	scrub   *secret.Scrubber
 }
 
-func newClient(cfg Config) (*client, error) {
+func newClient(cfg Config, logger *slog.Logger) (*client, error) {
 	base, err := url.Parse(strings.TrimRight(cfg.URL, "/"))
 	if err != nil {
 		return nil, fmt.Errorf("url: %q: %w", redactURL(cfg.URL), err)
 	}
-	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12}
-	if cfg.CAFile != "" {
-		pemData, err := os.ReadFile(cfg.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pemData) {
-			return nil, fmt.Errorf("ca_file: %q holds no PEM certificate", cfg.CAFile)
-		}
-		tlsCfg.RootCAs = pool
-	}
-	if cfg.InsecureSkipVerify {
-		tlsCfg.InsecureSkipVerify = true // #nosec G402 -- explicitly configured by the operator
+	tlsCfg, err := tlsconfig.Client(tlsconfig.Settings{CAFile: cfg.CAFile, InsecureSkipVerify: cfg.InsecureSkipVerify},
+		logger, fmt.Sprintf("homeassistant %q", cfg.Name))
+	if err != nil {
+		return nil, err
 	}
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.TLSClientConfig = tlsCfg

@@ -3,12 +3,12 @@ package homeassistant
 import (
 	"fmt"
 	"net/url"
-	"os"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/netbox-agent/netbox-agent/internal/secret"
+	"github.com/netbox-agent/netbox-agent/internal/tlsconfig"
 )
 
 // AdapterName is the adapter type, and the default instance name.
@@ -55,9 +55,11 @@ type Config struct {
 	URL string `yaml:"url"`
 	// Token is a long-lived access token (profile page, "Long-lived access tokens"). The
 	// commands and paths read need no administrator.
-	Token              secret.Secret `yaml:"token" env:"TOKEN"`
-	CAFile             string        `yaml:"ca_file"`
-	InsecureSkipVerify bool          `yaml:"insecure_skip_verify"`
+	Token secret.Secret `yaml:"token" env:"TOKEN"`
+	// CAFile is a PEM bundle trusted in addition to the system's roots (internal/tlsconfig).
+	CAFile string `yaml:"ca_file"`
+	// InsecureSkipVerify turns TLS certificate verification off.
+	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
 	// Timeout bounds each request and each websocket step (default 30s).
 	Timeout time.Duration `yaml:"timeout"`
 	// MaxMessageBytes bounds one websocket message (default 64 MiB).
@@ -135,8 +137,8 @@ func (c Config) Validate() []error {
 		add("token: required: a long-lived access token (set token or the TOKEN environment variable)")
 	}
 	if c.CAFile != "" {
-		if _, err := os.Stat(c.CAFile); err != nil {
-			add("ca_file: %q: %v", c.CAFile, err)
+		if err := tlsconfig.CheckCAFile(c.CAFile); err != nil {
+			errs = append(errs, err)
 		}
 		if c.InsecureSkipVerify {
 			add("insecure_skip_verify: true makes ca_file %q pointless: set one of them", c.CAFile)

@@ -33,9 +33,12 @@ func TestConfigValidate(t *testing.T) {
 			[]string{`url: "http://ha.lan:8123" must not carry credentials`}},
 		{"query", func(c *homeassistant.Config) { c.URL = "http://ha.lan/?x=1" }, []string{"url: "}},
 		{"bad name", func(c *homeassistant.Config) { c.Name = "ha/main" }, []string{`name: "ha/main"`}},
-		{"missing ca file", func(c *homeassistant.Config) { c.CAFile = "/nonexistent/ca.pem" }, []string{`ca_file: "/nonexistent/ca.pem"`}},
+		{"missing ca file", func(c *homeassistant.Config) { c.CAFile = "/nonexistent/ca.pem" },
+			[]string{`ca_file: "/nonexistent/ca.pem": no such file or directory`}},
+		{"ca file without certificates", func(c *homeassistant.Config) { c.CAFile = caFile },
+			[]string{`ca_file: "` + caFile + `": no PEM certificates found`}},
 		{"ca file and insecure", func(c *homeassistant.Config) { c.CAFile = caFile; c.InsecureSkipVerify = true },
-			[]string{"insecure_skip_verify: true makes ca_file"}},
+			[]string{"ca_file: ", "insecure_skip_verify: true makes ca_file"}},
 		{"negative timeout", func(c *homeassistant.Config) { c.Timeout = -time.Second }, []string{"timeout: -1s is negative"}},
 		{"tiny read limit", func(c *homeassistant.Config) { c.MaxMessageBytes = 32768 }, []string{"max_message_bytes: 32768 is below 1 MiB"}},
 		{"trackers", func(c *homeassistant.Config) { c.Trackers = "some" }, []string{`trackers: "some" is not one of all, home, none`}},
@@ -83,7 +86,7 @@ func TestNewRejectsBadConfigAndCAFile(t *testing.T) {
 	}
 	cfg := baseConfig("https://ha.lan")
 	cfg.CAFile = caFile
-	if _, err := homeassistant.New(cfg, nil); err == nil || !strings.Contains(err.Error(), "holds no PEM certificate") {
+	if _, err := homeassistant.New(cfg, nil); err == nil || !strings.Contains(err.Error(), `ca_file: "`+caFile+`": no PEM certificates found`) {
 		t.Fatalf("New with a junk CA file = %v", err)
 	}
 }

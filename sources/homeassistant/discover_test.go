@@ -3,6 +3,8 @@ package homeassistant_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -569,15 +571,36 @@ func TestTLS(t *testing.T) {
 		{"insecure_skip_verify", func(c *homeassistant.Config) { c.InsecureSkipVerify = true }},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			src, _ := newSource(t, srv.URL, tt.change)
+			src, logs := newSource(t, srv.URL, tt.change)
 			if err := src.Check(t.Context()); err != nil {
 				t.Fatalf("Check: %v", err)
 			}
 			if res := discover(t, src); len(res.Observations) != 7 {
 				t.Fatalf("%d observations, want 7", len(res.Observations))
 			}
+			// Verification off is warned about once, naming the source; never otherwise.
+			want := 0
+			if tt.name == "insecure_skip_verify" {
+				want = 1
+			}
+			if n := strings.Count(logs.String(), `homeassistant \"ha-test\": TLS certificate verification is OFF`); n != want {
+				t.Errorf("%d warnings about verification, want %d:\n%s", n, want, logs.String())
+			}
 		})
 	}
+	// ca_file adds to the system's roots. It used to replace them, so a publicly signed
+	// certificate failed once ca_file was set.
+	t.Run("ca_file adds to the system roots", func(t *testing.T) {
+		src, _ := newSource(t, srv.URL, func(c *homeassistant.Config) { c.CAFile = caFile })
+		want, err := x509.SystemCertPool()
+		if err != nil {
+			want = x509.NewCertPool() // no system bundle: the ca_file alone
+		}
+		want.AppendCertsFromPEM(srv.CACertPEM())
+		if got := homeassistant.TLSConfigOf(src); !got.RootCAs.Equal(want) || got.MinVersion != tls.VersionTLS12 {
+			t.Error("TLS config: want the system's roots plus the ca_file, TLS 1.2 at least")
+		}
+	})
 }
 
 func TestCheck(t *testing.T) {

@@ -31,13 +31,14 @@ func New(cfg Config, logger *slog.Logger) (*Source, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	c, err := newClient(cfg)
+	logger = logger.With("source", cfg.Name, "adapter", AdapterName)
+	c, err := newClient(cfg, logger)
 	if err != nil {
 		return nil, fmt.Errorf("homeassistant %q: %w", cfg.Name, err)
 	}
 	return &Source{
 		cfg:    cfg,
-		log:    logger.With("source", cfg.Name, "adapter", AdapterName),
+		log:    logger,
 		client: c,
 		now:    time.Now,
 	}, nil

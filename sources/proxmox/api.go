@@ -12,11 +12,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 
 	pve "github.com/luthermonson/go-proxmox"
+
+	"github.com/netbox-agent/netbox-agent/internal/tlsconfig"
 )
 
 // Why raw Client.Get with our own types instead of go-proxmox's typed calls (v0.8.2):
@@ -86,25 +87,12 @@ func errorMessage(resp *http.Response, body []byte) string {
 	return http.StatusText(resp.StatusCode)
 }
 
-// newAPIClient builds the go-proxmox client with our transport; TLS is configured here rather
-// than with the library's WithRootCAFile, which only logs an unreadable CA file.
+// newAPIClient builds the go-proxmox client with our transport.
 func newAPIClient(cfg Config, base string, logger *slog.Logger) (*pve.Client, error) {
-	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: cfg.InsecureSkipVerify} //nolint:gosec // opt-in
-	if cfg.CAFile != "" {
-		pemData, err := os.ReadFile(cfg.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pemData) {
-			return nil, fmt.Errorf("ca_file: %q holds no PEM certificate", cfg.CAFile)
-		}
-		tlsCfg.RootCAs = pool
+	tr, err := newTransport(cfg, logger)
+	if err != nil {
+		return nil, err
 	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = tlsCfg
-	tr.MaxIdleConnsPerHost = cfg.Concurrency
-	tr.MaxConnsPerHost = cfg.Concurrency * 2
 	hc := &http.Client{Transport: statusTransport{base: tr}}
 	return pve.NewClient(base,
 		pve.WithHTTPClient(hc),
@@ -115,6 +103,21 @@ func newAPIClient(cfg Config, base string, logger *slog.Logger) (*pve.Client, er
 		// The library's default logger writes to stdout, which carries MCP in stdio mode.
 		pve.WithLogger(libLogger{log: logger}),
 	), nil
+}
+
+// newTransport is the HTTP transport to the cluster. TLS is configured here rather than with
+// the library's WithRootCAFile, which only logs an unreadable CA file.
+func newTransport(cfg Config, logger *slog.Logger) (*http.Transport, error) {
+	tlsCfg, err := tlsconfig.Client(tlsconfig.Settings{CAFile: cfg.CAFile, InsecureSkipVerify: cfg.InsecureSkipVerify},
+		logger, fmt.Sprintf("proxmox source %q", cfg.Name))
+	if err != nil {
+		return nil, err
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = tlsCfg
+	tr.MaxIdleConnsPerHost = cfg.Concurrency
+	tr.MaxConnsPerHost = cfg.Concurrency * 2
+	return tr, nil
 }
 
 // libLogger routes go-proxmox's log lines to slog: errors and warnings as warnings; its debug

@@ -4,12 +4,12 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"os"
 	"regexp"
 	"strings"
 	"time"
 
 	"github.com/netbox-agent/netbox-agent/internal/secret"
+	"github.com/netbox-agent/netbox-agent/internal/tlsconfig"
 )
 
 // AdapterName is the adapter type in observations and config.
@@ -37,8 +37,8 @@ type Config struct {
 	TokenID string `yaml:"token_id"`
 	// TokenSecret is the token's UUID secret.
 	TokenSecret secret.Secret `yaml:"token_secret" env:"TOKEN_SECRET"`
-	// CAFile is a PEM bundle to verify the cluster's certificate (e.g. a copy of
-	// /etc/pve/pve-root-ca.pem). Empty means the system roots.
+	// CAFile is a PEM bundle trusted in addition to the system's roots, to verify the
+	// cluster's certificate (e.g. a copy of /etc/pve/pve-root-ca.pem).
 	CAFile string `yaml:"ca_file"`
 	// InsecureSkipVerify turns certificate verification off (default false).
 	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
@@ -91,8 +91,8 @@ func (c Config) Validate() []error {
 		errs = append(errs, fmt.Errorf("token_secret: missing (set it in the config or the TOKEN_SECRET environment variable)"))
 	}
 	if c.CAFile != "" {
-		if _, err := os.Stat(c.CAFile); err != nil {
-			errs = append(errs, fmt.Errorf("ca_file: %q: %w", c.CAFile, err))
+		if err := tlsconfig.CheckCAFile(c.CAFile); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if c.Timeout <= 0 {

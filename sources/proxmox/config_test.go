@@ -1,6 +1,8 @@
 package proxmox
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -62,6 +64,10 @@ func TestConfigDefaults(t *testing.T) {
 }
 
 func TestConfigValidate(t *testing.T) {
+	notPEM := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(notPEM, []byte("-----BEGIN NOTHING-----\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name   string
 		mutate func(*Config)
@@ -75,7 +81,8 @@ func TestConfigValidate(t *testing.T) {
 		{"no secret", func(c *Config) { c.TokenSecret = secret.Secret{} }, "token_secret: missing"},
 		{"negative timeout", func(c *Config) { c.Timeout = -time.Second }, "timeout: -1s must be positive"},
 		{"concurrency too high", func(c *Config) { c.Concurrency = 500 }, "concurrency: 500 must be between 1 and 64"},
-		{"missing ca file", func(c *Config) { c.CAFile = "/nonexistent/ca.pem" }, `ca_file: "/nonexistent/ca.pem"`},
+		{"missing ca file", func(c *Config) { c.CAFile = "/nonexistent/ca.pem" }, `ca_file: "/nonexistent/ca.pem": no such file or directory`},
+		{"ca file without certificates", func(c *Config) { c.CAFile = notPEM }, `ca_file: "` + notPEM + `": no PEM certificates found`},
 		{"bad name", func(c *Config) { c.Name = "pve lab" }, `name: "pve lab"`},
 		{"cluster name with slash", func(c *Config) { c.ClusterName = "a/b" }, `cluster_name: "a/b"`},
 	}

@@ -1,9 +1,13 @@
 package proxmox
 
 import (
+	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -597,5 +601,45 @@ func BenchmarkDiscover1000VMs(b *testing.B) {
 			b.ReportMetric(float64(obs), "observations/op")
 			b.ReportMetric(float64(srv.MaxInFlight()), "max-in-flight")
 		})
+	}
+}
+
+// TestCAFileAddsToSystemRoots: ca_file is trusted in addition to the system's roots. It used to
+// replace them, so a cluster with a publicly signed certificate failed once ca_file was set.
+func TestCAFileAddsToSystemRoots(t *testing.T) {
+	srv, cfg := startLab(t)
+	cfg.SetDefaults()
+	tr, err := newTransport(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := x509.SystemCertPool()
+	if err != nil {
+		want = x509.NewCertPool() // no system bundle: the ca_file alone
+	}
+	if !want.AppendCertsFromPEM(srv.CACertPEM()) {
+		t.Fatal("simulator CA is not PEM")
+	}
+	if got := tr.TLSClientConfig; got.RootCAs == nil || !got.RootCAs.Equal(want) || got.MinVersion != tls.VersionTLS12 {
+		t.Errorf("TLS config %+v: want the system's roots plus the ca_file, TLS 1.2 at least", got)
+	}
+}
+
+// TestInsecureWarnsOnce: turning verification off is logged once, naming the source.
+func TestInsecureWarnsOnce(t *testing.T) {
+	_, cfg := startLab(t)
+	cfg.CAFile, cfg.InsecureSkipVerify = "", true
+	var logs bytes.Buffer
+	src, err := New(cfg, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := src.Check(t.Context()); err != nil {
+			t.Fatalf("Check with insecure_skip_verify: %v", err)
+		}
+	}
+	if n := strings.Count(logs.String(), `proxmox source \"pve-lab\": TLS certificate verification is OFF`); n != 1 {
+		t.Errorf("want one warning naming the source, got %d:\n%s", n, logs.String())
 	}
 }

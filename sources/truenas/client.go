@@ -8,15 +8,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
 	"github.com/netbox-agent/netbox-agent/internal/secret"
+	"github.com/netbox-agent/netbox-agent/internal/tlsconfig"
 )
 
 // maxMessage bounds one answer: a large system's dataset list with nested children runs to
@@ -39,21 +40,11 @@ type conn interface {
 // endpoint does not exist on this release: auto-detection then falls back to REST.
 var errEndpointMissing = errors.New("endpoint not served")
 
-func newHTTPClient(cfg Config) (*http.Client, error) {
-	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: cfg.InsecureSkipVerify} //nolint:gosec // opt-in by config
-	if cfg.CAFile != "" {
-		pemData, err := os.ReadFile(cfg.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("ca_file: %w", err)
-		}
-		pool, err := x509.SystemCertPool()
-		if err != nil || pool == nil {
-			pool = x509.NewCertPool()
-		}
-		if !pool.AppendCertsFromPEM(pemData) {
-			return nil, fmt.Errorf("ca_file: %q holds no PEM certificate", cfg.CAFile)
-		}
-		tlsCfg.RootCAs = pool
+func newHTTPClient(cfg Config, logger *slog.Logger) (*http.Client, error) {
+	tlsCfg, err := tlsconfig.Client(tlsconfig.Settings{CAFile: cfg.CAFile, InsecureSkipVerify: cfg.InsecureSkipVerify},
+		logger, fmt.Sprintf("truenas source %q", cfg.Name))
+	if err != nil {
+		return nil, err
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = tlsCfg

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/netbox-agent/netbox-agent/internal/secret"
+	"github.com/netbox-agent/netbox-agent/internal/tlsconfig"
 )
 
 // AdapterName is the adapter type of every TrueNAS source.
@@ -40,7 +41,7 @@ type Config struct {
 	// first (the only API from TrueNAS 26 on) and falls back to REST v2.0 when that endpoint
 	// does not exist (CORE 13, SCALE before 25.04).
 	API string `yaml:"api"`
-	// CAFile is a PEM bundle trusted in addition to the system roots (self-signed NAS certs).
+	// CAFile is a PEM bundle trusted in addition to the system's roots (self-signed NAS certs).
 	CAFile string `yaml:"ca_file"`
 	// InsecureSkipVerify turns TLS certificate verification off.
 	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
@@ -90,6 +91,11 @@ func (c Config) Validate() []error {
 	if c.API == APIREST && c.URL != "" {
 		if u, err := url.Parse(c.URL); err == nil && (u.Scheme == "ws" || u.Scheme == "wss") {
 			errs = append(errs, fmt.Errorf("api: \"rest\" does not go with the websocket url %q", c.URL))
+		}
+	}
+	if c.CAFile != "" {
+		if err := tlsconfig.CheckCAFile(c.CAFile); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if c.Timeout < 0 {

@@ -35,15 +35,15 @@ func New(cfg Config, logger *slog.Logger) (*Source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("truenas source %q: %w", cfg.Name, err)
 	}
-	client, err := newHTTPClient(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("truenas source %q: %w", cfg.Name, err)
-	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Source{cfg: cfg, ep: ep, client: client, scrubber: secret.NewScrubber(cfg.APIKey),
-		log: logger.With("source", cfg.Name, "adapter", AdapterName)}
+	logger = logger.With("source", cfg.Name, "adapter", AdapterName)
+	client, err := newHTTPClient(cfg, logger)
+	if err != nil {
+		return nil, fmt.Errorf("truenas source %q: %w", cfg.Name, err)
+	}
+	s := &Source{cfg: cfg, ep: ep, client: client, scrubber: secret.NewScrubber(cfg.APIKey), log: logger}
 	if !strings.HasPrefix(ep.rest, "https://") {
 		s.log.Warn("the API key travels unencrypted (allow_insecure_transport): TrueNAS may revoke it", "url", ep.rest)
 	}

@@ -1,8 +1,13 @@
 package truenas
 
 import (
+	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
+	"log/slog"
+	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -441,6 +446,10 @@ func TestBadInput(t *testing.T) {
 
 func TestConfigValidate(t *testing.T) {
 	key := secret.New("1-abcdefabcdef")
+	notPEM := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(notPEM, []byte("not a certificate\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		cfg  Config
@@ -457,6 +466,10 @@ func TestConfigValidate(t *testing.T) {
 		{"bad api", Config{Name: "n", URL: "https://nas.lan", APIKey: key, API: "soap"}, []string{`api: "soap" is not one of`}},
 		{"rest on wss", Config{Name: "n", URL: "wss://nas.lan", APIKey: key, API: APIREST}, []string{`api: "rest" does not go with`}},
 		{"negative timeout", Config{Name: "n", URL: "https://nas.lan", APIKey: key, Timeout: -time.Second}, []string{"timeout: -1s is negative"}},
+		{"missing ca file", Config{Name: "n", URL: "https://nas.lan", APIKey: key, CAFile: "/nonexistent/ca.pem"},
+			[]string{`ca_file: "/nonexistent/ca.pem": no such file or directory`}},
+		{"ca file without certificates", Config{Name: "n", URL: "https://nas.lan", APIKey: key, CAFile: notPEM},
+			[]string{`ca_file: "` + notPEM + `": no PEM certificates found`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -550,5 +563,40 @@ func TestLargeDatasetList(t *testing.T) {
 		if len(names) != n+4 {
 			t.Errorf("%s: %d datasets in tank, want %d", api, len(names), n+4)
 		}
+	}
+}
+
+// TestCAFileTLS: ca_file adds to the system's roots, and verification off is warned about once,
+// naming the source.
+func TestCAFileTLS(t *testing.T) {
+	srv := truenastest.NewTestServer(t, truenastest.WithFlavour(truenastest.Scale2504))
+	cfg := testConfig(t, srv, APIAuto)
+	cfg.SetDefaults()
+	client, err := newHTTPClient(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := x509.SystemCertPool()
+	if err != nil {
+		want = x509.NewCertPool() // no system bundle: the ca_file alone
+	}
+	want.AppendCertsFromPEM(srv.CertPEM())
+	if got := client.Transport.(*http.Transport).TLSClientConfig; !got.RootCAs.Equal(want) || got.MinVersion != tls.VersionTLS12 {
+		t.Errorf("TLS config: want the system's roots plus the ca_file, TLS 1.2 at least")
+	}
+
+	cfg.CAFile, cfg.InsecureSkipVerify = "", true
+	var logs bytes.Buffer
+	s, err := New(cfg, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := s.Check(t.Context()); err != nil {
+			t.Fatalf("Check with insecure_skip_verify: %v", err)
+		}
+	}
+	if n := strings.Count(logs.String(), `truenas source \"nas-lab\": TLS certificate verification is OFF`); n != 1 {
+		t.Errorf("want one warning naming the source, got %d:\n%s", n, logs.String())
 	}
 }
