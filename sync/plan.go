@@ -199,9 +199,10 @@ func (p *Plan) finish() {
 }
 
 // hash is over the JSON of the content: not the id, the creation time, the summary (counted
-// from the content), the format version or the agent version. Bodies hold maps (sorted by encoding/json), slices,
-// scalars and ownerRecords (fields declared in sorted order), so a plan hashes the same
-// before and after a save and load.
+// from the content), the format version or the agent version (ids stay what earlier versions
+// computed). Bodies hold maps (sorted by encoding/json), slices, scalars and ownerRecords
+// (fields declared in sorted order), so a plan hashes the same before and after a save and
+// load.
 func (p *Plan) hash() string {
 	h := sha256.New()
 	enc := json.NewEncoder(h) // one action at a time: the encoder buffers each value whole
