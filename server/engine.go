@@ -30,6 +30,8 @@ type EngineSyncerConfig struct {
 	// PlanDir, when set, keeps every previewed plan as PlanDir/<id>.json (sync.SavePlan), so a
 	// later process (a new stdio session, --apply-plan) can apply it.
 	PlanDir string
+	// AgentVersion is the agent's version, written into every saved plan (sync.SavePlan).
+	AgentVersion string
 	// Discovery shares discoveries between concurrent previews and with the discover_*
 	// tools (Deps.Discovery); nil discovers every time.
 	Discovery *DiscoveryCache
@@ -215,7 +217,7 @@ func (e *EngineSyncer) keep(p *syncengine.Plan) error {
 	if !planIDPattern.MatchString(p.ID) {
 		return fmt.Errorf("plan id %q is not a hash: not saved", p.ID)
 	}
-	return syncengine.SavePlan(filepath.Join(e.cfg.PlanDir, p.ID+".json"), p)
+	return syncengine.SavePlan(filepath.Join(e.cfg.PlanDir, p.ID+".json"), p, e.cfg.AgentVersion)
 }
 
 func (e *EngineSyncer) plan(id string) (*syncengine.Plan, error) {

@@ -157,7 +157,7 @@ func TestConservationOfFacts(t *testing.T) {
 				checkEntityFacts(t, e, p, w, hosts)
 			}
 			if t.Failed() {
-				t.Logf("plan:\n%s", p.Table())
+				t.Logf("plan:\n%s", planText(p))
 				return
 			}
 			// the placement is stable: a second run of the same estate writes nothing
@@ -166,7 +166,7 @@ func TestConservationOfFacts(t *testing.T) {
 				t.Fatal(err)
 			}
 			if !p2.Empty() {
-				t.Errorf("second plan is not empty:\n%s", p2.Table())
+				t.Errorf("second plan is not empty:\n%s", planText(p2))
 			}
 		})
 	}

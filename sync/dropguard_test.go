@@ -46,10 +46,10 @@ func TestSuddenDropToZeroOrphansNothing(t *testing.T) {
 				}
 			}
 			if strings.Join(stale, ",") != strings.Join(tc.wantStale, ",") {
-				t.Errorf("stale machines %v, want %v\n%s", stale, tc.wantStale, p.Table())
+				t.Errorf("stale machines %v, want %v\n%s", stale, tc.wantStale, planText(p))
 			}
 			if tc.suspicious != (p.Summary.Stale == 0) {
-				t.Errorf("stale actions: %d (suspicious case: %v)\n%s", p.Summary.Stale, tc.suspicious, p.Table())
+				t.Errorf("stale actions: %d (suspicious case: %v)\n%s", p.Summary.Stale, tc.suspicious, planText(p))
 			}
 			var notes []string
 			for _, n := range p.Notes {

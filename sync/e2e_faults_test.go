@@ -147,7 +147,7 @@ func testFaultThenCleanRun(t *testing.T, prof netboxtest.Profile) {
 				}
 			}
 			if p := l.plan(homelab(), nil); !p.Empty() {
-				t.Errorf("not converged after the clean run:\n%s", p.Table())
+				t.Errorf("not converged after the clean run:\n%s", planText(p))
 			}
 		})
 	}

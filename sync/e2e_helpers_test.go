@@ -1,7 +1,9 @@
 package sync
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"net/netip"
 	"strings"
 	"testing"
@@ -152,4 +154,18 @@ func homelab() []sources.Observation {
 		{Source: "netscan", Adapter: "netscan", NativeID: "nmap/192.168.1.50", Kind: sources.KindHost, Name: "phone",
 			Keys: sources.Keys{IPs: []netip.Addr{e2eIP("192.168.1.50")}, MACs: []sources.MAC{"DA:A1:19:00:00:01"}}},
 	}
+}
+
+// planText is the plan for a failing test's message and for checks that it says something
+// (a note's reason): its JSON, indented, unescaped. The table people read is a view outside
+// this package (sync/planview) and tested there.
+func planText(p *Plan) string {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", " ")
+	if err := enc.Encode(p); err != nil {
+		return "plan does not encode: " + err.Error()
+	}
+	return b.String()
 }

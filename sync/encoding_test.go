@@ -112,7 +112,7 @@ func TestPlanHashIsTheSequentialEncoding(t *testing.T) {
 			t.Fatalf("%d actions: id %s, sequential encoding hashes to %s", n, p.ID, want)
 		}
 		path := filepath.Join(t.TempDir(), "plan.json")
-		if err := SavePlan(path, p); err != nil {
+		if err := SavePlan(path, p, "test"); err != nil {
 			t.Fatal(err)
 		}
 		loaded, err := LoadPlan(path)

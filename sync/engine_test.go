@@ -41,7 +41,7 @@ func TestMatchNeverGuesses(t *testing.T) {
 				found = found || (c.Kind == "match" && strings.Contains(c.Reason, tc.reason))
 			}
 			if !found {
-				t.Errorf("no match conflict %q:\n%s", tc.reason, p.Table())
+				t.Errorf("no match conflict %q:\n%s", tc.reason, planText(p))
 			}
 			for _, a := range p.Actions {
 				if a.Endpoint == epDevices || a.Endpoint == epInterfaces {
@@ -152,7 +152,7 @@ func TestLocationsOnlyWhenAsked(t *testing.T) {
 			t.Errorf("location %v, want Garage", d["location"])
 		}
 		if p := l.plan(plug, nil); !p.Empty() {
-			t.Errorf("locations=%v: not converged:\n%s", on, p.Table())
+			t.Errorf("locations=%v: not converged:\n%s", on, planText(p))
 		}
 		l.close() // the next lab may be the same real NetBox
 	}

@@ -105,7 +105,7 @@ func TestIdentityOutageAfterFullApply(t *testing.T) {
 			nb, eng := identityTarget(t, Config{Hosts: hosts})
 			applyOK(t, eng, planIdentity(t, eng, outageEstate()))
 			if p := planIdentity(t, eng, outageEstate()); len(fieldChanges(p)) > 0 || p.Summary.Create > 0 {
-				t.Fatalf("not converged after the first apply:\n%s", p.Table())
+				t.Fatalf("not converged after the first apply:\n%s", planText(p))
 			}
 			role := func() string {
 				d := nb.Find("dcim/devices", "pve1")
@@ -129,7 +129,7 @@ func TestIdentityOutageAfterFullApply(t *testing.T) {
 				}
 			}
 			if ch := fieldChanges(out); len(ch) > 0 {
-				t.Errorf("outage plan changes fields of objects the failed source saw (shape 3): %v\n%s", ch, out.Table())
+				t.Errorf("outage plan changes fields of objects the failed source saw (shape 3): %v\n%s", ch, planText(out))
 			}
 			for _, n := range out.Notes {
 				if strings.Contains(n.Reason, "suspicious") {
@@ -148,7 +148,7 @@ func TestIdentityOutageAfterFullApply(t *testing.T) {
 			}
 			back := planIdentity(t, eng, outageEstate())
 			if ch := fieldChanges(back); len(ch) > 0 || back.Summary.Create > 0 || back.Summary.Stale > 0 {
-				t.Errorf("the good run after the outage writes fields back (flapping): %v\n%s", ch, back.Table())
+				t.Errorf("the good run after the outage writes fields back (flapping): %v\n%s", ch, planText(back))
 			}
 		})
 	}
@@ -167,10 +167,10 @@ func TestIdentityDropGuardNamesOnlyTheSourceThatDropped(t *testing.T) {
 		}
 	}
 	if !slices.Equal(named, []string{"source pve-a"}) {
-		t.Fatalf("drop guard named %v, want only source pve-a\n%s", named, p.Table())
+		t.Fatalf("drop guard named %v, want only source pve-a\n%s", named, planText(p))
 	}
 	if p.Summary.Stale > 0 || p.Summary.Delete > 0 {
-		t.Fatalf("plan orphans after a sudden drop:\n%s", p.Table())
+		t.Fatalf("plan orphans after a sudden drop:\n%s", planText(p))
 	}
 }
 

@@ -341,7 +341,7 @@ func TestIdentityOutagePropertyOnGeneratedEstates(t *testing.T) {
 			continue
 		}
 		if p := full(g.obs); p.Summary.Create > 0 || len(fieldChanges(p)) > 0 {
-			t.Fatalf("seed %d: not converged after a full apply:\n%s", seed, p.Table())
+			t.Fatalf("seed %d: not converged after a full apply:\n%s", seed, planText(p))
 		}
 		// which sources saw each object, by its ownership record
 		seenBy := map[string]map[string]bool{}
@@ -378,7 +378,7 @@ func TestIdentityOutagePropertyOnGeneratedEstates(t *testing.T) {
 			}
 			for _, a := range p.Actions {
 				if a.Op == OpUpdate && a.ID != 0 && len(a.Changes) > 0 && seenBy[a.Endpoint+"|"+strconv.Itoa(a.ID)][failed] {
-					t.Errorf("seed %d, %s failing: changes %s %q, which it saw: %+v\n%s", seed, failed, a.Type, a.Name, a.Changes, p.Table())
+					t.Errorf("seed %d, %s failing: changes %s %q, which it saw: %+v\n%s", seed, failed, a.Type, a.Name, a.Changes, planText(p))
 				}
 			}
 			if t.Failed() {

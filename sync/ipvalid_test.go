@@ -57,7 +57,7 @@ func TestAddressesNetBoxRefusesAreNotSent(t *testing.T) {
 	obs = append(obs, inv)
 	p, rep := l.sync(obs, nil) // fails the test on any failed action
 	if rep.Summary.Failed != 0 {
-		t.Fatalf("apply failed %d actions:\n%s", rep.Summary.Failed, p.Table())
+		t.Fatalf("apply failed %d actions:\n%s", rep.Summary.Failed, planText(p))
 	}
 	have := map[string]bool{}
 	for _, o := range l.objects("ipam/ip-addresses") {
@@ -73,13 +73,13 @@ func TestAddressesNetBoxRefusesAreNotSent(t *testing.T) {
 			t.Errorf("%s was sent: NetBox refuses it on an interface", a)
 		}
 	}
-	tab := p.Table()
+	tab := planText(p)
 	for _, want := range []string{"10.9.8.0 is the network ID of 10.9.8.0/24", "10.9.8.255 is the broadcast address", "2001:db8:: is the network ID"} {
 		if !strings.Contains(tab, want) {
 			t.Errorf("plan does not say %q:\n%s", want, tab)
 		}
 	}
 	if p := l.plan(obs, nil); !p.Empty() {
-		t.Errorf("not converged:\n%s", p.Table())
+		t.Errorf("not converged:\n%s", planText(p))
 	}
 }

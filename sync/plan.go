@@ -121,8 +121,22 @@ type Summary struct {
 	NotWritten int `json:"not_written,omitempty"`
 }
 
+// PlanFormat is the format_version of the plan files this agent writes and the only one it
+// loads. Bump it when a field is added, removed or changes meaning in a way an agent of the
+// other format would misread (drop or misapply): an agent never applies a plan it cannot read
+// exactly. Format 1 is the layout plans had before the field existed, plus the field.
+const PlanFormat = 1
+
 // Plan is every write one sync would make, computed against one NetBox snapshot.
 type Plan struct {
+	// FormatVersion is the plan file format (PlanFormat). Named as terraform names the version
+	// of its JSON plans, and unlike "version" it cannot be mistaken for netbox_version or
+	// agent_version beside it. Outside the hash: plan ids stay what they were.
+	FormatVersion int `json:"format_version"`
+	// AgentVersion is the version of the agent that wrote the plan file (main.version, set at
+	// build time), for people reading a refused plan; empty on a plan not saved yet. Outside
+	// the hash, like FormatVersion.
+	AgentVersion string `json:"agent_version"`
 	// ID is the hash of the plan's content (actions, conflicts, notes).
 	ID            string     `json:"id"`
 	CreatedAt     time.Time  `json:"created_at"`
@@ -179,13 +193,16 @@ func (p *Plan) finish() {
 			p.Summary.Delete++
 		}
 	}
+	p.FormatVersion = PlanFormat
 	p.ID = p.hash()
 	p.sealed = true
 }
 
-// hash is over the JSON of the content. Bodies hold maps (sorted by encoding/json), slices,
-// scalars and ownerRecords (fields declared in sorted order), so a plan hashes the same
-// before and after a save and load.
+// hash is over the JSON of the content: not the id, the creation time, the summary (counted
+// from the content), the format version or the agent version (ids stay what earlier versions
+// computed). Bodies hold maps (sorted by encoding/json), slices, scalars and ownerRecords
+// (fields declared in sorted order), so a plan hashes the same before and after a save and
+// load.
 func (p *Plan) hash() string {
 	h := sha256.New()
 	enc := json.NewEncoder(h) // one action at a time: the encoder buffers each value whole
@@ -241,9 +258,13 @@ func (p *Plan) Verify() error {
 	return nil
 }
 
-// SavePlan writes the plan as JSON to path (mode 0600: plans name the estate).
-func SavePlan(path string, p *Plan) error {
-	b, err := json.MarshalIndent(p, "", "  ")
+// SavePlan writes the plan as JSON to path (mode 0600: plans name the estate), stamped with
+// the format version and agentVersion, the version of the agent writing it. p is not modified:
+// the server saves a plan other goroutines may be reading.
+func SavePlan(path string, p *Plan, agentVersion string) error {
+	file := *p
+	file.FormatVersion, file.AgentVersion = PlanFormat, agentVersion
+	b, err := json.MarshalIndent(&file, "", "  ")
 	if err != nil {
 		return fmt.Errorf("save plan %s: %w", p.ID, err)
 	}
@@ -253,11 +274,50 @@ func SavePlan(path string, p *Plan) error {
 	return nil
 }
 
-// LoadPlan reads a plan saved by SavePlan and verifies its id.
+// PlanFormatError is a plan file of another format than PlanFormat; without Present, a file
+// with no format_version at all, written by an agent older than format 1.
+type PlanFormatError struct {
+	Path         string
+	Found        int
+	Present      bool
+	AgentVersion string // of the agent that wrote the file, when it says
+}
+
+func (e *PlanFormatError) Error() string {
+	found := "no format_version (written by an agent older than plan format 1)"
+	if e.Present {
+		by := ""
+		if e.AgentVersion != "" {
+			by = ", written by netbox-agent " + e.AgentVersion
+		}
+		found = fmt.Sprintf("format_version %d%s", e.Found, by)
+	}
+	return fmt.Sprintf("plan file %s has %s; this agent reads plan format %d only: run preview again "+
+		"(--run-once --dry-run --plan-out FILE, or preview_sync) and apply the new plan", e.Path, found, PlanFormat)
+}
+
+// LoadPlan reads a plan saved by SavePlan, refuses one of another format (PlanFormatError)
+// and verifies its id.
 func LoadPlan(path string) (*Plan, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("load plan: %w", err)
+	}
+	// The format first, alone: a plan of another format may not even decode into this Plan,
+	// and its decode error would hide the reason.
+	var head struct {
+		FormatVersion *int   `json:"format_version"` // nil: no such field
+		AgentVersion  string `json:"agent_version"`
+	}
+	if err := json.Unmarshal(b, &head); err != nil {
+		return nil, fmt.Errorf("load plan %s: %w", path, err)
+	}
+	if head.FormatVersion == nil || *head.FormatVersion != PlanFormat {
+		e := &PlanFormatError{Path: path, AgentVersion: head.AgentVersion}
+		if head.FormatVersion != nil {
+			e.Found, e.Present = *head.FormatVersion, true
+		}
+		return nil, fmt.Errorf("load plan: %w", e)
 	}
 	var p Plan
 	if err := json.Unmarshal(b, &p); err != nil {
@@ -269,3 +329,12 @@ func LoadPlan(path string) (*Plan, error) {
 	p.sealed = true
 	return &p, nil
 }
+
+// PlannedRef reports whether v refers to an object the plan creates ({"$ref": key} in a body
+// or a change), and the key of its create: views show it as the new object.
+func PlannedRef(v any) (key string, ok bool) { return isRef(v) }
+
+// DisplayValue is what people are shown for a value of a body or a change: a NetBox object
+// by its display name (or name, address, value, id), a planned one as "(new) key", any other
+// value as it is.
+func DisplayValue(v any) any { return displayOf(v) }

@@ -22,7 +22,7 @@ func TestFailedSourceKeepsItsProvenance(t *testing.T) {
 	ran := map[string]bool{"pve-lab": true, "nas": true} // netscan failed
 	p := l.plan(withoutScan, ran)
 	if !p.Empty() {
-		t.Fatalf("a failed source made the run rewrite what it saw:\n%s", p.Table())
+		t.Fatalf("a failed source made the run rewrite what it saw:\n%s", planText(p))
 	}
 	web := l.find(epVMsAPI, "web")
 	rec, ok := ownership(web, "netbox_agent")
@@ -38,6 +38,6 @@ func TestFailedSourceKeepsItsProvenance(t *testing.T) {
 	}
 	// Back again: still nothing to do.
 	if p := l.plan(homelab(), nil); !p.Empty() {
-		t.Fatalf("the source's return made changes:\n%s", p.Table())
+		t.Fatalf("the source's return made changes:\n%s", planText(p))
 	}
 }

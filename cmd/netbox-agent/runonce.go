@@ -14,6 +14,7 @@ import (
 	"github.com/netbox-agent/netbox-agent/internal/logging"
 	"github.com/netbox-agent/netbox-agent/sources"
 	"github.com/netbox-agent/netbox-agent/sync"
+	"github.com/netbox-agent/netbox-agent/sync/planview"
 )
 
 // runReport is what a headless run did, printed as JSON with --output json.
@@ -30,6 +31,9 @@ type runReport struct {
 	ExitCode  int            `json:"exit_code"`
 }
 
+// planReport is the plan's view in the report (sync/planview).
+type planReport = planview.Report
+
 type sourceReport struct {
 	Name         string            `json:"name"`
 	Adapter      string            `json:"adapter"`
@@ -40,16 +44,6 @@ type sourceReport struct {
 	Skipped  []sources.Skip `json:"skipped,omitempty"`
 	Error    string         `json:"error,omitempty"`
 	Duration string         `json:"duration"`
-}
-
-type planReport struct {
-	ID        string       `json:"id"`
-	Summary   sync.Summary `json:"summary"`
-	SavedTo   string       `json:"saved_to,omitempty"`
-	Conflicts []string     `json:"conflicts,omitempty"`
-	// NotWritten lists (up to maxReportedWarnings) the facts the plan leaves out, with why;
-	// Summary.NotWritten counts them all.
-	NotWritten []sync.NotWritten `json:"not_written,omitempty"`
 }
 
 type applyReport struct {
@@ -155,11 +149,7 @@ func runOnce(ctx context.Context, o options, a *agent, stdout, stderr io.Writer)
 	if err != nil {
 		return finish(exitFailure, fmt.Errorf("plan: %w", err))
 	}
-	rep.Plan = &planReport{ID: plan.ID, Summary: plan.Summary}
-	for _, c := range plan.Conflicts {
-		rep.Plan.Conflicts = append(rep.Plan.Conflicts, fmt.Sprintf("%s %s: %s", c.Kind, c.Key, c.Reason))
-	}
-	rep.Plan.NotWritten = plan.NotWritten[:min(len(plan.NotWritten), maxReportedWarnings)]
+	rep.Plan = planview.NewReport(plan)
 	if n := len(plan.NotWritten); n > 0 {
 		byFact := map[string]int{}
 		for _, nw := range plan.NotWritten {
@@ -169,13 +159,13 @@ func runOnce(ctx context.Context, o options, a *agent, stdout, stderr io.Writer)
 			"macs", byFact[sync.FactMAC], "ips", byFact[sync.FactIP], "services", byFact[sync.FactService], "disks", byFact[sync.FactDisk])
 	}
 	if o.planOut != "" {
-		if err := sync.SavePlan(o.planOut, plan); err != nil {
+		if err := sync.SavePlan(o.planOut, plan, version); err != nil {
 			return finish(exitFailure, fmt.Errorf("--plan-out: %w", err))
 		}
 		rep.Plan.SavedTo = o.planOut
 	}
 	if o.output == "table" {
-		fmt.Fprint(stdout, plan.Table())
+		fmt.Fprint(stdout, planview.Table(plan))
 		if o.planOut != "" {
 			fmt.Fprintf(stdout, "Plan saved to %s; apply it with: netbox-agent --config ... --apply-plan %s\n", o.planOut, o.planOut)
 		}
@@ -232,9 +222,9 @@ func runApplyPlan(ctx context.Context, o options, a *agent, stdout, stderr io.Wr
 	if err != nil {
 		return finish(exitFailure, fmt.Errorf("--apply-plan: %w", err))
 	}
-	rep.Plan = &planReport{ID: plan.ID, Summary: plan.Summary}
+	rep.Plan = planview.SummaryReport(plan)
 	if o.output == "table" {
-		fmt.Fprint(stdout, plan.Table())
+		fmt.Fprint(stdout, planview.Table(plan))
 	}
 	return applyPlan(ctx, o, a, plan, rep, prog, stdout, false, finish)
 }

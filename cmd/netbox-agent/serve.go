@@ -27,7 +27,7 @@ func mcpServer(cfg *Config, a *agent, metrics *server.Metrics, plansDir string, 
 	// one estate share a discovery, and a preview right after a discovery reuses it.
 	discovery := server.NewDiscoveryCache(discoveryTTL)
 	syncer, err := server.NewEngineSyncer(server.EngineSyncerConfig{
-		Engine: a.engine, Sources: a.all, Merge: cfg.Merge, PlanDir: plansDir,
+		Engine: a.engine, Sources: a.all, Merge: cfg.Merge, PlanDir: plansDir, AgentVersion: version,
 		Discovery: discovery, Metrics: metrics, Logger: a.log.With("component", "sync"),
 	})
 	if err != nil {

@@ -1,19 +1,25 @@
-package sync
+// Package planview renders sync plans for people and programs: the terminal table and the
+// plan part of the JSON run report. Views live apart from the plan model (package sync), as
+// terraform keeps its views apart from its plans: the model is what apply verifies and
+// writes, a view may change without touching a plan's id or file format.
+package planview
 
 import (
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/netbox-agent/netbox-agent/sync"
 )
 
 // Table renders the plan for people: actions grouped by object type (+ create, ~ update,
 // ~ stale, - delete) with per-field before -> after, source and reason; then conflicts, notes
 // and a summary line.
-func (p *Plan) Table() string {
+func Table(p *sync.Plan) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Plan %s (NetBox %s)\n", p.ID, p.NetBoxVersion)
-	byType := map[string][]Action{}
+	byType := map[string][]sync.Action{}
 	var order []string
 	for _, a := range p.Actions {
 		if _, ok := byType[a.Type]; !ok {
@@ -24,22 +30,22 @@ func (p *Plan) Table() string {
 	for _, t := range order {
 		fmt.Fprintf(&b, "\n%s (%d)\n", t, len(byType[t]))
 		for _, a := range byType[t] {
-			sym := map[Op]string{OpCreate: "+", OpUpdate: "~", OpStale: "~", OpDelete: "-"}[a.Op]
+			sym := map[sync.Op]string{sync.OpCreate: "+", sync.OpUpdate: "~", sync.OpStale: "~", sync.OpDelete: "-"}[a.Op]
 			id := ""
 			if a.ID != 0 {
 				id = fmt.Sprintf(" #%d", a.ID)
 			}
 			extra := ""
-			if a.Op == OpStale {
+			if a.Op == sync.OpStale {
 				extra = " (stale)"
 			}
 			fmt.Fprintf(&b, "  %s %s%s%s", sym, a.Name, id, extra)
-			if a.Reason != "" && a.Op != OpCreate {
+			if a.Reason != "" && a.Op != sync.OpCreate {
 				fmt.Fprintf(&b, "  [%s]", a.Reason)
 			}
 			b.WriteByte('\n')
 			switch a.Op {
-			case OpCreate:
+			case sync.OpCreate:
 				for _, k := range slices.Sorted(maps.Keys(a.Body)) {
 					if k == "custom_fields" || k == "tags" {
 						continue
@@ -118,8 +124,9 @@ func (p *Plan) Table() string {
 	return b.String()
 }
 
+// show is a value of a body or a change as the table prints it.
 func show(v any) string {
-	if k, ok := isRef(v); ok {
+	if k, ok := sync.PlannedRef(v); ok {
 		return "(new " + k + ")"
 	}
 	switch x := v.(type) {
@@ -131,10 +138,7 @@ func show(v any) string {
 		}
 		return x
 	case map[string]any:
-		if k, ok := isRef(x); ok {
-			return "(new " + k + ")"
-		}
-		return fmt.Sprint(displayOf(x))
+		return fmt.Sprint(sync.DisplayValue(x))
 	}
 	return fmt.Sprint(v)
 }
