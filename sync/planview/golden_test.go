@@ -16,7 +16,6 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/netbox-agent/netbox-agent/internal/lab"
 	"github.com/netbox-agent/netbox-agent/netbox"
 	"github.com/netbox-agent/netbox-agent/sources"
 	"github.com/netbox-agent/netbox-agent/sources/homeassistant"
@@ -25,6 +24,7 @@ import (
 	"github.com/netbox-agent/netbox-agent/sources/truenas"
 	"github.com/netbox-agent/netbox-agent/sync"
 	"github.com/netbox-agent/netbox-agent/sync/planview"
+	"github.com/netbox-agent/netbox-agent/test/lab"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden with the views' output")

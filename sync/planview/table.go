@@ -1,7 +1,3 @@
-// Package planview renders sync plans for people and programs: the terminal table and the
-// plan part of the JSON run report. Views live apart from the plan model (package sync), as
-// terraform keeps its views apart from its plans: the model is what apply verifies and
-// writes, a view may change without touching a plan's id or file format.
 package planview
 
 import (

@@ -20,6 +20,7 @@ const (
 	roomCmd       room = "cmd"       // cmd/*: binaries, wire everything
 	roomServer    room = "server"    // MCP tools and HTTP
 	roomSync      room = "sync"      // merge, match, plan, apply
+	roomView      room = "view"      // sync/planview: the plan's table and JSON report
 	roomNetBox    room = "netbox"    // the NetBox client
 	roomSources   room = "sources"   // the Observation model shared by adapters
 	roomAdapter   room = "adapter"   // sources/<name>: one product each
@@ -41,6 +42,8 @@ func roomOf(rel string) room {
 		return roomServer
 	case rel == "sync":
 		return roomSync
+	case rel == "sync/planview":
+		return roomView
 	case rel == "netbox":
 		return roomNetBox
 	case rel == "netbox/netboxtest":
@@ -106,6 +109,10 @@ func allowed(from, to string) error {
 	case roomSync:
 		if rt != roomSources && rt != roomNetBox && rt != roomInternal {
 			return errors.New("sync knows sources, netbox and internal/*: never server, cmd or an adapter")
+		}
+	case roomView:
+		if rt != roomSync && rt != roomSources && rt != roomInternal {
+			return errors.New("a plan view reads the plan model (sync) only: never netbox, server, cmd or an adapter")
 		}
 	case roomServer:
 		// server may import sync, sources, netbox, the adapters and internal/*; the lines it
