@@ -47,14 +47,12 @@ func mcpServer(cfg *Config, a *agent, metrics *server.Metrics, plansDir string, 
 		Version:         version,
 	}
 	for _, s := range a.truenas {
-		if pl, ok := server.PoolListerOf(s); ok {
-			deps.TrueNAS = append(deps.TrueNAS, pl)
-		}
+		deps.TrueNAS = append(deps.TrueNAS, s)
 	}
 	// scan_subnet and read_inventory act through one instance: the first configured. Its
 	// allowlist (netscan) and files (inventory) bound what a client may ask for.
 	if len(a.netscan) > 0 {
-		deps.Scanner = server.ScannerVia(a.netscan[0].Scan)
+		deps.Scanner = a.netscan[0]
 		ns := a.netscan[0]
 		deps.ScannerReady = func() error {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -63,7 +61,7 @@ func mcpServer(cfg *Config, a *agent, metrics *server.Metrics, plansDir string, 
 		}
 	}
 	if len(a.inventory) > 0 {
-		deps.Inventory = server.InventoryVia(a.inventory[0].ReadFile)
+		deps.Inventory = a.inventory[0]
 		ic := cfg.Sources.Inventory[0]
 		for _, f := range ic.Files {
 			deps.InventoryPaths = append(deps.InventoryPaths, f.Path)
