@@ -33,7 +33,7 @@ const (
 type Object map[string]any
 
 // ID is the object's "id", 0 when absent.
-func (o Object) ID() int { return toInt(o["id"]) }
+func (o Object) ID() int { return ToInt(o["id"]) }
 
 // String gives a field as text: strings as they are, choice fields ({value, label}) as their
 // value, numbers and booleans formatted, anything else (absent, null, objects) as "".
@@ -66,12 +66,12 @@ func (o Object) String(key string) string {
 // number (as written by the agent). 0 when absent or null.
 func (o Object) RefID(key string) int {
 	if m, ok := o[key].(map[string]any); ok {
-		return toInt(m["id"])
+		return ToInt(m["id"])
 	}
 	if m, ok := o[key].(Object); ok {
-		return toInt(m["id"])
+		return ToInt(m["id"])
 	}
-	return toInt(o[key])
+	return ToInt(o[key])
 }
 
 // CustomField gives the value of custom field name (nil when unset). Select fields, which
@@ -106,7 +106,8 @@ func (o Object) TagSlugs() []string {
 	return out
 }
 
-func toInt(v any) int {
+// ToInt reads a decoded JSON number (or numeric string) as an int, 0 for anything else.
+func ToInt(v any) int {
 	switch n := v.(type) {
 	case float64:
 		return int(n)

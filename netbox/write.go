@@ -17,7 +17,7 @@ type Result struct {
 // CreateOptions tunes Create.
 type CreateOptions struct {
 	// LookupKey gives NetBox filters that find exactly this object once it exists, e.g.
-	// url.Values{"cf_netbox_agent_id": {"proxmox:pve1/vm/101"}} (see CustomFieldLookup).
+	// url.Values{"cf_netbox_agent_id": {"proxmox:pve1/vm/101"}}.
 	// When a bulk create gets no answer (dropped connection, 502/503/504 after sending), the
 	// client looks each object up before resending, so a retry never creates duplicates.
 	// When it is nil or returns no filters, DefaultLookupKey(endpoint) is used; objects with
@@ -33,18 +33,6 @@ type CreateOptions struct {
 type UpdateOptions struct {
 	// AnswerFields is as in CreateOptions.
 	AnswerFields []string
-}
-
-// CustomFieldLookup returns a LookupKey that finds objects by the value of a custom field
-// (the identity the agent stores on objects it creates).
-func CustomFieldLookup(field string) func(Object) url.Values {
-	return func(o Object) url.Values {
-		v := o.CustomField(field)
-		if v == nil || v == "" {
-			return nil
-		}
-		return url.Values{"cf_" + field: {Object{"v": v}.String("v")}}
-	}
 }
 
 // DefaultLookupKey gives the natural key NetBox enforces as unique for an endpoint (slug, or

@@ -54,10 +54,6 @@ func realLab(t *testing.T) (*server.Server, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pools, ok := server.PoolListerOf(nas)
-	if !ok {
-		t.Fatal("truenas.Source has no ListPools")
-	}
 
 	haSim := homeassistanttest.NewTestServer(t, homeassistanttest.WithDataset(homeassistanttest.SampleHome()))
 	ha, err := homeassistant.New(homeassistant.Config{Name: "ha-lab", URL: haSim.URL, Token: secret.New(homeassistanttest.DefaultToken), Timeout: 10 * time.Second}, nil)
@@ -84,9 +80,9 @@ func realLab(t *testing.T) (*server.Server, string) {
 	srv, err := server.New(server.Config{}, server.Deps{
 		Proxmox:        []sources.Source{pve},
 		HomeAssistant:  []sources.Source{ha},
-		TrueNAS:        []server.PoolLister{pools},
-		Scanner:        server.ScannerVia(ns.Scan),
-		Inventory:      server.InventoryVia(inv.ReadFile),
+		TrueNAS:        []server.PoolLister{nas},
+		Scanner:        ns,
+		Inventory:      inv,
 		InventoryPaths: []string{filepath.Join(invDir, "*.csv")},
 		AllSources:     []sources.Source{pve, nas, ha, inv, ns},
 		Secrets:        []secret.Secret{secret.New(proxmoxtest.DefaultTokenSecret), secret.New(nasSim.APIKey()), secret.New(homeassistanttest.DefaultToken)},

@@ -9,21 +9,24 @@ import (
 
 	"github.com/netbox-agent/netbox-agent/internal/secret"
 	"github.com/netbox-agent/netbox-agent/sources"
+	"github.com/netbox-agent/netbox-agent/sources/inventory"
+	"github.com/netbox-agent/netbox-agent/sources/netscan"
+	"github.com/netbox-agent/netbox-agent/sources/truenas"
 )
 
 // The interfaces below are what the server needs from the packages it wraps. They are defined
-// here, where they are used, so the server builds and is tested against small fakes while the
-// adapters and the engine evolve; cmd/netbox-agent fills Deps with the real implementations
-// (or thin adapters around them).
+// here, where they are used, so the server is tested against small fakes; they speak the
+// adapters' own types (no adapter imports the server), so cmd/netbox-agent passes the
+// adapters' sources as they are.
 
-// PoolLister lists the storage pools of one TrueNAS instance.
+// PoolLister lists the storage pools of one TrueNAS instance, as *truenas.Source does.
 type PoolLister interface {
 	// Name is the configured instance name.
 	Name() string
-	Pools(ctx context.Context) ([]Pool, error)
+	Pools(ctx context.Context) ([]truenas.Pool, error)
 }
 
-// Pool is one storage pool as list_truenas_pools shows it (the JSON shape of truenas.Pool).
+// Pool is one storage pool as list_truenas_pools shows it.
 type Pool struct {
 	Name           string     `json:"name"`
 	GUID           string     `json:"guid,omitempty"`
@@ -48,122 +51,31 @@ type PoolDataset struct {
 	AvailableBytes uint64 `json:"available_bytes"`
 }
 
-// PoolsVia adapts an adapter's Pools method whose pool type has Pool's JSON shape (such as
-// (*truenas.Source).Pools): server.PoolsVia(src.Name(), src.Pools).
-func PoolsVia[P any](name string, pools func(context.Context) ([]P, error)) PoolLister {
-	return poolsFunc{name: name, pools: func(ctx context.Context) ([]Pool, error) {
-		in, err := pools(ctx)
-		if err != nil {
-			return nil, err
-		}
-		var out []Pool
-		if err := convertJSON(in, &out); err != nil {
-			return nil, fmt.Errorf("truenas %q: pools: %w", name, err)
-		}
-		for i := range out {
-			out[i].DatasetCount = len(out[i].Datasets)
-		}
-		return out, nil
-	}}
-}
-
-// PoolListerOf adapts a TrueNAS source that offers ListPools(ctx) (any, error) (the value
-// having Pool's JSON shape), as *truenas.Source does; false when src has no such method.
-func PoolListerOf(src sources.Source) (PoolLister, bool) {
-	lp, ok := src.(interface {
-		ListPools(ctx context.Context) (any, error)
-	})
-	if !ok {
-		return nil, false
+// poolOf is a TrueNAS pool as list_truenas_pools shows it, with every dataset.
+func poolOf(p truenas.Pool) Pool {
+	out := Pool{Name: p.Name, GUID: p.GUID, Status: p.Status, Healthy: p.Healthy, SizeBytes: p.SizeBytes,
+		AllocatedBytes: p.AllocatedBytes, FreeBytes: p.FreeBytes, Disks: p.Disks, LastScrub: p.LastScrub,
+		DatasetCount: len(p.Datasets)}
+	for _, d := range p.Datasets {
+		out.Datasets = append(out.Datasets, PoolDataset{Name: d.Name, Type: d.Type, Mountpoint: d.Mountpoint,
+			UsedBytes: d.UsedBytes, AvailableBytes: d.AvailableBytes})
 	}
-	return PoolsVia(src.Name(), func(ctx context.Context) ([]any, error) {
-		v, err := lp.ListPools(ctx)
-		if err != nil {
-			return nil, err
-		}
-		var list []any
-		if err := convertJSON(v, &list); err != nil {
-			return nil, fmt.Errorf("truenas %q: pools: %w", src.Name(), err)
-		}
-		return list, nil
-	}), true
+	return out
 }
 
-type poolsFunc struct {
-	name  string
-	pools func(context.Context) ([]Pool, error)
-}
-
-func (p poolsFunc) Name() string                              { return p.name }
-func (p poolsFunc) Pools(ctx context.Context) ([]Pool, error) { return p.pools(ctx) }
-
-// ScanRequest asks the network scanner to look at some targets (the JSON shape of
-// netscan.ScanRequest).
-type ScanRequest struct {
-	// Targets are addresses, CIDR prefixes or ranges, checked by the server for their shape
-	// and by the scanner against its allowlist and size limit.
-	Targets []string `json:"targets"`
-	// Profile is ping, ports, services or os; "" is the configured one.
-	Profile string `json:"profile,omitempty"`
-	// Ports ("22", "8000-8100"), when set, replace the configured port list.
-	Ports []string `json:"ports,omitempty"`
-}
-
-// SubnetScanner runs a network scan (netscan). It must refuse targets outside its configured
-// networks or above its size limit, honour ctx cancellation (stop nmap) and report progress.
+// SubnetScanner runs a network scan, as *netscan.Source does. It must refuse targets outside
+// its configured networks or above its size limit, honour ctx cancellation (stop nmap) and
+// report progress.
 type SubnetScanner interface {
-	Scan(ctx context.Context, req ScanRequest, progress sources.Progress) (sources.Result, error)
+	Scan(ctx context.Context, req netscan.ScanRequest, progress sources.Progress) (sources.Result, error)
 }
 
-// ScannerVia adapts a Scan method whose request type has ScanRequest's JSON shape (such as
-// (*netscan.Source).Scan): server.ScannerVia(ns.Scan).
-func ScannerVia[R any](scan func(context.Context, R, sources.Progress) (sources.Result, error)) SubnetScanner {
-	return scanFunc(func(ctx context.Context, req ScanRequest, progress sources.Progress) (sources.Result, error) {
-		var r R
-		if err := convertJSON(req, &r); err != nil {
-			return sources.Result{}, fmt.Errorf("scan request: %w", err)
-		}
-		return scan(ctx, r, progress)
-	})
-}
-
-type scanFunc func(context.Context, ScanRequest, sources.Progress) (sources.Result, error)
-
-func (f scanFunc) Scan(ctx context.Context, req ScanRequest, p sources.Progress) (sources.Result, error) {
-	return f(ctx, req, p)
-}
-
-func convertJSON(in, out any) error {
-	b, err := json.Marshal(in)
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(b, out)
-}
-
-// InventoryReader reads one inventory file. The server checks beforehand that the path lies
-// inside the configured inventory files (globs allowed) and directories; the reader checks
-// again.
+// InventoryReader reads one inventory file, as *inventory.Source does. The server checks
+// beforehand that the path lies inside the configured inventory files (globs allowed) and
+// directories; the reader checks again.
 type InventoryReader interface {
-	// ReadFile parses the file; format is one of InventoryFormats or "" (detect).
-	ReadFile(ctx context.Context, path, format string) (sources.Result, error)
-}
-
-// InventoryFormats are the format names read_inventory accepts (those of sources/inventory).
-var InventoryFormats = []string{"csv", "ansible-ini", "ansible-yaml", "ansible-json", "dnsmasq", "kea", "dhcpd", "hosts"}
-
-// InventoryVia adapts a ReadFile method whose format is a string type (such as
-// (*inventory.Source).ReadFile): server.InventoryVia(inv.ReadFile).
-func InventoryVia[F ~string](read func(ctx context.Context, path string, format F) (sources.Result, error)) InventoryReader {
-	return inventoryFunc(func(ctx context.Context, path, format string) (sources.Result, error) {
-		return read(ctx, path, F(format))
-	})
-}
-
-type inventoryFunc func(ctx context.Context, path, format string) (sources.Result, error)
-
-func (f inventoryFunc) ReadFile(ctx context.Context, path, format string) (sources.Result, error) {
-	return f(ctx, path, format)
+	// ReadFile parses the file; format is one of inventory.Formats() or "" (detect).
+	ReadFile(ctx context.Context, path string, format inventory.Format) (sources.Result, error)
 }
 
 // PreviewRequest selects what a preview covers.

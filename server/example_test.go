@@ -52,7 +52,6 @@ func Example_wiring() {
 		Engine:  syncengine.NewEngine(syncengine.FromClient(nb), syncCfg, logger),
 		Sources: all, Merge: syncengine.DefaultMergeConfig(), PlanDir: planDir, Metrics: metrics, Logger: logger,
 	})
-	pools, _ := server.PoolListerOf(nas)
 	var invPaths []string
 	for _, f := range invCfg.Files {
 		invPaths = append(invPaths, f.Path)
@@ -63,9 +62,9 @@ func Example_wiring() {
 		Logger:          logger,
 		Proxmox:         []sources.Source{pve},
 		HomeAssistant:   []sources.Source{ha},
-		TrueNAS:         []server.PoolLister{pools},
-		Scanner:         server.ScannerVia(scan.Scan),
-		Inventory:       server.InventoryVia(inv.ReadFile),
+		TrueNAS:         []server.PoolLister{nas},
+		Scanner:         scan,
+		Inventory:       inv,
 		InventoryPaths:  invPaths,
 		AllSources:      all,
 		Sync:            syncer,

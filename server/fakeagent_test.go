@@ -23,6 +23,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/netbox-agent/netbox-agent/sources"
+	"github.com/netbox-agent/netbox-agent/sources/truenas"
 )
 
 // The server's test binary doubles as a stand-in agent binary (NETBOX_AGENT_FAKE_AGENT=1) so
@@ -80,7 +81,7 @@ func fakeAgentMain(args []string) int {
 		Logger:          logger,
 		Proxmox:         []sources.Source{pve},
 		HomeAssistant:   []sources.Source{ha},
-		TrueNAS:         []PoolLister{fakePools{name: "nas", pools: []Pool{{Name: "tank", Status: "ONLINE", Healthy: true}}}},
+		TrueNAS:         []PoolLister{fakePools{name: "nas", pools: []truenas.Pool{{Name: "tank", Status: "ONLINE", Healthy: true}}}},
 		Scanner:         &fakeScanner{cancelled: make(chan error, 1)},
 		AllSources:      []sources.Source{pve, ha},
 		Sync:            &storedSyncer{fakeSyncer: &fakeSyncer{actions: 4, conflicts: 1}, dir: cfg.StateDir},

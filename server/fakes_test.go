@@ -20,6 +20,9 @@ import (
 
 	"github.com/netbox-agent/netbox-agent/internal/secret"
 	"github.com/netbox-agent/netbox-agent/sources"
+	"github.com/netbox-agent/netbox-agent/sources/inventory"
+	"github.com/netbox-agent/netbox-agent/sources/netscan"
+	"github.com/netbox-agent/netbox-agent/sources/truenas"
 )
 
 // canary is a secret value that must never appear in any output.
@@ -74,24 +77,24 @@ func observations(source, adapter string, n int, kind sources.Kind) []sources.Ob
 
 type fakePools struct {
 	name  string
-	pools []Pool
+	pools []truenas.Pool
 	err   error
 }
 
 func (f fakePools) Name() string { return f.name }
-func (f fakePools) Pools(context.Context) ([]Pool, error) {
+func (f fakePools) Pools(context.Context) ([]truenas.Pool, error) {
 	return f.pools, f.err
 }
 
 // fakeScanner records requests; when block is set it reports progress and waits for ctx.
 type fakeScanner struct {
 	mu        sync.Mutex
-	requests  []ScanRequest
+	requests  []netscan.ScanRequest
 	block     bool
 	cancelled chan error
 }
 
-func (f *fakeScanner) Scan(ctx context.Context, req ScanRequest, progress sources.Progress) (sources.Result, error) {
+func (f *fakeScanner) Scan(ctx context.Context, req netscan.ScanRequest, progress sources.Progress) (sources.Result, error) {
 	f.mu.Lock()
 	f.requests = append(f.requests, req)
 	f.mu.Unlock()
@@ -112,16 +115,16 @@ func (f *fakeScanner) Scan(ctx context.Context, req ScanRequest, progress source
 	return sources.Result{Observations: observations("netscan", "netscan", 3, sources.KindHost)}, nil
 }
 
-func (f *fakeScanner) got() []ScanRequest {
+func (f *fakeScanner) got() []netscan.ScanRequest {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]ScanRequest(nil), f.requests...)
+	return append([]netscan.ScanRequest(nil), f.requests...)
 }
 
 // fakeInventory "parses" a file by reading it: one observation per non-empty line.
 type fakeInventory struct{}
 
-func (fakeInventory) ReadFile(_ context.Context, path, _ string) (sources.Result, error) {
+func (fakeInventory) ReadFile(_ context.Context, path string, _ inventory.Format) (sources.Result, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return sources.Result{}, fmt.Errorf("inventory %s: %w", path, err)
@@ -271,8 +274,8 @@ func newFixture(t *testing.T, cfg Config, mutate ...func(*Deps)) *fixture {
 		Logger:        slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Proxmox:       []sources.Source{f.proxmox, &fakeSource{name: "pve-broken", adapter: "proxmox", err: errors.New("401 Unauthorized (token " + canary + ")")}},
 		HomeAssistant: []sources.Source{ha},
-		TrueNAS: []PoolLister{fakePools{name: "nas", pools: []Pool{
-			{Name: "tank", Status: "ONLINE", Healthy: true, SizeBytes: 4 << 40, FreeBytes: 1 << 40, Datasets: []PoolDataset{{Name: "tank/media", Type: "FILESYSTEM"}}},
+		TrueNAS: []PoolLister{fakePools{name: "nas", pools: []truenas.Pool{
+			{Name: "tank", Status: "ONLINE", Healthy: true, SizeBytes: 4 << 40, FreeBytes: 1 << 40, Datasets: []truenas.Dataset{{Name: "tank/media", Type: "FILESYSTEM"}}},
 			{Name: "backup", Status: "DEGRADED", Healthy: false, SizeBytes: 2 << 40},
 		}}},
 		Scanner:        f.scanner,

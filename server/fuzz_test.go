@@ -15,6 +15,7 @@ import (
 
 	"github.com/netbox-agent/netbox-agent/internal/secret"
 	"github.com/netbox-agent/netbox-agent/sources"
+	"github.com/netbox-agent/netbox-agent/sources/truenas"
 )
 
 // stateErrors are tool errors that come from the server's state, not from an argument (no
@@ -36,7 +37,7 @@ func FuzzToolArguments(f *testing.F) {
 		Logger:         slog.New(slog.DiscardHandler),
 		Proxmox:        []sources.Source{pve, &fakeSource{name: "pve-broken", adapter: "proxmox", err: errors.New("401 (token " + canary + ")")}},
 		HomeAssistant:  []sources.Source{ha},
-		TrueNAS:        []PoolLister{fakePools{name: "nas", pools: []Pool{{Name: "tank", Status: "ONLINE", Healthy: true}}}},
+		TrueNAS:        []PoolLister{fakePools{name: "nas", pools: []truenas.Pool{{Name: "tank", Status: "ONLINE", Healthy: true}}}},
 		Scanner:        &fakeScanner{cancelled: make(chan error, 1)},
 		Inventory:      fakeInventory{},
 		InventoryPaths: []string{dir},

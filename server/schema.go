@@ -64,6 +64,26 @@ func shallowSchema(raw json.RawMessage) json.RawMessage {
 	return b
 }
 
+// withEnum sets the allowed values of a top-level input property from a list an adapter owns
+// (a struct tag would be a copy of it). It goes after mcp.WithInputSchema.
+func withEnum(prop string, values []string) mcp.ToolOption {
+	return func(t *mcp.Tool) {
+		var schema map[string]any
+		if err := json.Unmarshal(t.RawInputSchema, &schema); err != nil {
+			return
+		}
+		props, _ := schema["properties"].(map[string]any)
+		p, ok := props[prop].(map[string]any)
+		if !ok {
+			return
+		}
+		p["enum"] = values
+		if b, err := json.Marshal(schema); err == nil {
+			t.RawInputSchema = b
+		}
+	}
+}
+
 // inputBounds are added to top-level input properties of these names.
 var inputBounds = map[string]map[string]any{
 	"limit":   {"minimum": 0, "maximum": maxPageLimit},

@@ -15,6 +15,8 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/netbox-agent/netbox-agent/sources"
+	"github.com/netbox-agent/netbox-agent/sources/inventory"
+	"github.com/netbox-agent/netbox-agent/sources/netscan"
 )
 
 // DiscoverInput selects and pages a discovery.
@@ -43,8 +45,9 @@ type ScanInput struct {
 
 // InventoryInput is what read_inventory takes.
 type InventoryInput struct {
-	Path     string `json:"path,omitempty" jsonschema_description:"An inventory file inside the configured inventory files or directories (absolute, or relative to a configured directory); default: every configured file."`
-	Format   string `json:"format,omitempty" jsonschema:"enum=csv,enum=ansible-ini,enum=ansible-yaml,enum=ansible-json,enum=dnsmasq,enum=kea,enum=dhcpd,enum=hosts" jsonschema_description:"File format; default: detected from the name and content."`
+	Path string `json:"path,omitempty" jsonschema_description:"An inventory file inside the configured inventory files or directories (absolute, or relative to a configured directory); default: every configured file."`
+	// Format's enum is inventory.Formats(), set on the tool (withEnum).
+	Format   string `json:"format,omitempty" jsonschema_description:"File format; default: detected from the name and content."`
 	Kind     string `json:"kind,omitempty" jsonschema:"enum=device,enum=virtual_machine,enum=host" jsonschema_description:"Only observations of this kind."`
 	NativeID string `json:"native_id,omitempty" jsonschema_description:"Return this one observation in full in 'detail'."`
 	Limit    int    `json:"limit,omitempty" jsonschema_description:"Page size (default 50, at most 200)."`
@@ -123,10 +126,14 @@ func (s *Server) registerDiscoveryTools() {
 		addTool(s, tool, s.scanSubnet)
 	}
 	if s.deps.Inventory != nil && len(s.deps.InventoryPaths) > 0 {
+		var formats []string
+		for _, f := range inventory.Formats() {
+			formats = append(formats, string(f))
+		}
 		tool := mcp.NewTool("read_inventory",
 			mcp.WithTitleAnnotation("Read inventory files"),
-			mcp.WithDescription("Read hosts from the configured inventory files ("+strings.Join(InventoryFormats, ", ")+"). Only files inside the configured inventory paths can be read."),
-			mcp.WithInputSchema[InventoryInput](), mcp.WithOutputSchema[DiscoverOutput](),
+			mcp.WithDescription("Read hosts from the configured inventory files ("+strings.Join(formats, ", ")+"). Only files inside the configured inventory paths can be read."),
+			mcp.WithInputSchema[InventoryInput](), withEnum("format", formats), mcp.WithOutputSchema[DiscoverOutput](),
 			mcp.WithReadOnlyHintAnnotation(true), mcp.WithDestructiveHintAnnotation(false),
 			mcp.WithIdempotentHintAnnotation(true), mcp.WithOpenWorldHintAnnotation(false),
 		)
@@ -210,8 +217,8 @@ func (s *Server) listPools(ctx context.Context, _ mcp.CallToolRequest, in PoolsI
 			inst.Error = err.Error()
 			failed = append(failed, pl.Name()+": "+err.Error())
 		} else {
-			for _, p := range pools {
-				p.DatasetCount = len(p.Datasets)
+			for _, tp := range pools {
+				p := poolOf(tp)
 				if !in.IncludeDatasets {
 					p.Datasets = nil
 				}
@@ -313,7 +320,7 @@ func (s *Server) scanSubnet(ctx context.Context, req mcp.CallToolRequest, in Sca
 	}
 	start := time.Now()
 	s.clientLog(ctx, mcp.LoggingLevelInfo, "scanning "+strings.Join(targets, ", "))
-	res, err := s.deps.Scanner.Scan(ctx, ScanRequest{Targets: targets, Profile: in.Profile, Ports: ports}, s.progress(ctx, req, "scan"))
+	res, err := s.deps.Scanner.Scan(ctx, netscan.ScanRequest{Targets: targets, Profile: netscan.Profile(in.Profile), Ports: ports}, s.progress(ctx, req, "scan"))
 	d := time.Since(start)
 	s.metrics.ObserveDiscovery("netscan", "netscan", d, res, err)
 	if err != nil {
@@ -353,7 +360,7 @@ func (s *Server) readInventory(ctx context.Context, req mcp.CallToolRequest, in 
 	)
 	for i, f := range files {
 		start := time.Now()
-		res, err := s.deps.Inventory.ReadFile(ctx, f, in.Format)
+		res, err := s.deps.Inventory.ReadFile(ctx, f, inventory.Format(in.Format))
 		run := SourceRun{Source: f, Adapter: "inventory", DurationMS: time.Since(start).Milliseconds()}
 		if err != nil {
 			run.Error = err.Error()

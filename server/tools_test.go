@@ -18,6 +18,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/netbox-agent/netbox-agent/sources"
+	"github.com/netbox-agent/netbox-agent/sources/inventory"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden tool schemas in testdata/tools")
@@ -554,4 +555,44 @@ func TestScheduledRunsRecorded(t *testing.T) {
 	if res := call(t, c, "get_plan", map[string]any{"plan_id": plan.ID}, &got); res.IsError || got.Page.Total != 7 {
 		t.Fatalf("get_plan of a scheduled plan: %s", resultText(res))
 	}
+}
+
+// read_inventory offers exactly the formats the inventory adapter reads, in its order.
+func TestReadInventoryFormatsFromAdapter(t *testing.T) {
+	f := newFixture(t, Config{})
+	c := connect(t, f.srv, mcp.ProtocolVersion20251125)
+	tools, err := c.ListTools(t.Context(), mcp.ListToolsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []any
+	for _, f := range inventory.Formats() {
+		want = append(want, string(f))
+	}
+	for _, tool := range tools.Tools {
+		if tool.Name != "read_inventory" {
+			continue
+		}
+		var schema struct {
+			Input struct {
+				Properties map[string]struct {
+					Enum []any `json:"enum"`
+				} `json:"properties"`
+			} `json:"inputSchema"`
+		}
+		b, _ := json.Marshal(tool)
+		if err := json.Unmarshal(b, &schema); err != nil {
+			t.Fatal(err)
+		}
+		if got := schema.Input.Properties["format"].Enum; !slices.Equal(got, want) {
+			t.Errorf("format enum %v, want %v", got, want)
+		}
+		for _, f := range want {
+			if !strings.Contains(tool.Description, f.(string)) {
+				t.Errorf("description does not name %s: %s", f, tool.Description)
+			}
+		}
+		return
+	}
+	t.Fatal("read_inventory not offered")
 }

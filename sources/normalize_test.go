@@ -147,19 +147,6 @@ func TestObservationNormalize(t *testing.T) {
 	}
 }
 
-func TestSetRejectsDuplicateNames(t *testing.T) {
-	s, err := NewSet()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Add(fakeSource{"a"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Add(fakeSource{"a"}); err == nil {
-		t.Fatal("duplicate accepted")
-	}
-}
-
 // TestNormalizeRefusesMalformedMAC: a MAC an adapter passed through raw (a Proxmox guest
 // config's net0) that does not parse is dropped from the interface and the keys, and a
 // warning names the observation, the interface and the value.

@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"strconv"
@@ -184,7 +185,7 @@ func (e *Engine) refuseChanged(ctx context.Context, plan *Plan, results map[stri
 		}
 	}
 	var reads []ReadSpec
-	for _, ep := range slices.Sorted(mapsKeys(byEP)) {
+	for _, ep := range slices.Sorted(maps.Keys(byEP)) {
 		ids := uniqueInts(byEP[ep])
 		for i := 0; i < len(ids); i += 200 {
 			chunk := ids[i:min(i+200, len(ids))]
@@ -230,16 +231,6 @@ func (e *Engine) refuseChanged(ctx context.Context, plan *Plan, results map[stri
 		}
 	}
 	return nil
-}
-
-func mapsKeys[M ~map[K]V, K comparable, V any](m M) func(func(K) bool) {
-	return func(yield func(K) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // writeGroup writes one bulk group (one endpoint, one op) of a level.

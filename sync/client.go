@@ -21,42 +21,11 @@ func (a clientAdapter) Version(ctx context.Context) (int, int, error) {
 }
 
 func (a clientAdapter) Snapshot(ctx context.Context, reads []ReadSpec) (map[string][]Object, error) {
-	specs := make([]netbox.ReadSpec, len(reads))
-	for i, r := range reads {
-		specs[i] = netbox.ReadSpec{Key: r.Key, Endpoint: r.Endpoint, Query: r.Query}
-		if tf := r.Transform; tf != nil {
-			specs[i].Transform = func(o netbox.Object) netbox.Object { return netbox.Object(tf(Object(o))) }
-		}
-	}
-	got, err := a.c.Snapshot(ctx, specs)
+	got, err := a.c.Snapshot(ctx, reads)
 	if err != nil {
-		return nil, err
+		return nil, err // the engine never plans from a partial snapshot
 	}
-	out := make(map[string][]Object, len(got))
-	for k, list := range got {
-		objs := make([]Object, len(list))
-		for i, o := range list {
-			objs[i] = Object(o)
-		}
-		out[k] = objs
-	}
-	return out, nil
-}
-
-func toNB(objs []Object) []netbox.Object {
-	out := make([]netbox.Object, len(objs))
-	for i, o := range objs {
-		out[i] = netbox.Object(o)
-	}
-	return out
-}
-
-func fromNB(res []netbox.Result) []WriteResult {
-	out := make([]WriteResult, len(res))
-	for i, r := range res {
-		out[i] = WriteResult{Index: r.Index, Object: Object(r.Object), Err: r.Err}
-	}
-	return out
+	return got, nil
 }
 
 // Create retries a bulk create that got no answer only after looking its objects up by their
@@ -66,14 +35,14 @@ func fromNB(res []netbox.Result) []WriteResult {
 // Apply needs only the ids of what it wrote: the answers are decoded for "id" alone (NetBox
 // answers a bulk write with every object in full).
 func (a clientAdapter) Create(ctx context.Context, endpoint string, objs []Object) []WriteResult {
-	return fromNB(a.c.CreateWith(ctx, endpoint, toNB(objs), netbox.CreateOptions{LookupKey: netbox.DefaultLookupKey(endpoint),
-		AnswerFields: []string{"id"}}))
+	return a.c.CreateWith(ctx, endpoint, objs, netbox.CreateOptions{LookupKey: netbox.DefaultLookupKey(endpoint),
+		AnswerFields: []string{"id"}})
 }
 
 func (a clientAdapter) Update(ctx context.Context, endpoint string, objs []Object) []WriteResult {
-	return fromNB(a.c.UpdateWith(ctx, endpoint, toNB(objs), netbox.UpdateOptions{AnswerFields: []string{"id"}}))
+	return a.c.UpdateWith(ctx, endpoint, objs, netbox.UpdateOptions{AnswerFields: []string{"id"}})
 }
 
 func (a clientAdapter) Delete(ctx context.Context, endpoint string, ids []int) []WriteResult {
-	return fromNB(a.c.Delete(ctx, endpoint, ids))
+	return a.c.Delete(ctx, endpoint, ids)
 }

@@ -70,7 +70,7 @@ func TestHandMadeDeviceWithSameSerialIsAdoptedAndKeepsItsFields(t *testing.T) {
 		nas["description"] != "the NAS under the stairs" {
 		t.Errorf("hand-filled fields changed: %v", nas)
 	}
-	if !strings.Contains(strings.Join(tagSlugs(nas), ","), "netbox-agent") {
+	if !strings.Contains(strings.Join(Object(nas).TagSlugs(), ","), "netbox-agent") {
 		t.Errorf("adopted device not tagged: %v", nas["tags"])
 	}
 	rec, ok := ownership(nas, "netbox_agent")
@@ -135,7 +135,7 @@ func TestOrphans(t *testing.T) {
 			t.Fatalf("want stale marking only:\n%s", planText(p))
 		}
 		db := l.find(epVMsAPI, "db")
-		if db == nil || !strings.Contains(strings.Join(tagSlugs(db), ","), "netbox-agent-stale") {
+		if db == nil || !strings.Contains(strings.Join(Object(db).TagSlugs(), ","), "netbox-agent-stale") {
 			t.Fatalf("db not marked stale: %v", db)
 		}
 		// within the grace period nothing is deleted
@@ -229,13 +229,13 @@ func TestStaleObjectThatReturnsIsUnmarked(t *testing.T) {
 	l.sync(obs, nil)
 	without := append(obs[:2:2], obs[3:]...)
 	l.sync(without, ranAll(obs))
-	if db := l.find(epVMsAPI, "db"); !strings.Contains(strings.Join(tagSlugs(db), ","), "netbox-agent-stale") {
+	if db := l.find(epVMsAPI, "db"); !strings.Contains(strings.Join(Object(db).TagSlugs(), ","), "netbox-agent-stale") {
 		t.Fatalf("db not stale: %v", db["tags"])
 	}
 	l.sync(obs, nil)
 	db := l.find(epVMsAPI, "db")
 	rec, _ := ownership(db, "netbox_agent")
-	if strings.Contains(strings.Join(tagSlugs(db), ","), "netbox-agent-stale") || rec.StaleSince != "" {
+	if strings.Contains(strings.Join(Object(db).TagSlugs(), ","), "netbox-agent-stale") || rec.StaleSince != "" {
 		t.Errorf("db still stale after it came back: tags %v, stale_since %q", db["tags"], rec.StaleSince)
 	}
 	if p := l.plan(obs, nil); !p.Empty() {

@@ -290,7 +290,7 @@ func TestManyAgentsNeverOrphanAnothersObjects(t *testing.T) {
 		t.Errorf("site-0 did not delete its own stale vm-0-b: %+v %v", pa.Summary, pa.Notes)
 	}
 	for _, d := range nb.list("dcim/devices") {
-		if slices.ContainsFunc(tagSlugs(Object(d)), func(s string) bool { return s == "netbox-agent-stale" }) {
+		if slices.ContainsFunc(Object(d).TagSlugs(), func(s string) bool { return s == "netbox-agent-stale" }) {
 			t.Errorf("device %s marked stale", d["name"])
 		}
 	}

@@ -4,13 +4,22 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"net/url"
 	"sort"
-	"strconv"
+
+	"github.com/netbox-agent/netbox-agent/netbox"
 )
 
-// Object is one NetBox object as JSON decodes it (numbers are float64).
-type Object = map[string]any
+// The engine speaks the netbox package's types; the aliases keep sync's short names.
+type (
+	// Object is one NetBox object as JSON decodes it (numbers are float64).
+	Object = netbox.Object
+	// ReadSpec is one list read of a snapshot: every object of Endpoint matching Query, under
+	// Key. A NetBox may apply Transform to each object as it arrives (from several goroutines
+	// at once) or return the objects as read.
+	ReadSpec = netbox.ReadSpec
+	// WriteResult is the outcome of writing one object, in input order.
+	WriteResult = netbox.Result
+)
 
 // NetBox endpoints the engine reads and writes.
 const (
@@ -34,22 +43,6 @@ const (
 	epVirtualDisks  = "virtualization/virtual-disks"
 )
 
-// ReadSpec is one list read of a snapshot: every object of Endpoint matching Query, under Key.
-type ReadSpec struct {
-	Key, Endpoint string
-	Query         url.Values
-	// Transform, when set, may be applied to each object as it arrives (from several
-	// goroutines at once); a NetBox that does not apply it returns the objects as read.
-	Transform func(Object) Object
-}
-
-// WriteResult is the outcome of writing one object, in input order.
-type WriteResult struct {
-	Index  int
-	Object Object
-	Err    error
-}
-
 // NetBox is what the engine needs from a NetBox client. netbox.Client satisfies it through
 // FromClient; tests may use the simulator through the same adapter.
 type NetBox interface {
@@ -64,20 +57,10 @@ type NetBox interface {
 }
 
 // objID returns an object's id, 0 if it has none.
-func objID(o Object) int { return toInt(o["id"]) }
+func objID(o Object) int { return o.ID() }
 
-// objStr returns a string field; a choice field ({value, label}) gives its value.
-func objStr(o Object, k string) string {
-	switch v := o[k].(type) {
-	case string:
-		return v
-	case map[string]any:
-		if s, ok := v["value"].(string); ok {
-			return s
-		}
-	}
-	return ""
-}
+// objStr returns a text field; a choice field ({value, label}) gives its value.
+func objStr(o Object, k string) string { return o.String(k) }
 
 // refID returns the id of a reference field, whether nested ({id: ...}) or a bare number.
 func refID(o Object, k string) int {
@@ -91,20 +74,8 @@ func refID(o Object, k string) int {
 	}
 }
 
-func toInt(v any) int {
-	switch n := v.(type) {
-	case float64:
-		return int(n)
-	case int:
-		return n
-	case int64:
-		return int(n)
-	case string:
-		i, _ := strconv.Atoi(n)
-		return i
-	}
-	return 0
-}
+// toInt keeps the engine's short name for netbox.ToInt.
+func toInt(v any) int { return netbox.ToInt(v) }
 
 // norm puts a field value in the form the planner compares: references become their id,
 // choices their value, integral numbers int64, empty strings and empty lists nil.

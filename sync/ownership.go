@@ -375,20 +375,6 @@ func lastSeenFresh(rec ownerRecord, now time.Time, refresh time.Duration) bool {
 	return err == nil && now.Sub(t) < refresh
 }
 
-// tagSlugs lists the slugs of an object's tags.
-func tagSlugs(o Object) []string {
-	list, _ := o["tags"].([]any)
-	out := make([]string, 0, len(list))
-	for _, t := range list {
-		if m, ok := t.(map[string]any); ok {
-			if s, ok := m["slug"].(string); ok {
-				out = append(out, s)
-			}
-		}
-	}
-	return out
-}
-
 // tagBody builds the tags list of a write: the object's current tags with the agent's tag
 // added and, unless stale, the stale tag removed. changed is false when nothing differs.
 func tagBody(o Object, tag, staleTag string, stale bool) (body []any, changed bool) {

@@ -58,7 +58,7 @@ func (c RunConfig) Validate() []error {
 	return nil
 }
 
-// SourcesConfig lists the source instances, any number of each adapter.
+// SourcesConfig lists the source instances, any number of each adapter (see adapterKinds).
 type SourcesConfig struct {
 	Proxmox       []proxmox.Config       `yaml:"proxmox"`
 	TrueNAS       []truenas.Config       `yaml:"truenas"`
@@ -117,25 +117,8 @@ func (c *Config) sections() []section {
 		{path: "run", target: &c.Run, validate: func() []error { return c.Run.Validate() }},
 		{path: "schedule", target: &c.Schedule, validate: func() []error { return c.Schedule.Validate() }},
 	}
-	for i := range c.Sources.Proxmox {
-		p := &c.Sources.Proxmox[i]
-		s = append(s, instanceSection("proxmox", i, p.Name, p, func() []error { return p.Validate() }))
-	}
-	for i := range c.Sources.TrueNAS {
-		p := &c.Sources.TrueNAS[i]
-		s = append(s, instanceSection("truenas", i, p.Name, p, func() []error { return p.Validate() }))
-	}
-	for i := range c.Sources.HomeAssistant {
-		p := &c.Sources.HomeAssistant[i]
-		s = append(s, instanceSection("homeassistant", i, p.Name, p, func() []error { return p.Validate() }))
-	}
-	for i := range c.Sources.NetScan {
-		p := &c.Sources.NetScan[i]
-		s = append(s, instanceSection("netscan", i, p.Name, p, func() []error { return p.Validate() }))
-	}
-	for i := range c.Sources.Inventory {
-		p := &c.Sources.Inventory[i]
-		s = append(s, instanceSection("inventory", i, p.Name, p, func() []error { return p.Validate() }))
+	for _, in := range c.Sources.instances() {
+		s = append(s, instanceSection(in.adapter, in.index, in.name(), in.config, in.validate))
 	}
 	return s
 }
@@ -148,43 +131,16 @@ func (c *Config) setDefaults() {
 	c.MCP.SetDefaults()
 	c.Run.SetDefaults()
 	c.Schedule.SetDefaults()
-	for i := range c.Sources.Proxmox {
-		c.Sources.Proxmox[i].SetDefaults()
-	}
-	for i := range c.Sources.TrueNAS {
-		c.Sources.TrueNAS[i].SetDefaults()
-	}
-	for i := range c.Sources.HomeAssistant {
-		c.Sources.HomeAssistant[i].SetDefaults()
-	}
-	for i := range c.Sources.NetScan {
-		c.Sources.NetScan[i].SetDefaults()
-	}
-	for i := range c.Sources.Inventory {
-		c.Sources.Inventory[i].SetDefaults()
+	for _, in := range c.Sources.instances() {
+		in.setDefaults()
 	}
 }
 
 // instanceNames lists every source instance name with its config path.
 func (c *Config) instanceNames() (names, paths []string) {
-	add := func(adapter string, i int, name string) {
-		names = append(names, name)
-		paths = append(paths, fmt.Sprintf("sources.%s[%d].name", adapter, i))
-	}
-	for i, s := range c.Sources.Proxmox {
-		add("proxmox", i, s.Name)
-	}
-	for i, s := range c.Sources.TrueNAS {
-		add("truenas", i, s.Name)
-	}
-	for i, s := range c.Sources.HomeAssistant {
-		add("homeassistant", i, s.Name)
-	}
-	for i, s := range c.Sources.NetScan {
-		add("netscan", i, s.Name)
-	}
-	for i, s := range c.Sources.Inventory {
-		add("inventory", i, s.Name)
+	for _, in := range c.Sources.instances() {
+		names = append(names, in.name())
+		paths = append(paths, fmt.Sprintf("sources.%s[%d].name", in.adapter, in.index))
 	}
 	return names, paths
 }

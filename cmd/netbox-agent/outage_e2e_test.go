@@ -163,12 +163,12 @@ func TestAdaptersDeclareWhetherTheyEnumerateMachines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range a.inventory {
+	for _, s := range sourcesOf[*inventory.Source](a.all) {
 		if !slices.Contains(a.cfg.Merge.Overlapping, s.Name()) {
 			t.Errorf("inventory source %s not in merge.overlapping %v", s.Name(), a.cfg.Merge.Overlapping)
 		}
 	}
-	for _, s := range append(a.proxmox, a.homeass...) {
+	for _, s := range append(asSources(sourcesOf[*proxmox.Source](a.all)), asSources(sourcesOf[*homeassistant.Source](a.all))...) {
 		if slices.Contains(a.cfg.Merge.Overlapping, s.Name()) {
 			t.Errorf("enumerating source %s in merge.overlapping", s.Name())
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/netbox-agent/netbox-agent/internal/schedule"
 	"github.com/netbox-agent/netbox-agent/server"
+	"github.com/netbox-agent/netbox-agent/sources/inventory"
 )
 
 // scheduledRunner is what one scheduled run does: preview the due sources through the same
@@ -50,7 +51,7 @@ func scheduledRunner(cfg schedule.Config, syncer server.Syncer, srv *server.Serv
 // watchInventories triggers a run of an inventory source when one of its files changes
 // (sources.inventory[].watch).
 func watchInventories(ctx context.Context, a *agent, sched *schedule.Scheduler) {
-	for i, inv := range a.inventory {
+	for i, inv := range sourcesOf[*inventory.Source](a.all) {
 		if !a.cfg.Sources.Inventory[i].Watch {
 			continue
 		}

@@ -34,41 +34,18 @@ func mcpServer(cfg *Config, a *agent, metrics *server.Metrics, plansDir string, 
 		return nil, nil, err
 	}
 	deps := server.Deps{
-		Logger:        a.log.With("component", "mcp"),
-		Proxmox:       a.proxmox,
-		HomeAssistant: a.homeass,
-		AllSources:    a.all,
-		Sync:          syncer,
-		Discovery:     discovery,
-		Ready:         server.Readiness(a.netboxUp, len(a.all)),
+		Logger:     a.log.With("component", "mcp"),
+		AllSources: a.all,
+		Sync:       syncer,
+		Discovery:  discovery,
+		Ready:      server.Readiness(a.netboxUp, len(a.all)),
 		// The config with every secret.Secret marshalled as [redacted].
 		EffectiveConfig: func() any { return cfg },
 		Secrets:         cfg.secrets(),
 		Version:         version,
 	}
-	for _, s := range a.truenas {
-		if pl, ok := server.PoolListerOf(s); ok {
-			deps.TrueNAS = append(deps.TrueNAS, pl)
-		}
-	}
-	// scan_subnet and read_inventory act through one instance: the first configured. Its
-	// allowlist (netscan) and files (inventory) bound what a client may ask for.
-	if len(a.netscan) > 0 {
-		deps.Scanner = server.ScannerVia(a.netscan[0].Scan)
-		ns := a.netscan[0]
-		deps.ScannerReady = func() error {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			return ns.Check(ctx)
-		}
-	}
-	if len(a.inventory) > 0 {
-		deps.Inventory = server.InventoryVia(a.inventory[0].ReadFile)
-		ic := cfg.Sources.Inventory[0]
-		for _, f := range ic.Files {
-			deps.InventoryPaths = append(deps.InventoryPaths, f.Path)
-		}
-		deps.InventoryPaths = append(deps.InventoryPaths, ic.ReadDirs...)
+	for _, k := range adapterKinds {
+		k.serve(&deps, &cfg.Sources, a.all)
 	}
 	if ready != nil {
 		deps.Ready = ready(deps.Ready)

@@ -10,28 +10,18 @@ import (
 
 	"github.com/netbox-agent/netbox-agent/netbox"
 	"github.com/netbox-agent/netbox-agent/sources"
-	"github.com/netbox-agent/netbox-agent/sources/homeassistant"
-	"github.com/netbox-agent/netbox-agent/sources/inventory"
-	"github.com/netbox-agent/netbox-agent/sources/netscan"
-	"github.com/netbox-agent/netbox-agent/sources/proxmox"
-	"github.com/netbox-agent/netbox-agent/sources/truenas"
 	"github.com/netbox-agent/netbox-agent/sync"
 )
 
 // agent is everything the config builds: the NetBox client, the engine and every source
-// instance, kept by adapter too for the MCP tools that serve one adapter.
+// instance (sourcesOf picks one adapter's).
 type agent struct {
 	cfg    *Config
 	log    *slog.Logger
 	nb     *netbox.Client
 	engine *sync.Engine
 
-	all       []sources.Source
-	proxmox   []sources.Source
-	homeass   []sources.Source
-	truenas   []*truenas.Source
-	netscan   []*netscan.Source
-	inventory []*inventory.Source
+	all []sources.Source // in adapterKinds order, then config order
 }
 
 // buildAgent constructs the client and the sources. It contacts nothing: a source that is down
@@ -44,44 +34,11 @@ func buildAgent(cfg *Config, logger *slog.Logger, nbOpts ...netbox.Option) (*age
 	a := &agent{cfg: cfg, log: logger, nb: nb}
 	// Each adapter adds its own source attribute to the logger it is given.
 	a.engine = sync.NewEngine(sync.FromClient(nb), cfg.Sync, logger.With("component", "sync"))
-	for i, c := range cfg.Sources.Proxmox {
-		s, err := proxmox.New(c, logger)
+	for _, in := range cfg.Sources.instances() {
+		s, err := in.build(logger)
 		if err != nil {
-			return nil, fmt.Errorf("sources.proxmox[%d] (%s): %w", i, c.Name, err)
+			return nil, err
 		}
-		a.proxmox = append(a.proxmox, s)
-		a.all = append(a.all, s)
-	}
-	for i, c := range cfg.Sources.TrueNAS {
-		s, err := truenas.New(c, logger)
-		if err != nil {
-			return nil, fmt.Errorf("sources.truenas[%d] (%s): %w", i, c.Name, err)
-		}
-		a.truenas = append(a.truenas, s)
-		a.all = append(a.all, s)
-	}
-	for i, c := range cfg.Sources.HomeAssistant {
-		s, err := homeassistant.New(c, logger)
-		if err != nil {
-			return nil, fmt.Errorf("sources.homeassistant[%d] (%s): %w", i, c.Name, err)
-		}
-		a.homeass = append(a.homeass, s)
-		a.all = append(a.all, s)
-	}
-	for i, c := range cfg.Sources.NetScan {
-		s, err := netscan.New(c, logger)
-		if err != nil {
-			return nil, fmt.Errorf("sources.netscan[%d] (%s): %w", i, c.Name, err)
-		}
-		a.netscan = append(a.netscan, s)
-		a.all = append(a.all, s)
-	}
-	for i, c := range cfg.Sources.Inventory {
-		s, err := inventory.New(c, logger)
-		if err != nil {
-			return nil, fmt.Errorf("sources.inventory[%d] (%s): %w", i, c.Name, err)
-		}
-		a.inventory = append(a.inventory, s)
 		a.all = append(a.all, s)
 	}
 	// The merge learns from each adapter whether its native ids are distinct machines.

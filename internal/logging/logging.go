@@ -1,7 +1,6 @@
 package logging
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -75,9 +74,6 @@ func New(cfg Config, w io.Writer, scrub *secret.Scrubber) *slog.Logger {
 	return slog.New(h)
 }
 
-// Discard is a logger that drops everything.
-func Discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
-
 func isTerminal(w io.Writer) bool {
 	// A wrapper (a writer that serialises writes) says what it wraps.
 	if t, ok := w.(interface{ IsTerminal() bool }); ok {
@@ -108,20 +104,4 @@ func (s *scrubWriter) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	return len(p), nil
-}
-
-// ctxKey is unexported so no other package can collide with it.
-type ctxKey struct{}
-
-// WithContext stores a logger in ctx; FromContext gets it back (or a discarding logger).
-func WithContext(ctx context.Context, l *slog.Logger) context.Context {
-	return context.WithValue(ctx, ctxKey{}, l)
-}
-
-// FromContext returns the logger stored by WithContext, or one that discards.
-func FromContext(ctx context.Context) *slog.Logger {
-	if l, ok := ctx.Value(ctxKey{}).(*slog.Logger); ok {
-		return l
-	}
-	return Discard()
 }

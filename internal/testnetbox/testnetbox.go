@@ -43,23 +43,16 @@ type Option func(*options)
 
 type options struct {
 	profile netboxtest.Profile
-	sim     []netboxtest.Option
 	faults  []netboxtest.FaultFunc
 }
 
 // WithProfile picks the simulator's NetBox version. A real NetBox is what it is: the option
-// is ignored there (Profile reports the real one).
+// is ignored there (Version reports the real one).
 func WithProfile(p netboxtest.Profile) Option { return func(o *options) { o.profile = p } }
-
-// WithSimOptions passes options to the simulator only (latency, workers, tokens, ...).
-func WithSimOptions(opts ...netboxtest.Option) Option {
-	return func(o *options) { o.sim = append(o.sim, opts...) }
-}
 
 // WithFaults injects faults into the agent's requests in both tiers, in the proxy in front of
 // NetBox (AfterApply: the request reaches NetBox, then the answer is lost). The first hook
-// returning a fault wins. (netboxtest.WithFaultFunc through WithSimOptions still works for
-// simulator-only tests.)
+// returning a fault wins.
 func WithFaults(f netboxtest.FaultFunc) Option {
 	return func(o *options) { o.faults = append(o.faults, f) }
 }
@@ -116,7 +109,7 @@ func New(tb testing.TB, opts ...Option) *Target {
 	}
 	t := &Target{tb: tb, hc: &http.Client{Timeout: 2 * time.Minute}}
 	if !Real() {
-		t.Sim = netboxtest.NewTestServer(tb, append([]netboxtest.Option{netboxtest.WithProfile(o.profile)}, o.sim...)...)
+		t.Sim = netboxtest.NewTestServer(tb, netboxtest.WithProfile(o.profile))
 		t.upURL, t.Token, t.version = t.Sim.URL, t.Sim.Token(), t.Sim.Profile().NetBoxVersion()
 		tb.Cleanup(t.Close)
 		if err := t.startProxy(o.faults); err != nil {
@@ -188,18 +181,6 @@ func (t *Target) IsReal() bool { return t.real }
 
 // Version is the NetBox version ("4.3.7", "4.6.8"; the simulator's profile's version).
 func (t *Target) Version() string { return t.version }
-
-// Profile maps the version to the nearest simulator profile (4.3 -> Profile43, later ->
-// Profile47), for tests that branch on version-dependent behaviour.
-func (t *Target) Profile() netboxtest.Profile {
-	if t.Sim != nil {
-		return t.Sim.Profile()
-	}
-	if strings.HasPrefix(t.version, "4.3.") || strings.HasPrefix(t.version, "4.2.") {
-		return netboxtest.Profile43
-	}
-	return netboxtest.Profile47
-}
 
 // Name describes the target for messages ("simulator 4.3.7", "NetBox 4.6.8").
 func (t *Target) Name() string {

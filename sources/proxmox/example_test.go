@@ -45,10 +45,8 @@ func ExampleSource_Discover() {
 			fmt.Println("  ", ifc.Name, ifc.MAC, ifc.Bridge, ifc.VLAN, ifc.IPs)
 		}
 	}
-	fmt.Printf("%+v\n", proxmox.Summarize(src.Name(), res))
 	// Output:
 	// homelab/node/pve1 device pve1 active
 	// homelab/qemu/100 virtual_machine web active
 	//    ens18 BC:24:11:2E:C5:4A vmbr0 20 [192.168.20.10/24]
-	// {Source:pve-lab Clusters:[homelab] Nodes:1 NodesDown:0 VMs:1 Containers:0 Running:1 Stopped:0 WithIPs:1 Warnings:0}
 }

@@ -270,17 +270,6 @@ func (s *Source) Pools(ctx context.Context) ([]Pool, error) {
 	return buildPools(pools, flattenDatasets(datasets)), nil
 }
 
-// ListPools is Pools for callers that must not import this package (the MCP server knows only
-// `sources`; it can assert `interface{ ListPools(context.Context) (any, error) }`). The value
-// is a []Pool, whose JSON is the list_truenas_pools output.
-func (s *Source) ListPools(ctx context.Context) (any, error) {
-	pools, err := s.Pools(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return pools, nil
-}
-
 func truncate(s string, n int) string {
 	r := []rune(s)
 	if len(r) <= n {

@@ -219,12 +219,6 @@ func TestPoolsFlatDatasets(t *testing.T) {
 		if !reflect.DeepEqual(pools, want) {
 			t.Errorf("%s pools:\n got %+v\nwant %+v", api, pools, want)
 		}
-		var lister interface {
-			ListPools(context.Context) (any, error)
-		} = newSource(t, testConfig(t, srv, api))
-		if got, err := lister.ListPools(context.Background()); err != nil || !reflect.DeepEqual(got, any(want)) {
-			t.Errorf("%s ListPools: %v %+v", api, err, got)
-		}
 	}
 }
 

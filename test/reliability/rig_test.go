@@ -213,21 +213,17 @@ func newRig(t testing.TB, o rigOptions) *rig {
 	scan, err := netscan.New(netscan.Config{Name: "scan", AllowedNetworks: []string{"127.0.0.0/29"}, MaxHosts: 8,
 		Targets: []string{"127.0.0.1"}, Profile: "ping"}, r.log)
 	must(t, err)
-	r.scans = &tripwire{next: server.ScannerVia(scan.Scan)}
+	r.scans = &tripwire{next: scan}
 
 	r.engine = syncengine.NewEngine(syncengine.FromClient(r.client), syncengine.Config{}, r.log)
 	r.syncer, err = server.NewEngineSyncer(server.EngineSyncerConfig{Engine: r.engine, Sources: r.srcs,
 		Merge: syncengine.DefaultMergeConfig(), PlanDir: filepath.Join(dir, "plans"), Metrics: r.metrics, Logger: r.log})
 	must(t, err)
-	pools, ok := server.PoolListerOf(nas)
-	if !ok {
-		t.Fatal("truenas source has no ListPools")
-	}
 	secrets := []secret.Secret{secret.New(canaryNetBox), secret.New(canaryProxmox), secret.New(canaryTrueNAS), secret.New(canaryHA), secret.New(canaryMCP)}
 	r.mcp, err = server.New(server.Config{Listen: "127.0.0.1:0", AuthToken: secret.New(canaryMCP), WritesEnabled: o.writes}, server.Deps{
-		Logger: r.log, Proxmox: []sources.Source{pve}, HomeAssistant: []sources.Source{ha}, TrueNAS: []server.PoolLister{pools},
+		Logger: r.log, Proxmox: []sources.Source{pve}, HomeAssistant: []sources.Source{ha}, TrueNAS: []server.PoolLister{nas},
 		Scanner:   r.scans,
-		Inventory: server.InventoryVia(inv.ReadFile), InventoryPaths: []string{dir},
+		Inventory: inv, InventoryPaths: []string{dir},
 		AllSources: r.srcs, Sync: r.syncer,
 		Ready: server.Readiness(func(ctx context.Context) error {
 			_, _, err := syncengine.FromClient(r.client).Version(ctx)
@@ -329,7 +325,7 @@ type tripwire struct {
 	violations []string
 }
 
-func (w *tripwire) Scan(ctx context.Context, req server.ScanRequest, progress sources.Progress) (sources.Result, error) {
+func (w *tripwire) Scan(ctx context.Context, req netscan.ScanRequest, progress sources.Progress) (sources.Result, error) {
 	w.mu.Lock()
 	w.calls++
 	w.mu.Unlock()
