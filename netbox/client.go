@@ -36,7 +36,6 @@ type options struct {
 	backoffBase time.Duration
 	backoffMax  time.Duration
 	maxWait     time.Duration
-	transport   http.RoundTripper
 }
 
 // WithObserver sets the hook called after every request.
@@ -50,9 +49,6 @@ func WithBackoff(base, maxDelay time.Duration) Option {
 
 // WithMaxRetryAfter caps how long a Retry-After is honoured (default 60s).
 func WithMaxRetryAfter(d time.Duration) Option { return func(op *options) { op.maxWait = d } }
-
-// WithTransport replaces the HTTP transport (tests); TLS settings of Config then don't apply.
-func WithTransport(rt http.RoundTripper) Option { return func(op *options) { op.transport = rt } }
 
 // Client talks to one NetBox. It is safe for concurrent use.
 type Client struct {
@@ -99,17 +95,13 @@ func New(cfg Config, logger *slog.Logger, opts ...Option) (*Client, error) {
 	base.Path = strings.TrimSuffix(strings.TrimRight(base.Path, "/"), "/api")
 	base.RawPath = ""
 
-	inner := o.transport
-	if inner == nil {
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.MaxIdleConnsPerHost = cfg.MaxInFlight * 2
-		tlsCfg, err := tlsconfig.Client(tlsconfig.Settings{CAFile: cfg.CAFile, InsecureSkipVerify: cfg.InsecureSkipVerify}, logger, "netbox")
-		if err != nil {
-			return nil, fmt.Errorf("netbox config: %w", err)
-		}
-		tr.TLSClientConfig = tlsCfg
-		inner = tr
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = cfg.MaxInFlight * 2
+	tlsCfg, err := tlsconfig.Client(tlsconfig.Settings{CAFile: cfg.CAFile, InsecureSkipVerify: cfg.InsecureSkipVerify}, logger, "netbox")
+	if err != nil {
+		return nil, fmt.Errorf("netbox config: %w", err)
 	}
+	tr.TLSClientConfig = tlsCfg
 	if base.Scheme == "http" && !isLoopback(base.Hostname()) {
 		logger.Warn("netbox: the URL is plain http: the token crosses the network unencrypted", "url", redactURL(cfg.URL))
 	}
@@ -128,7 +120,7 @@ func New(cfg Config, logger *slog.Logger, opts ...Option) (*Client, error) {
 		sem:     make(chan struct{}, cfg.MaxInFlight),
 	}
 	c.http = &http.Client{
-		Transport: &transport{c: c, inner: inner},
+		Transport: &transport{c: c, inner: tr},
 		// Per-attempt contexts carry cfg.Timeout; this is the backstop.
 		Timeout: cfg.Timeout + 5*time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error {

@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/netbox-agent/netbox-agent/netbox/netboxtest"
 )
 
 // do sends one API request straight to NetBox (not through the proxy, so it is neither
@@ -187,27 +189,12 @@ func (t *Target) Snapshot(eps ...string) map[string][]map[string]any {
 	for _, ep := range eps {
 		if objs := t.Objects(ep); len(objs) > 0 {
 			for _, o := range objs {
-				stripTimes(o)
+				netboxtest.StripTimes(o)
 			}
 			out[ep] = objs
 		}
 	}
 	return out
-}
-
-func stripTimes(v any) {
-	switch x := v.(type) {
-	case map[string]any:
-		delete(x, "created")
-		delete(x, "last_updated")
-		for _, e := range x {
-			stripTimes(e)
-		}
-	case []any:
-		for _, e := range x {
-			stripTimes(e)
-		}
-	}
 }
 
 // IntOf reads a JSON number (float64 after decoding) or a nested object's id as an int.

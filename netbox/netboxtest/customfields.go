@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -193,8 +192,6 @@ func (w *writeCtx) dropCustomFieldData(cf *object) {
 		}
 	}
 }
-
-func itoa(i int) string { return strconv.Itoa(i) }
 
 // checkCFValidation applies a custom field's validation_minimum, validation_maximum and
 // validation_regex (CustomField.validate()).

@@ -98,7 +98,7 @@ func (s *Server) objects(endpoint, base string, withTimes bool) []map[string]any
 	for _, id := range t.ids {
 		m := rc.render(t.byID[id], s.spec.eps[endpoint].full)
 		if !withTimes {
-			stripTimes(m)
+			StripTimes(m)
 		}
 		out = append(out, m)
 	}
@@ -118,17 +118,17 @@ func (s *Server) Snapshot() map[string][]map[string]any {
 }
 
 // stripTimes removes created/last_updated at every level (services embed full IP objects).
-func stripTimes(v any) {
+func StripTimes(v any) {
 	switch x := v.(type) {
 	case map[string]any:
 		delete(x, "created")
 		delete(x, "last_updated")
 		for _, sub := range x {
-			stripTimes(sub)
+			StripTimes(sub)
 		}
 	case []any:
 		for _, sub := range x {
-			stripTimes(sub)
+			StripTimes(sub)
 		}
 	}
 }

@@ -255,7 +255,6 @@ func (t *table) remove(id int) {
 type tx struct {
 	s    *state
 	undo []undoEntry
-	now  time.Time
 }
 
 type undoEntry struct {
