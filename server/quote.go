@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // maxQuotedArg bounds how much of an argument a tool error echoes: enough to recognise the
@@ -16,14 +17,8 @@ func quoteArg(s string) string {
 	if len(s) <= maxQuotedArg {
 		return strconv.Quote(s)
 	}
-	head := []rune(s[:maxQuotedArg*2/3])
-	tail := []rune(s[len(s)-maxQuotedArg/3:])
-	// Cutting bytes may split a rune at either end; drop the broken pieces.
-	if len(head) > 0 && head[len(head)-1] == '\uFFFD' {
-		head = head[:len(head)-1]
-	}
-	if len(tail) > 0 && tail[0] == '\uFFFD' {
-		tail = tail[1:]
-	}
-	return fmt.Sprintf("%s…%s (%d bytes)", strconv.Quote(string(head)), strconv.Quote(string(tail)), len(s))
+	// Cutting bytes may split a rune at either end: drop the broken pieces.
+	head := strings.ToValidUTF8(s[:maxQuotedArg*2/3], "")
+	tail := strings.ToValidUTF8(s[len(s)-maxQuotedArg/3:], "")
+	return fmt.Sprintf("%s…%s (%d bytes)", strconv.Quote(head), strconv.Quote(tail), len(s))
 }

@@ -15,6 +15,7 @@ func TestQuoteArg(t *testing.T) {
 		{"short value quoted whole", "10.0.0.1/33", []string{`"10.0.0.1/33"`}, 20},
 		{"900 KiB value elided with its size", strings.Repeat("a", 900<<10) + "END", []string{`"aaaa`, `END"`, "(921603 bytes)"}, 200},
 		{"multi-byte runes cut cleanly", strings.Repeat("é", 500), []string{"(1000 bytes)"}, 220},
+		{"three-byte runes cut cleanly", strings.Repeat("€", 500), []string{"(1500 bytes)"}, 220},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
