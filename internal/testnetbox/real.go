@@ -65,7 +65,7 @@ func (t *Target) wipeLeftovers() error {
 		var page struct {
 			Count int `json:"count"`
 		}
-		if err := t.do(t.tb.Context(), http.MethodGet, "/api/"+ep+"/?limit=1&brief=1", nil, &page); err != nil {
+		if err := t.do(t.tb.Context(), http.MethodGet, apiPath(ep)+"?limit=1&brief=1", nil, &page); err != nil {
 			return fmt.Errorf("after %s: %w", EnvReset, err)
 		}
 		if page.Count > 0 {

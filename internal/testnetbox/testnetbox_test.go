@@ -245,3 +245,19 @@ func TestProxyCountsAbandonedRequestsUntilAnswered(t *testing.T) {
 		t.Fatal("waitIdle returned before NetBox answered")
 	}
 }
+
+// A reset that leaves objects behind (a template database made from a used one) is caught by
+// the probe after it, and what it left is deleted.
+func TestWipeLeftoversDeletesWhatAResetLeft(t *testing.T) {
+	nb := New(t)
+	nb.Create("dcim/sites", map[string]any{"name": "left-1", "slug": "left-1"})
+	nb.Create("dcim/manufacturers", map[string]any{"name": "Left", "slug": "left"})
+	if err := nb.wipeLeftovers(); err != nil {
+		t.Fatal(err)
+	}
+	for _, ep := range []string{"dcim/sites", "dcim/manufacturers"} {
+		if n := len(nb.Objects(ep)); n != 0 {
+			t.Errorf("%s: %d objects at %s after wipeLeftovers, want none", nb.Name(), n, ep)
+		}
+	}
+}
