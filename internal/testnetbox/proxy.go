@@ -84,9 +84,14 @@ func (p *proxy) fault(r *http.Request) netboxtest.Fault {
 }
 
 func (p *proxy) record(r *http.Request, status int, kind netboxtest.FaultKind) {
+	p.recordTimed(r, status, kind, time.Time{}, 0)
+}
+
+func (p *proxy) recordTimed(r *http.Request, status int, kind netboxtest.FaultKind, start time.Time, took time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.log = append(p.log, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Status: status, Fault: kind})
+	p.log = append(p.log, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Status: status, Fault: kind,
+		Start: start, Took: took})
 }
 
 func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -100,6 +105,9 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ft := p.fault(r)
 	switch ft.Kind {
 	case netboxtest.FaultSlow:
+		if ft.AfterApply {
+			break // NetBox works on it now; the answer waits below
+		}
 		select {
 		case <-time.After(ft.Delay):
 		case <-r.Context().Done():
@@ -117,7 +125,9 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, ft)
 		return
 	}
+	start := time.Now()
 	resp, err := p.forward(r, body)
+	took := time.Since(start)
 	if err != nil {
 		p.record(r, http.StatusBadGateway, netboxtest.FaultNone)
 		http.Error(w, "testnetbox proxy: "+err.Error(), http.StatusBadGateway)
@@ -129,8 +139,17 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.Header().Add(k, v)
 		}
 	}
+	if ft.Kind == netboxtest.FaultSlow && ft.AfterApply {
+		select {
+		case <-time.After(ft.Delay):
+		case <-r.Context().Done():
+			_, _ = io.Copy(io.Discard, resp.Body)
+			p.recordTimed(r, 0, ft.Kind, start, took)
+			return
+		}
+	}
 	// Logged before the answer goes out, so a test that got its answer sees the entry.
-	p.record(r, resp.StatusCode, ft.Kind)
+	p.recordTimed(r, resp.StatusCode, ft.Kind, start, took)
 	w.WriteHeader(resp.StatusCode)
 	_, _ = io.Copy(w, resp.Body)
 }

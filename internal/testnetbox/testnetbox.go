@@ -3,6 +3,7 @@ package testnetbox
 import (
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -36,6 +37,11 @@ type Request struct {
 	Query  string
 	Status int // 0: the connection was dropped without an answer
 	Fault  netboxtest.FaultKind
+	// Start is when the proxy sent the request on; Took is how long NetBox took until its
+	// answer's headers arrived (NetBox renders the whole answer before it sends them). Both
+	// are zero for requests the proxy answered itself (faults).
+	Start time.Time
+	Took  time.Duration
 }
 
 // Option configures New.
@@ -208,6 +214,41 @@ func (t *Target) ResetLog() { t.proxy.resetLog() }
 // those of an agent that was killed or gave up waiting: NetBox finishes them regardless, so
 // a test that kills an agent waits here before it looks at NetBox or runs the next agent.
 func (t *Target) WaitIdle(d time.Duration) error { return t.proxy.waitIdle(d) }
+
+// NetBoxTime says how long NetBox worked on the requests since the last ResetLog: the sum
+// of each request's time, and the busy time (the union of the requests' intervals, which is
+// less than the sum when requests overlapped).
+func (t *Target) NetBoxTime() (sum, busy time.Duration) {
+	return netboxTime(t.Requests())
+}
+
+func netboxTime(reqs []Request) (sum, busy time.Duration) {
+	type span struct{ from, to time.Time }
+	var spans []span
+	for _, r := range reqs {
+		if r.Took > 0 {
+			sum += r.Took
+			spans = append(spans, span{r.Start, r.Start.Add(r.Took)})
+		}
+	}
+	slices.SortFunc(spans, func(a, b span) int { return a.from.Compare(b.from) })
+	var cur span
+	for i, s := range spans {
+		switch {
+		case i == 0:
+			cur = s
+		case s.from.After(cur.to):
+			busy += cur.to.Sub(cur.from)
+			cur = s
+		case s.to.After(cur.to):
+			cur.to = s.to
+		}
+	}
+	if len(spans) > 0 {
+		busy += cur.to.Sub(cur.from)
+	}
+	return sum, busy
+}
 
 // Writes counts the write requests (anything but GET/HEAD) since the last ResetLog.
 func (t *Target) Writes() int {
