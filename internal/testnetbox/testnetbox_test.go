@@ -261,3 +261,106 @@ func TestWipeLeftoversDeletesWhatAResetLeft(t *testing.T) {
 		}
 	}
 }
+
+func TestNetBoxTimeSumsAndUnionsIntervals(t *testing.T) {
+	t0 := time.Date(2026, 12, 4, 0, 0, 0, 0, time.UTC)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+	cases := []struct {
+		name      string
+		reqs      []Request
+		sum, busy time.Duration
+	}{
+		{"none", nil, 0, 0},
+		{"fault answered by the proxy counts nothing", []Request{{Status: 503}}, 0, 0},
+		{"one", []Request{{Start: at(0), Took: ms(10)}}, ms(10), ms(10)},
+		{"apart", []Request{{Start: at(50), Took: ms(10)}, {Start: at(0), Took: ms(10)}}, ms(20), ms(20)},
+		{"overlapping", []Request{{Start: at(0), Took: ms(10)}, {Start: at(5), Took: ms(10)}}, ms(20), ms(15)},
+		{"nested", []Request{{Start: at(0), Took: ms(30)}, {Start: at(5), Took: ms(10)}, {Start: at(40), Took: ms(1)}}, ms(41), ms(31)},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			sum, busy := netboxTime(c.reqs)
+			if sum != c.sum || busy != c.busy {
+				t.Errorf("netboxTime = sum %v, busy %v; want %v, %v", sum, busy, c.sum, c.busy)
+			}
+		})
+	}
+}
+
+func TestProxyTimesForwardedRequests(t *testing.T) {
+	nb := New(t)
+	nb.ResetLog()
+	req, err := http.NewRequest(http.MethodGet, nb.URL+"/api/dcim/sites/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", nb.AuthHeader())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	reqs := nb.Requests()
+	if len(reqs) == 0 {
+		t.Fatal("no request logged")
+	}
+	for _, r := range reqs {
+		if r.Start.IsZero() || r.Took <= 0 {
+			t.Errorf("%s %s: Start %v, Took %v; want both set for a forwarded request", r.Method, r.Path, r.Start, r.Took)
+		}
+	}
+	if sum, busy := nb.NetBoxTime(); sum <= 0 || busy <= 0 || busy > sum {
+		t.Errorf("NetBoxTime = %v, %v; want 0 < busy <= sum", sum, busy)
+	}
+}
+
+// TestSlowFaultCommitsOnlyAfterApply holds the simulator and the proxy to one meaning of a
+// slow answer whose client gives up first: without AfterApply NetBox never got the request
+// (nothing written); with AfterApply NetBox did the work and only the answer came late.
+func TestSlowFaultCommitsOnlyAfterApply(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		afterApply bool
+		want       int
+	}{{"slow before NetBox", false, 0}, {"slow after NetBox committed", true, 1}} {
+		for _, where := range []string{"simulator", "proxy"} {
+			t.Run(where+"/"+tc.name, func(t *testing.T) {
+				fault := netboxtest.Fault{Kind: netboxtest.FaultSlow, Delay: 400 * time.Millisecond, AfterApply: tc.afterApply}
+				slowPOST := func(r *http.Request, _ int) netboxtest.Fault {
+					if r.Method == http.MethodPost {
+						return fault
+					}
+					return netboxtest.Fault{}
+				}
+				var sim *netboxtest.Server
+				url := ""
+				if where == "simulator" {
+					sim = netboxtest.NewTestServer(t, netboxtest.WithFaultFunc(slowPOST))
+					url = sim.URL
+				} else {
+					sim = netboxtest.NewTestServer(t)
+					p, err := startProxy(sim.URL, []netboxtest.FaultFunc{slowPOST})
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer p.close()
+					url = p.url
+				}
+				ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+				defer cancel()
+				req, _ := http.NewRequestWithContext(ctx, "POST", url+"/api/dcim/sites/", strings.NewReader(`{"name":"s","slug":"s"}`))
+				req.Header.Set("Authorization", sim.AuthHeader())
+				req.Header.Set("Content-Type", "application/json")
+				if resp, err := http.DefaultClient.Do(req); err == nil {
+					resp.Body.Close()
+					t.Fatalf("answered %s before the client's timeout; want the client to give up", resp.Status)
+				}
+				time.Sleep(600 * time.Millisecond)
+				if n := sim.Count("/api/dcim/sites/"); n != tc.want {
+					t.Errorf("%d sites in NetBox after the client gave up, want %d", n, tc.want)
+				}
+			})
+		}
+	}
+}

@@ -1,10 +1,12 @@
 package netboxtest
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"log/slog"
 	mrand "math/rand/v2"
 	"net"
@@ -58,7 +60,7 @@ const (
 	FaultBadGateway            // 502
 	FaultUnavailable           // 503
 	FaultDrop                  // the connection is closed without a response
-	FaultSlow                  // the response is delayed by Delay, then served normally
+	FaultSlow                  // the request waits Delay, then is served normally (with AfterApply: served at once, answered after Delay)
 )
 
 func (k FaultKind) String() string {
@@ -432,7 +434,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if fault.Kind == FaultSlow {
+	if fault.Kind == FaultSlow && !fault.AfterApply {
+		// Read the body first: net/http notices a client that left (and cancels the context)
+		// only once the body is read, and a client that gave up must find nothing written.
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			entry.Status = 499
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
 		if !sleepCtx(r.Context(), fault.Delay) {
 			entry.Status = 499
 			return
@@ -454,6 +464,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// processing counts towards it.
 	if d := s.cfg.perRequest + time.Duration(resp.objects)*s.cfg.perObject - time.Since(served); d > 0 {
 		if !sleepCtx(r.Context(), d) {
+			entry.Status = 499
+			return
+		}
+	}
+	if fault.Kind == FaultSlow && fault.AfterApply {
+		// NetBox did the work; its answer comes late (the client may have given up by then).
+		if !sleepCtx(r.Context(), fault.Delay) {
 			entry.Status = 499
 			return
 		}

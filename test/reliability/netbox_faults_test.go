@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netbox-agent/netbox-agent/internal/testnetbox"
 	"github.com/netbox-agent/netbox-agent/netbox/netboxtest"
 )
 
@@ -136,69 +137,137 @@ func duplicates(snap map[string][]map[string]any) int {
 	return n
 }
 
-// netboxFaultRows: faults injected into NetBox's answers during the first apply, then a
-// clean run; NetBox must end equal to a fault-free run.
+// netboxFaultCase is one row of the NetBox fault group.
+type netboxFaultCase struct {
+	name  string
+	rate  float64
+	fault netboxtest.Fault
+	lock  bool // fault the apply lock's writes instead of the data writes
+	// match, when set, picks the requests to fault (given the row's index, for a seed)
+	match func(i int) func(r *http.Request, n int) bool
+	// reachesNetBox: NetBox itself works on the faulted request (the fault is on the way
+	// back, or only a delay), so the row says something about NetBox and runs against a real
+	// one too; the other rows are answered by the proxy alone and prove the agent only.
+	reachesNetBox bool
+}
+
+// netboxFaultCases are the rows for a client timeout (2 s on the simulator); the delays are
+// fractions of it.
+func netboxFaultCases(timeout time.Duration) []netboxFaultCase {
+	slow, slower := timeout*3/4, timeout*3/2
+	firstCluster := func(int) func(r *http.Request, n int) bool {
+		return func(r *http.Request, n int) bool {
+			return r.Method == http.MethodPost && r.URL.Path == "/api/virtualization/clusters/" && n == 1
+		}
+	}
+	patches := func(i int) func(r *http.Request, n int) bool {
+		rng := rand.New(rand.NewPCG(uint64(i), 99))
+		return func(r *http.Request, _ int) bool { return r.Method == http.MethodPatch && rng.Float64() < 0.3 }
+	}
+	f := func(kind netboxtest.FaultKind) netboxtest.Fault { return netboxtest.Fault{Kind: kind} }
+	committed := func(kind netboxtest.FaultKind) netboxtest.Fault {
+		return netboxtest.Fault{Kind: kind, AfterApply: true}
+	}
+	return []netboxFaultCase{
+		{name: "429 with Retry-After: 1 on 30% of data writes", rate: 0.3, fault: netboxtest.Fault{Kind: netboxtest.FaultRateLimit, RetryAfter: time.Second}},
+		{name: "500 on 30% of data writes", rate: 0.3, fault: f(netboxtest.FaultServerError)},
+		{name: "500 after the write committed, 30%", rate: 0.3, fault: committed(netboxtest.FaultServerError), reachesNetBox: true},
+		{name: "503 on 30% of data writes", rate: 0.3, fault: f(netboxtest.FaultUnavailable)},
+		{name: "502 on 30% of data writes", rate: 0.3, fault: f(netboxtest.FaultBadGateway)},
+		{name: "connection dropped before the write, 30%", rate: 0.3, fault: f(netboxtest.FaultDrop)},
+		{name: "connection dropped after the write committed, 30%", rate: 0.3, fault: committed(netboxtest.FaultDrop), reachesNetBox: true},
+		{name: fmt.Sprintf("slow answers (%s, client timeout %s), 30%%", slow, timeout), rate: 0.3,
+			fault: netboxtest.Fault{Kind: netboxtest.FaultSlow, Delay: slow}, reachesNetBox: true},
+		{name: fmt.Sprintf("answers slower than the client timeout (%s > %s) on 30%% of PATCHes", slower, timeout), rate: 0.3,
+			fault: netboxtest.Fault{Kind: netboxtest.FaultSlow, Delay: slower}, match: patches},
+		{name: fmt.Sprintf("the write committed, answered after the client timeout (%s > %s), 30%%", slower, timeout), rate: 0.3,
+			fault: netboxtest.Fault{Kind: netboxtest.FaultSlow, Delay: slower, AfterApply: true}, reachesNetBox: true},
+		{name: fmt.Sprintf("the first cluster create answered after the client timeout (%s > %s)", slower, timeout), rate: 1,
+			fault: netboxtest.Fault{Kind: netboxtest.FaultSlow, Delay: slower}, match: firstCluster},
+		{name: "every data write fails with 500", rate: 1, fault: f(netboxtest.FaultServerError)},
+		{name: "the apply lock's create fails with 500", rate: 1, fault: f(netboxtest.FaultServerError), lock: true},
+		{name: "the apply lock's create answered 500 after it committed", rate: 1, fault: committed(netboxtest.FaultServerError), lock: true, reachesNetBox: true},
+		{name: "the apply lock's create: connection dropped after it committed", rate: 1, fault: committed(netboxtest.FaultDrop), lock: true, reachesNetBox: true},
+	}
+}
+
+// netboxFaultRows is the matrix's group: every row, against rigs of their own simulator.
 func netboxFaultRows(t *testing.T, m *matrix) {
+	const timeout = 2 * time.Second
+	runNetBoxFaultRows(t, m, netboxFaultCases(timeout), timeout, func(t *testing.T) *rig { return newRig(t, rigOptions{}) })
+}
+
+// TestNetBoxFaultRows runs the rows in which NetBox itself works on the faulted request
+// against the test's NetBox target: the simulator behind testnetbox's proxy in make test, a
+// real NetBox behind the same proxy in make test-netbox (with a client timeout that fits a
+// real server's write times, and the delays scaled to it).
+func TestNetBoxFaultRows(t *testing.T) {
+	timeout := 2 * time.Second
+	if testnetbox.Real() {
+		timeout = 15 * time.Second
+	}
+	var cases []netboxFaultCase
+	for _, c := range netboxFaultCases(timeout) {
+		if c.reachesNetBox {
+			cases = append(cases, c)
+		}
+	}
+	m := &matrix{}
+	runNetBoxFaultRows(t, m, cases, timeout, func(t *testing.T) *rig {
+		fs := &faultSwitch{}
+		nb := testnetbox.New(t, testnetbox.WithFaults(fs.decide))
+		return newRig(t, rigOptions{target: nb, faults: fs, timeout: timeout})
+	})
+	t.Logf("NetBox fault rows:\n%s", m.table())
+}
+
+// runNetBoxFaultRows injects each case's fault into NetBox's answers during a first apply,
+// then runs clean; NetBox must end equal to a fault-free run.
+func runNetBoxFaultRows(t *testing.T, m *matrix, cases []netboxFaultCase, timeout time.Duration, newRigFor func(t *testing.T) *rig) {
 	const group = "NetBox faults during apply"
-	base := newRig(t, rigOptions{})
+	base := newRigFor(t)
 	base.cleanSync()
-	want := canonical(base.nb.Snapshot())
-	if n := duplicates(base.nb.Snapshot()); n != 0 {
+	want := canonical(base.snapshot())
+	if n := duplicates(base.snapshot()); n != 0 {
 		t.Fatalf("the duplicate check finds %d duplicates in a fault-free run: its identity key is too coarse", n)
 	}
 	if objectCount(want) < 50 {
 		t.Fatalf("fault-free run wrote only %d objects", objectCount(want))
 	}
-	m.figure("fault-free first sync of the lab: %d NetBox objects", objectCount(want))
-
-	cases := []struct {
-		name  string
-		rate  float64
-		fault netboxtest.Fault
-		lock  bool // fault the apply lock's writes instead of the data writes
-	}{
-		{"429 with Retry-After: 1 on 30% of data writes", 0.3, netboxtest.Fault{Kind: netboxtest.FaultRateLimit, RetryAfter: time.Second}, false},
-		{"500 on 30% of data writes", 0.3, netboxtest.Fault{Kind: netboxtest.FaultServerError}, false},
-		{"500 after the write committed, 30%", 0.3, netboxtest.Fault{Kind: netboxtest.FaultServerError, AfterApply: true}, false},
-		{"503 on 30% of data writes", 0.3, netboxtest.Fault{Kind: netboxtest.FaultUnavailable}, false},
-		{"502 on 30% of data writes", 0.3, netboxtest.Fault{Kind: netboxtest.FaultBadGateway}, false},
-		{"connection dropped before the write, 30%", 0.3, netboxtest.Fault{Kind: netboxtest.FaultDrop}, false},
-		{"connection dropped after the write committed, 30%", 0.3, netboxtest.Fault{Kind: netboxtest.FaultDrop, AfterApply: true}, false},
-		{"slow answers (1.5s, client timeout 2s), 30%", 0.3, netboxtest.Fault{Kind: netboxtest.FaultSlow, Delay: 1500 * time.Millisecond}, false},
-		{"answers slower than the client timeout (3s > 2s) on 30% of PATCHes", 0.3, netboxtest.Fault{Kind: netboxtest.FaultSlow, Delay: 3 * time.Second}, false},
-		{"the first cluster create answered after the client timeout (3s > 2s)", 1, netboxtest.Fault{Kind: netboxtest.FaultSlow, Delay: 3 * time.Second}, false},
-		{"every data write fails with 500", 1, netboxtest.Fault{Kind: netboxtest.FaultServerError}, false},
-		{"the apply lock's create fails with 500", 1, netboxtest.Fault{Kind: netboxtest.FaultServerError}, true},
-		{"the apply lock's create answered 500 after it committed", 1, netboxtest.Fault{Kind: netboxtest.FaultServerError, AfterApply: true}, true},
-		{"the apply lock's create: connection dropped after it committed", 1, netboxtest.Fault{Kind: netboxtest.FaultDrop, AfterApply: true}, true},
+	if base.target != nil {
+		m.figure("fault-free first sync of the lab against %s: %d NetBox objects", base.target.Name(), objectCount(want))
+		base.target.Close() // the rows take their turn on the same NetBox
+	} else {
+		m.figure("fault-free first sync of the lab: %d NetBox objects", objectCount(want))
 	}
+
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r := newRig(t, rigOptions{})
+			r := newRigFor(t)
 			r.faults.onlyTags = tc.lock
-			switch {
-			case strings.HasPrefix(tc.name, "the first cluster create"):
-				r.faults.match = func(r *http.Request, n int) bool {
-					return r.Method == http.MethodPost && r.URL.Path == "/api/virtualization/clusters/" && n == 1
-				}
-			case strings.Contains(tc.name, "of PATCHes"):
-				rng := rand.New(rand.NewPCG(uint64(i), 99))
-				r.faults.match = func(r *http.Request, _ int) bool { return r.Method == http.MethodPatch && rng.Float64() < tc.rate }
+			if tc.match != nil {
+				r.faults.match = tc.match(i)
 			}
 			r.faults.set(uint64(100+i), tc.rate, tc.fault)
-			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), 45*timeout)
 			defer cancel()
 			_, rep, err := r.sync(ctx)
 			r.faults.on.Store(false)
 			// requests the client gave up on may still be running in NetBox: the next run comes
 			// after them, as a scheduled run would
-			time.Sleep(tc.fault.Delay + 200*time.Millisecond)
+			if r.target != nil {
+				if err := r.target.WaitIdle(tc.fault.Delay + 10*timeout); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				time.Sleep(tc.fault.Delay + 200*time.Millisecond)
+			}
 			first := fmt.Sprintf("%d faults injected; faulted apply: %d of %d objects not done", r.faults.injected.Load(), failedResults(rep), resultCount(rep))
 			if err != nil {
 				first += " (" + firstLine(err.Error()) + ")"
 			}
 			_, rep2, err2 := r.sync(context.Background())
-			raw := r.nb.Snapshot()
+			raw := r.snapshot()
 			got := canonical(raw)
 			dups := duplicates(raw)
 			diff := diffCanonical(got, want)

@@ -25,6 +25,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/netbox-agent/netbox-agent/internal/secret"
+	"github.com/netbox-agent/netbox-agent/internal/testnetbox"
 	"github.com/netbox-agent/netbox-agent/netbox"
 	"github.com/netbox-agent/netbox-agent/netbox/netboxtest"
 	"github.com/netbox-agent/netbox-agent/server"
@@ -136,6 +137,12 @@ type rigOptions struct {
 	sourceTimeout time.Duration // per-request timeout of the adapters (default 2s)
 	writes        bool          // MCP writes on
 	guests        int           // Proxmox guests (default 12)
+	// target, when set, is the NetBox to use (a testnetbox target: the simulator behind the
+	// proxy, or a real NetBox in make test-netbox) instead of a netboxtest server of the
+	// rig's own; faults is then the switch its proxy consults, and timeout the client's.
+	target  *testnetbox.Target
+	faults  *faultSwitch
+	timeout time.Duration
 }
 
 // rig is the agent wired as cmd/netbox-agent wires it, in process, against the simulators:
@@ -143,7 +150,10 @@ type rigOptions struct {
 // secret a canary.
 type rig struct {
 	t       testing.TB
-	nb      *netboxtest.Server
+	nb      *netboxtest.Server // nil when the rig runs against a target
+	target  *testnetbox.Target
+	nbURL   string
+	nbToken string
 	pve     *proxmoxtest.Server
 	nas     *truenastest.Server
 	ha      *homeassistanttest.Server
@@ -169,14 +179,25 @@ func newRig(t testing.TB, o rigOptions) *rig {
 	if o.guests == 0 {
 		o.guests = 12
 	}
+	if o.timeout == 0 {
+		o.timeout = 2 * time.Second
+	}
 	r := &rig{t: t, logs: &lockedBuffer{}, faults: &faultSwitch{}}
 	// No scrubbing handler: the components themselves must not log a secret.
 	r.log = slog.New(slog.NewJSONHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 
-	r.nb = netboxtest.NewServer(append([]netboxtest.Option{netboxtest.WithToken(canaryNetBox),
-		netboxtest.WithFaultFunc(r.faults.decide)}, o.netbox...)...)
-	t.Cleanup(r.nb.Close)
-	failOnIgnoredFilters(t, r.nb)
+	if o.target != nil {
+		r.target, r.faults, r.nbURL, r.nbToken = o.target, o.faults, o.target.URL, o.target.Token
+		if o.target.Sim != nil {
+			failOnIgnoredFilters(t, o.target.Sim)
+		}
+	} else {
+		r.nb = netboxtest.NewServer(append([]netboxtest.Option{netboxtest.WithToken(canaryNetBox),
+			netboxtest.WithFaultFunc(r.faults.decide)}, o.netbox...)...)
+		t.Cleanup(r.nb.Close)
+		failOnIgnoredFilters(t, r.nb)
+		r.nbURL, r.nbToken = r.nb.URL, canaryNetBox
+	}
 	lab := proxmoxtest.GenerateLab(proxmoxtest.LabSpec{Nodes: 2, Guests: o.guests, Seed: 7})
 	r.pve = proxmoxtest.NewServer(proxmoxtest.WithCluster("lab"), proxmoxtest.WithLab(lab),
 		proxmoxtest.WithTokens(proxmoxtest.Token{ID: proxmoxtest.DefaultTokenID, Secret: canaryProxmox}))
@@ -192,7 +213,7 @@ func newRig(t testing.TB, o rigOptions) *rig {
 
 	r.metrics = server.NewMetrics()
 	var err error
-	r.client, err = netbox.New(netbox.Config{URL: r.nb.URL, Token: secret.New(canaryNetBox), Timeout: 2 * time.Second,
+	r.client, err = netbox.New(netbox.Config{URL: r.nbURL, Token: secret.New(r.nbToken), Timeout: o.timeout,
 		RequestsPerSecond: -1}, r.log, netbox.WithObserver(r.metrics.ObserveNetBoxRequest),
 		netbox.WithBackoff(5*time.Millisecond, 100*time.Millisecond), netbox.WithMaxRetryAfter(2*time.Second))
 	must(t, err)
@@ -219,7 +240,7 @@ func newRig(t testing.TB, o rigOptions) *rig {
 	r.syncer, err = server.NewEngineSyncer(server.EngineSyncerConfig{Engine: r.engine, Sources: r.srcs,
 		Merge: syncengine.DefaultMergeConfig(), PlanDir: filepath.Join(dir, "plans"), Metrics: r.metrics, Logger: r.log})
 	must(t, err)
-	secrets := []secret.Secret{secret.New(canaryNetBox), secret.New(canaryProxmox), secret.New(canaryTrueNAS), secret.New(canaryHA), secret.New(canaryMCP)}
+	secrets := []secret.Secret{secret.New(r.nbToken), secret.New(canaryProxmox), secret.New(canaryTrueNAS), secret.New(canaryHA), secret.New(canaryMCP)}
 	r.mcp, err = server.New(server.Config{Listen: "127.0.0.1:0", AuthToken: secret.New(canaryMCP), WritesEnabled: o.writes}, server.Deps{
 		Logger: r.log, Proxmox: []sources.Source{pve}, HomeAssistant: []sources.Source{ha}, TrueNAS: []server.PoolLister{nas},
 		Scanner:   r.scans,
@@ -230,7 +251,7 @@ func newRig(t testing.TB, o rigOptions) *rig {
 			return err
 		}, len(r.srcs)),
 		EffectiveConfig: func() any {
-			return map[string]any{"netbox": map[string]any{"url": r.nb.URL, "token": secret.New(canaryNetBox)}}
+			return map[string]any{"netbox": map[string]any{"url": r.nbURL, "token": secret.New(r.nbToken)}}
 		},
 		Secrets: secrets, Version: "reliability",
 	}, r.metrics)
@@ -243,6 +264,14 @@ const inventoryCSV = "name,ip,mac,serial,role\nprinter,192.168.1.30,00:1b:a9:00:
 func (r *rig) writeInventory(content string) {
 	r.t.Helper()
 	must(r.t, os.WriteFile(r.invFile, []byte(content), 0o600))
+}
+
+// snapshot is every object the agent writes, from whichever NetBox the rig uses.
+func (r *rig) snapshot() map[string][]map[string]any {
+	if r.target != nil {
+		return r.target.Snapshot()
+	}
+	return r.nb.Snapshot()
 }
 
 // sync previews and applies once through the MCP server's syncer, as preview_sync and
