@@ -32,7 +32,8 @@ func notADict(v any) fieldErrors {
 }
 
 func (s *Server) newWriteCtx() *writeCtx {
-	return &writeCtx{s: s.st, tx: &tx{s: s.st}, spec: s.spec, profile: s.cfg.profile, now: s.cfg.clock().UTC().Truncate(1000)}
+	now := s.cfg.clock().UTC().Truncate(1000)
+	return &writeCtx{s: s.st, tx: &tx{s: s.st, now: now}, spec: s.spec, profile: s.cfg.profile, now: now}
 }
 
 // bulkError answers a failed bulk write in the profile's shape.

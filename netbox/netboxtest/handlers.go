@@ -71,6 +71,9 @@ func (s *Server) process(r *http.Request) response {
 	if path == "/api/" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 		return apiRoot(r)
 	}
+	if resp, ok := s.objectChanges(r); ok {
+		return resp
+	}
 	if resp, ok := s.serveUnmodelled(r); ok {
 		return resp
 	}

@@ -70,6 +70,8 @@ type state struct {
 	byType map[string]*table // "dcim.device" -> table
 	// relations into each endpoint, for deletes: who refers to it and what happens then.
 	relsTo map[string][]relation
+	// changes is the change log (core/object-changes).
+	changes changeLog
 }
 
 type relation struct {
@@ -255,6 +257,13 @@ func (t *table) remove(id int) {
 type tx struct {
 	s    *state
 	undo []undoEntry
+	// the change log: the entries this request wrote (by object) and the request's id and
+	// time; quiet while a delete's SET_NULL side effects are stored (NetBox logs none).
+	now       time.Time
+	requestID string
+	logged    map[string]int
+	logStart  int
+	quiet     bool
 }
 
 type undoEntry struct {
@@ -265,13 +274,39 @@ type undoEntry struct {
 
 func (x *tx) put(o *object) {
 	t := x.s.tables[o.ep.path]
-	x.undo = append(x.undo, undoEntry{t: t, id: o.id, old: t.byID[o.id]})
+	old := t.byID[o.id]
+	x.begin()
+	x.undo = append(x.undo, undoEntry{t: t, id: o.id, old: old})
 	t.store(o)
+	if old == nil {
+		x.logChange("create", o)
+	} else {
+		x.logChange("update", o)
+	}
+}
+
+// putQuiet stores o without a change log entry (a queryset update in NetBox).
+func (x *tx) putQuiet(o *object) {
+	x.quiet = true
+	defer func() { x.quiet = false }()
+	x.put(o)
 }
 
 func (x *tx) del(t *table, id int) {
-	x.undo = append(x.undo, undoEntry{t: t, id: id, old: t.byID[id]})
+	old := t.byID[id]
+	x.begin()
+	x.undo = append(x.undo, undoEntry{t: t, id: id, old: old})
 	t.remove(id)
+	if old != nil {
+		x.logChange("delete", old)
+	}
+}
+
+// begin notes where this request's change log entries start, for a rollback.
+func (x *tx) begin() {
+	if len(x.undo) == 0 && x.logged == nil {
+		x.logStart = len(x.s.changes.entries)
+	}
 }
 
 func (x *tx) rollback() {
@@ -284,6 +319,11 @@ func (x *tx) rollback() {
 		}
 	}
 	x.undo = nil
+	// The entries go; their ids stay used (a sequence does not roll back).
+	if x.logged != nil {
+		x.s.changes.entries = x.s.changes.entries[:x.logStart]
+		x.logged = nil
+	}
 }
 
 // customFieldsFor lists the custom fields that apply to objectType, by name.

@@ -428,7 +428,7 @@ func (w *writeCtx) deleteObj(t *table, id int, protected *[]*object, deleted map
 				default:
 					delete(c.f, rel.key)
 				}
-				w.tx.put(c) // SET_NULL is a queryset update: last_updated is not touched
+				w.tx.putQuiet(c) // SET_NULL is a queryset update: last_updated is not touched, nothing is logged
 			}
 		}
 	}
