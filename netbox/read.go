@@ -103,6 +103,21 @@ func (c *Client) list(ctx context.Context, endpoint string, q url.Values, transf
 	return dedupe(out), nil
 }
 
+// First reads the first object of endpoint matching q (one request, limit=1): with an
+// ordering, the newest or oldest of something. ok is false when nothing matches.
+func (c *Client) First(ctx context.Context, endpoint string, q url.Values) (o Object, ok bool, err error) {
+	if err := checkEndpoint(endpoint); err != nil {
+		return nil, false, err
+	}
+	q = cloneValues(q)
+	q.Set("limit", "1")
+	pg, err := c.getPage(ctx, c.apiPath(endpoint, 0), q)
+	if err != nil || len(pg.Results) == 0 {
+		return nil, false, err
+	}
+	return pg.Results[0], true, nil
+}
+
 // readOffsets reads pages [pageLen, count) in parallel.
 func (c *Client) readOffsets(ctx context.Context, path string, q url.Values, pageLen, count int,
 	getPage func(context.Context, string, url.Values) (*page, error)) ([]Object, error) {

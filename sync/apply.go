@@ -82,6 +82,9 @@ func (e *Engine) Apply(ctx context.Context, plan *Plan, progress func(done, tota
 	if err != nil {
 		return nil, err
 	}
+	// After the lock is released (its tag's delete is in the log too), the cache catches up
+	// with what this apply wrote, so the next run reads only what others changed.
+	defer e.refreshCache(context.WithoutCancel(ctx))
 	defer release()
 
 	results := make(map[string]*ActionResult, len(plan.Actions))

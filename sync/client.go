@@ -2,6 +2,9 @@ package sync
 
 import (
 	"context"
+	"net/url"
+	"strconv"
+	"strings"
 
 	"github.com/netbox-agent/netbox-agent/netbox"
 )
@@ -45,4 +48,41 @@ func (a clientAdapter) Update(ctx context.Context, endpoint string, objs []Objec
 
 func (a clientAdapter) Delete(ctx context.Context, endpoint string, ids []int) []WriteResult {
 	return a.c.Delete(ctx, endpoint, ids)
+}
+
+// changeFields are the change log fields the engine reads.
+const changeFields = "id,changed_object_type,changed_object_id,action"
+
+func (a clientAdapter) LastChangeID(ctx context.Context) (int, error) {
+	o, ok, err := a.c.First(ctx, "core/object-changes", url.Values{"ordering": {"-id"}, "fields": {"id"}})
+	if err != nil || !ok {
+		return 0, err
+	}
+	return o.ID(), nil
+}
+
+func (a clientAdapter) ChangesAfter(ctx context.Context, after int) ([]LogEntry, error) {
+	got, err := a.c.List(ctx, "core/object-changes", url.Values{"id__gt": {strconv.Itoa(after)}, "ordering": {"id"}, "fields": {changeFields}})
+	return logEntries(got), err
+}
+
+func (a clientAdapter) ChangesByID(ctx context.Context, ids []int) ([]LogEntry, error) {
+	got, err := a.c.GetByIDs(ctx, "core/object-changes", ids, strings.Split(changeFields, ",")...)
+	return logEntries(got), err
+}
+
+func (a clientAdapter) ReadByIDs(ctx context.Context, endpoint string, ids []int, fields string) ([]Object, error) {
+	if fields == "" { // every field, as the full read asks for
+		return a.c.GetByIDs(ctx, endpoint, ids)
+	}
+	return a.c.GetByIDs(ctx, endpoint, ids, strings.Split(fields, ",")...)
+}
+
+func logEntries(objs []Object) []LogEntry {
+	out := make([]LogEntry, 0, len(objs))
+	for _, o := range objs {
+		out = append(out, LogEntry{ID: o.ID(), Type: o.String("changed_object_type"), ObjectID: netbox.ToInt(o["changed_object_id"]),
+			Action: o.String("action")})
+	}
+	return out
 }

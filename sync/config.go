@@ -74,6 +74,21 @@ type Config struct {
 	LastSeenRefresh time.Duration `yaml:"last_seen_refresh"`
 
 	Orphans OrphanConfig `yaml:"orphans"`
+
+	// FullReadEvery is how often a plan reads every object from NetBox (default 24h). In
+	// between, the engine keeps its copy of NetBox up to date from NetBox's change log and
+	// reads again only the objects changed since the last run: a no-change run of a large
+	// estate costs NetBox a few requests instead of reading it all. A change the change log
+	// does not show (a database restore, rows edited in SQL) is caught by the next full read.
+	FullReadEvery time.Duration `yaml:"full_read_every"`
+	// FullReadAlways reads every object for every plan (as the agent did before it followed
+	// the change log).
+	FullReadAlways bool `yaml:"full_read_always"`
+	// CacheFile keeps the engine's copy of NetBox across processes (the state directory's
+	// snapshot cache; set by the program, not the config file). Empty: in memory only.
+	CacheFile string `yaml:"-"`
+	// CacheKey names the NetBox the cache belongs to (its URL); a cache of another is unused.
+	CacheKey string `yaml:"-"`
 }
 
 // SubnetSite puts entities with an IP in Prefix into Site.
@@ -131,6 +146,9 @@ func (c *Config) SetDefaults() {
 	if c.LastSeenRefresh == 0 {
 		c.LastSeenRefresh = 24 * time.Hour
 	}
+	if c.FullReadEvery == 0 {
+		c.FullReadEvery = 24 * time.Hour
+	}
 	if c.Orphans.Grace == 0 {
 		c.Orphans.Grace = 720 * time.Hour
 	}
@@ -184,6 +202,9 @@ func (c Config) Validate() []error {
 	}
 	if c.LastSeenRefresh < 0 {
 		bad("last_seen_refresh: %s is negative", c.LastSeenRefresh)
+	}
+	if c.FullReadEvery < 0 {
+		bad("full_read_every: %s is negative (full_read_always: true reads everything every run)", c.FullReadEvery)
 	}
 	if c.Orphans.Grace < 0 {
 		bad("orphans.grace: %s is negative", c.Orphans.Grace)

@@ -21,6 +21,7 @@ type Engine struct {
 	holder string
 
 	applyMu gosync.Mutex
+	cache   snapCache
 }
 
 // NewEngine returns an engine writing to nb. cfg gets its defaults filled; a nil logger
@@ -41,7 +42,7 @@ func NewEngine(nb NetBox, cfg Config, logger *slog.Logger) *Engine {
 // by other sources are never marked stale or deleted.
 func (e *Engine) Plan(ctx context.Context, entities []Entity, conflicts []Conflict, ran map[string]bool) (*Plan, error) {
 	t0 := time.Now()
-	snap, err := readSnapshot(ctx, e.nb, e.cfg.CustomField)
+	snap, err := e.snapshot(ctx)
 	if err != nil {
 		return nil, err
 	}

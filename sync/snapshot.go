@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	gosync "sync"
 )
@@ -119,13 +120,23 @@ func objKey(endpoint string, id int) string { return fmt.Sprintf("%s:%d", endpoi
 // readSnapshot reads everything the planner needs, in parallel, at most a few requests per
 // 1,000 objects.
 func readSnapshot(ctx context.Context, nb NetBox, cf string) (*snapshot, error) {
-	major, minor, err := nb.Version(ctx)
+	major, minor, got, err := readObjects(ctx, nb, cf)
 	if err != nil {
-		return nil, fmt.Errorf("netbox version: %w", err)
+		return nil, err
+	}
+	return buildSnapshot(major, minor, got, cf), nil
+}
+
+// readObjects reads every object of the snapshot's endpoints, compacted, each endpoint's in
+// id order (whatever order the NetBox version lists in).
+func readObjects(ctx context.Context, nb NetBox, cf string) (major, minor int, got map[string][]Object, err error) {
+	major, minor, err = nb.Version(ctx)
+	if err != nil {
+		return 0, 0, nil, fmt.Errorf("netbox version: %w", err)
 	}
 	// One endpoint at a time (its pages in parallel), each compacted as soon as it is read:
 	// only one endpoint's full JSON is in memory at once.
-	got := map[string][]Object{}
+	got = map[string][]Object{}
 	tags := map[string]any{}
 	var tagsMu gosync.Mutex // pages arrive in parallel; compact shares tags across objects
 	for _, ep := range snapshotEndpoints {
@@ -140,7 +151,7 @@ func readSnapshot(ctx context.Context, nb NetBox, cf string) (*snapshot, error) 
 				return compact(o, cf, tags)
 			}}})
 		if err != nil {
-			return nil, fmt.Errorf("netbox snapshot: %w", err)
+			return 0, 0, nil, fmt.Errorf("netbox snapshot: %w", err)
 		}
 		list := res[ep]
 		tagsMu.Lock()
@@ -151,8 +162,14 @@ func readSnapshot(ctx context.Context, nb NetBox, cf string) (*snapshot, error) 
 				list[i] = compact(o, cf, tags)
 			}
 		}
+		slices.SortStableFunc(list, func(a, b Object) int { return objID(a) - objID(b) })
 		got[ep] = list
 	}
+	return major, minor, got, nil
+}
+
+// buildSnapshot indexes objects (by endpoint, each list in id order) for the planner.
+func buildSnapshot(major, minor int, got map[string][]Object, cf string) *snapshot {
 	s := &snapshot{major: major, minor: minor, objs: got, byID: map[string]map[int]Object{},
 		bySource: map[string]map[string][]int{}, byEntity: map[string]map[string][]int{},
 		byUUID: map[string]map[string][]int{}, bySerial: map[string][]int{}, byName: map[string]map[string][]int{},
@@ -242,7 +259,7 @@ func readSnapshot(ctx context.Context, nb NetBox, cf string) (*snapshot, error) 
 		id := refID(o, "virtual_machine")
 		s.disksOf[id] = append(s.disksOf[id], o)
 	}
-	return s, nil
+	return s
 }
 
 // assignedKey is the "endpoint:id" of the interface an IP or MAC object is assigned to.

@@ -149,6 +149,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // runMode starts the chosen mode.
 func runMode(ctx context.Context, o options, cfg *Config, logger *slog.Logger, environ map[string]string, stdin io.Reader, stdout, stderr io.Writer) int {
 	setMemoryLimit(environ)
+	cfg.Sync.CacheFile, cfg.Sync.CacheKey = snapshotCache(stateDir(cfg, environ), cfg)
 	if o.runOnce || o.applyPlan != "" {
 		a, err := buildAgent(cfg, logger)
 		if err != nil {

@@ -88,7 +88,7 @@ func benchLabSync(b *testing.B, vms int, extra []string) {
 		b.Fatal(err)
 	}
 	env := map[string]string{"NETBOX_TOKEN": nb.Token}
-	runOnce := func(label string) time.Duration {
+	runOnce := func(label string) (wall, netbox time.Duration) {
 		nb.ResetLog()
 		start := time.Now()
 		code := run(ctx, []string{"--config", cfg, "--run-once", "--output", "json"}, strings.NewReader(""), io.Discard, io.Discard, env)
@@ -101,18 +101,22 @@ func benchLabSync(b *testing.B, vms int, extra []string) {
 		for _, r := range reqs {
 			byMethod[r.Method]++
 		}
-		fmt.Printf("lab vms=%d %s %s: %.2f s, %d requests %v, %d writes\n", vms, nb.Name(), label, d.Seconds(), len(reqs), byMethod, nb.Writes())
-		return d
+		sum, busy := nb.NetBoxTime()
+		fmt.Printf("lab vms=%d %s %s: %.2f s, %d requests %v, %d writes; NetBox time %.2f s busy (%.2f s summed over requests)\n",
+			vms, nb.Name(), label, d.Seconds(), len(reqs), byMethod, nb.Writes(), busy.Seconds(), sum.Seconds())
+		return d, busy
 	}
 	b.ResetTimer()
-	first := runOnce("first sync")
-	second := runOnce("re-sync")
+	first, firstNB := runOnce("first sync")
+	second, secondNB := runOnce("re-sync")
 	b.StopTimer()
 	if w := nb.Writes(); w != 0 {
 		b.Errorf("no-change re-sync made %d writes", w)
 	}
 	b.ReportMetric(first.Seconds(), "first-s")
 	b.ReportMetric(second.Seconds(), "resync-s")
+	b.ReportMetric(firstNB.Seconds(), "first-netbox-s")
+	b.ReportMetric(secondNB.Seconds(), "resync-netbox-s")
 
 	// NetBox's floor for the same objects: read back what the first sync wrote, empty
 	// NetBox, write it again with raw bulk requests (BENCH_FLOOR_BATCH objects a request,

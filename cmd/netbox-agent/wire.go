@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"os"
@@ -68,6 +70,18 @@ func stateDir(cfg *Config, environ map[string]string) string {
 		return filepath.Join(home, ".local", "state", "netbox-agent")
 	}
 	return ""
+}
+
+// snapshotCache is the file where the engine keeps its copy of NetBox between runs (so a
+// --run-once reads only what changed since the last one) and the key naming the NetBox it
+// belongs to: one file per NetBox URL and instance, in the state directory.
+func snapshotCache(state string, cfg *Config) (file, key string) {
+	key = cfg.NetBox.URL + "|" + cfg.Sync.Instance
+	if state == "" {
+		return "", key
+	}
+	sum := sha256.Sum256([]byte(key))
+	return filepath.Join(state, "cache", "snapshot-"+hex.EncodeToString(sum[:6])+".json"), key
 }
 
 // defaultMemoryLimit is a soft heap limit for the process when GOMEMLIMIT is not set: a full
