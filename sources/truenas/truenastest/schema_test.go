@@ -23,6 +23,52 @@ type apiModels struct {
 	Origin      string                    `json:"origin"`
 	Methods     map[string]map[string]any `json:"methods"`
 	Definitions map[string]map[string]any `json:"definitions"`
+	// Versions change definitions for a later release: each adds required fields and adds or
+	// replaces properties of the definition of its name (or is new).
+	Versions map[string]struct {
+		Origin      string                    `json:"origin"`
+		Definitions map[string]map[string]any `json:"definitions"`
+	} `json:"versions"`
+}
+
+// forVersion returns the models of release v ("26"), or fails the test if it has none.
+func (m apiModels) forVersion(t *testing.T, v string) apiModels {
+	t.Helper()
+	ver, ok := m.Versions[v]
+	if !ok {
+		t.Fatalf("no models for version %s in testdata", v)
+	}
+	out := m
+	out.Origin = ver.Origin
+	out.Definitions = map[string]map[string]any{}
+	for name, def := range m.Definitions {
+		out.Definitions[name] = def
+	}
+	for name, change := range ver.Definitions {
+		base, ok := m.Definitions[name]
+		if !ok {
+			out.Definitions[name] = change
+			continue
+		}
+		merged := map[string]any{}
+		for k, v := range base {
+			merged[k] = v
+		}
+		req, _ := base["required"].([]any)
+		more, _ := change["required"].([]any)
+		merged["required"] = append(slices.Clone(req), more...)
+		props := map[string]any{}
+		for k, v := range base["properties"].(map[string]any) {
+			props[k] = v
+		}
+		changed, _ := change["properties"].(map[string]any)
+		for k, v := range changed {
+			props[k] = v
+		}
+		merged["properties"] = props
+		out.Definitions[name] = merged
+	}
+	return out
 }
 
 func loadModels(t *testing.T) apiModels {
@@ -294,14 +340,15 @@ func edgeState() State {
 
 // TestAnswersValidateAgainstTrueNASModels asks the simulator every method the adapter reads,
 // over the websocket (the API the models describe) as 25.10 and 26 and over REST as 25.10, for
-// DefaultState and edgeState, and validates each answer. Every model must be exercised at
+// DefaultState and edgeState, and validates each answer against that release's models. Every model must be exercised at
 // least once. 25.04 is left out: it has no models for system.info, interface.query and
 // network.configuration.config, and its sharing.smb.query still had the legacy shape (ro, abe)
 // the simulator keeps for it; CORE 13 and SCALE 24.10 predate the models altogether.
 func TestAnswersValidateAgainstTrueNASModels(t *testing.T) {
-	m := loadModels(t)
+	base := loadModels(t)
+	byFlavour := map[Flavour]apiModels{Scale2510: base, TrueNAS26: base.forVersion(t, "26")}
 	checked := map[string]int{}
-	validate := func(t *testing.T, how, method string, result any) {
+	validate := func(t *testing.T, m apiModels, how, method string, result any) {
 		t.Helper()
 		schema, ok := m.Methods[method]
 		if !ok {
@@ -340,7 +387,7 @@ func TestAnswersValidateAgainstTrueNASModels(t *testing.T) {
 					{"auth.login_ex", []any{map[string]any{"mechanism": "API_KEY_PLAIN", "username": s.Username(), "api_key": s.APIKey()}}},
 				} {
 					ans := r.call(login.method, login.params...)
-					validate(t, "websocket", login.method, ans["result"])
+					validate(t, byFlavour[fl], "websocket", login.method, ans["result"])
 				}
 				for _, method := range sortedKeys(restPaths) {
 					params := []any{}
@@ -352,7 +399,7 @@ func TestAnswersValidateAgainstTrueNASModels(t *testing.T) {
 						t.Errorf("%s: %v", method, ans["error"])
 						continue
 					}
-					validate(t, "websocket", method, ans["result"])
+					validate(t, byFlavour[fl], "websocket", method, ans["result"])
 				}
 				if fl != Scale2510 {
 					return
@@ -364,12 +411,12 @@ func TestAnswersValidateAgainstTrueNASModels(t *testing.T) {
 						t.Errorf("GET %s: %d %v", restPaths[method], code, err)
 						continue
 					}
-					validate(t, "REST", method, v)
+					validate(t, base, "REST", method, v)
 				}
 			})
 		}
 	}
-	for _, method := range sortedKeys(m.Methods) {
+	for _, method := range sortedKeys(base.Methods) {
 		if checked[method] == 0 {
 			t.Errorf("%s: no answer of the simulator was checked against its model", method)
 		}

@@ -258,7 +258,7 @@ func (st *State) renderQuery(fl Flavour, method string, retrieveChildren bool) (
 	switch method {
 	case "pool.query":
 		for _, p := range st.Pools {
-			rows = append(rows, renderPool(p))
+			rows = append(rows, renderPool(fl, p))
 		}
 	case "pool.dataset.query":
 		var kids map[string][]Dataset
@@ -290,12 +290,21 @@ func (st *State) renderQuery(fl Flavour, method string, retrieveChildren bool) (
 				r["aliases"] = []any{}
 				r["locked"] = false
 				r["expose_snapshots"] = false
+				if fl == TrueNAS26 {
+					r["dataset"], r["relative_path"] = st.datasetOf(p)
+					r["tier"] = nil
+				}
 			}
 			rows = append(rows, r)
 		}
 	case "sharing.smb.query":
 		for _, s := range st.SMBShares {
-			rows = append(rows, renderSMBShare(fl, s))
+			r := renderSMBShare(fl, s)
+			if fl == TrueNAS26 {
+				r["dataset"], r["relative_path"] = st.datasetOf(s.Path)
+				r["tier"] = nil
+			}
+			rows = append(rows, r)
 		}
 	case "iscsi.target.query":
 		for _, t := range st.ISCSITargets {
@@ -314,6 +323,14 @@ func (st *State) renderQuery(fl Flavour, method string, retrieveChildren bool) (
 				"naa": "0x6589cfc000000" + strconv.Itoa(100000+e.ID), "rpm": "SSD", "ro": false,
 				"filesize": "0", "pblocksize": false, "avail_threshold": nil, "comment": "", "insecure_tpc": true,
 				"xen": false, "vendor": "TrueNAS", "product_id": nil, "locked": false})
+			if fl == TrueNAS26 {
+				// Only a file extent lies in a dataset.
+				var ds, rel any
+				if e.Type == "FILE" {
+					ds, rel = st.datasetOf(e.Path)
+				}
+				rows[len(rows)-1]["dataset"], rows[len(rows)-1]["relative_path"] = ds, rel
+			}
 		}
 	case "interface.query":
 		for _, i := range st.Interfaces {
@@ -321,7 +338,11 @@ func (st *State) renderQuery(fl Flavour, method string, retrieveChildren bool) (
 		}
 	case "disk.query":
 		for i, d := range st.Disks {
-			rows = append(rows, renderDisk(i, d, st.poolOfDisk(d.Name)))
+			r := renderDisk(i, d, st.poolOfDisk(d.Name))
+			if fl == TrueNAS26 {
+				r["sed"] = false
+			}
+			rows = append(rows, r)
 		}
 	default:
 		return nil, false
@@ -372,8 +393,12 @@ func (st *State) renderConfig(fl Flavour, method string) (object, bool) {
 		ns["state"] = state
 		return ns, true
 	case "iscsi.global.config":
-		return object{"id": 1, "basename": st.ISCSIBasename, "isns_servers": []any{}, "pool_avail_threshold": nil,
-			"alua": false, "iser": false, "listen_port": 3260}, true
+		g := object{"id": 1, "basename": st.ISCSIBasename, "isns_servers": []any{}, "pool_avail_threshold": nil,
+			"alua": false, "iser": false, "listen_port": 3260}
+		if fl == TrueNAS26 {
+			g["direct_config"], g["mode"] = false, 0
+		}
+		return g, true
 	}
 	return nil, false
 }
@@ -398,7 +423,7 @@ func (st *State) poolOfDisk(disk string) any {
 	return nil
 }
 
-func renderPool(p Pool) object {
+func renderPool(fl Flavour, p Pool) object {
 	var data []any
 	for i, v := range p.Vdevs {
 		disk := func(j int, d string) object {
@@ -430,21 +455,50 @@ func renderPool(p Pool) object {
 		scan["start_time"] = date(p.ScrubEnd.Add(-2 * time.Hour))
 		scan["end_time"] = date(p.ScrubEnd)
 	}
+	var scanOut any = scan
+	if fl == TrueNAS26 {
+		// 26 types the scan (pool_scrub.PoolScan): no scan yet is null, not a dict of nulls.
+		scanOut = nil
+		if !p.ScrubEnd.IsZero() {
+			scan["total_secs_left"] = nil
+			scanOut = scan
+		}
+	}
 	var statusCode, statusDetail any = "OK", nil
 	if !p.Healthy {
 		statusCode, statusDetail = "CORRUPT_DATA", "One or more devices has experienced an error."
 	}
 	u := func(n uint64) string { return strconv.FormatUint(n, 10) }
-	return object{
+	o := object{
 		"id": p.ID, "name": p.Name, "guid": p.GUID, "path": "/mnt/" + p.Name, "status": p.Status,
 		"healthy": p.Healthy, "warning": false, "status_code": statusCode, "status_detail": statusDetail,
 		"size": p.Size, "allocated": p.Allocated, "free": p.Free, "freeing": 0, "fragmentation": "3",
 		"dedup_table_size": 0, "dedup_table_quota": "auto",
 		"size_str": u(p.Size), "allocated_str": u(p.Allocated), "free_str": u(p.Free), "freeing_str": "0",
-		"is_upgraded": true, "scan": scan, "expand": nil,
+		"is_upgraded": true, "scan": scanOut, "expand": nil,
 		"topology": object{"data": data, "log": []any{}, "cache": []any{}, "spare": []any{}, "special": []any{}, "dedup": []any{}},
 		"autotrim": property("off", "off", "off"),
 	}
+	if fl == TrueNAS26 {
+		o["all_sed"] = false
+	}
+	return o
+}
+
+// datasetOf splits a path under /mnt into the dataset holding it and the rest, as 26's shares
+// and file extents report them; both are null when no dataset holds the path.
+func (st *State) datasetOf(p string) (dataset, relative any) {
+	best := ""
+	for _, d := range st.Datasets {
+		mp := "/mnt/" + d.Name
+		if d.Type != "VOLUME" && (p == mp || strings.HasPrefix(p, mp+"/")) && len(d.Name) > len(best) {
+			best = d.Name
+		}
+	}
+	if best == "" {
+		return nil, nil
+	}
+	return best, strings.TrimPrefix(strings.TrimPrefix(p, "/mnt/"+best), "/")
 }
 
 // property is the {value, rawvalue, parsed, source} dict of a ZFS property.
@@ -531,6 +585,9 @@ func renderInterface(fl Flavour, i Interface) object {
 		"active_media_subtype": "1000Mb/s Twisted Pair", "supported_media": []any{}, "media_options": nil,
 		"link_address": i.MAC, "permanent_link_address": nilIfEmpty(i.MAC), "hardware_link_address": i.MAC,
 		"aliases": aliases, "vrrp_config": []any{}, "ports": []any{}, "xmit_hash_policy": nil, "lacpdu_rate": nil}
+	if fl == TrueNAS26 && i.Type == "PHYSICAL" {
+		state["fec_mode"] = "OFF" // 26 reports the FEC mode of physical interfaces only
+	}
 	o := object{"id": i.Name, "name": i.Name, "fake": false, "type": i.Type, "state": state,
 		"aliases": configured, "ipv4_dhcp": false, "ipv6_auto": false, "description": "", "mtu": nil,
 		"lag_ports": []any{}, "bridge_members": []any{}}
