@@ -3,93 +3,40 @@ package truenastest
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"net/netip"
-	"os"
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
 )
 
-// apiModels is testdata/truenas-api-models.json: the result models of the methods the truenas
-// adapter reads, transcribed from TrueNAS's own pydantic API models (truenas/middleware
-// api/v25_10_2; the file names the commit). The simulator is held to them, not to our reading
-// of TrueNAS.
-type apiModels struct {
-	Origin      string                    `json:"origin"`
-	Methods     map[string]map[string]any `json:"methods"`
-	Definitions map[string]map[string]any `json:"definitions"`
-	// Versions change definitions for a later release: each adds required fields and adds or
-	// replaces properties of the definition of its name (or is new).
-	Versions map[string]struct {
-		Origin      string                    `json:"origin"`
-		Definitions map[string]map[string]any `json:"definitions"`
-	} `json:"versions"`
-}
-
-// forVersion returns the models of release v ("26"), or fails the test if it has none.
-func (m apiModels) forVersion(t *testing.T, v string) apiModels {
-	t.Helper()
-	ver, ok := m.Versions[v]
-	if !ok {
-		t.Fatalf("no models for version %s in testdata", v)
-	}
-	out := m
-	out.Origin = ver.Origin
-	out.Definitions = map[string]map[string]any{}
-	for name, def := range m.Definitions {
-		out.Definitions[name] = def
-	}
-	for name, change := range ver.Definitions {
-		base, ok := m.Definitions[name]
-		if !ok {
-			out.Definitions[name] = change
-			continue
-		}
-		merged := map[string]any{}
-		for k, v := range base {
-			merged[k] = v
-		}
-		req, _ := base["required"].([]any)
-		more, _ := change["required"].([]any)
-		merged["required"] = append(slices.Clone(req), more...)
-		props := map[string]any{}
-		for k, v := range base["properties"].(map[string]any) {
-			props[k] = v
-		}
-		changed, _ := change["properties"].(map[string]any)
-		for k, v := range changed {
-			props[k] = v
-		}
-		merged["properties"] = props
-		out.Definitions[name] = merged
-	}
-	return out
-}
+// apiModels are the Models a test validates answers against.
+type apiModels struct{ Models }
 
 func loadModels(t *testing.T) apiModels {
 	t.Helper()
-	raw, err := os.ReadFile("testdata/truenas-api-models.json")
+	m, err := LoadModels()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var m apiModels
-	if err := json.Unmarshal(raw, &m); err != nil {
-		t.Fatalf("testdata/truenas-api-models.json: %v", err)
-	}
-	return m
+	return apiModels{m}
 }
 
-// check validates v against schema and returns one line per problem, with the path. The
-// schema language is the JSON Schema subset the models file uses: type (one or a list, plus
-// "datetime" for the middleware's {"$date": ms} and "any"), properties, required,
-// additionalProperties (false unless true: the middleware's BaseModel forbids extra fields),
-// items, enum, minLength, maxLength, pattern, minimum, maximum, format "ip-or-empty", $ref (a
-// definition's name), anyOf and oneOf (valid when any alternative is).
+func (m apiModels) forVersion(t *testing.T, v string) apiModels {
+	t.Helper()
+	out, err := m.ForVersion(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return apiModels{out}
+}
+
+// check validates v against schema (in the language Models describes; anyOf and oneOf are
+// valid when any alternative is) and returns one line per problem, with the path.
 func (m apiModels) check(schema map[string]any, v any, path string) []string {
 	if ref, ok := schema["$ref"].(string); ok {
 		def, ok := m.Definitions[ref]
@@ -167,7 +114,7 @@ func (m apiModels) check(schema map[string]any, v any, path string) []string {
 			break
 		}
 		props, _ := schema["properties"].(map[string]any)
-		for _, n := range sortedKeys(props) {
+		for _, n := range slices.Sorted(maps.Keys(props)) {
 			sub, present := x[n]
 			if !present {
 				continue
@@ -181,7 +128,7 @@ func (m apiModels) check(schema map[string]any, v any, path string) []string {
 			}
 		}
 		if open, _ := schema["additionalProperties"].(bool); !open && props != nil {
-			for _, k := range sortedKeys(x) {
+			for _, k := range slices.Sorted(maps.Keys(x)) {
 				if _, ok := props[k]; !ok {
 					out = append(out, fmt.Sprintf("%s.%s: not in the model (extra fields are forbidden)", path, k))
 				}
@@ -242,21 +189,12 @@ func brief(v any) string {
 	return string(b)
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
 func TestSchemaChecker(t *testing.T) {
-	m := apiModels{Definitions: map[string]map[string]any{
+	m := apiModels{Models{Definitions: map[string]map[string]any{
 		"Alias": {"type": "object", "required": []any{"address"}, "properties": map[string]any{
 			"address": map[string]any{"type": "string", "format": "ip-or-empty"},
 			"netmask": map[string]any{"type": []any{"string", "integer"}}}},
-	}}
+	}}}
 	schema := map[string]any{"type": "object", "required": []any{"name", "when"}, "properties": map[string]any{
 		"name":    map[string]any{"type": "string", "minLength": 1.0, "pattern": "^[a-z]+$"},
 		"when":    map[string]any{"type": []any{"datetime", "null"}},
@@ -370,7 +308,7 @@ func TestAnswersValidateAgainstTrueNASModels(t *testing.T) {
 		"iscsi.target.query": "iscsi/target", "iscsi.extent.query": "iscsi/extent",
 	}
 	labs := map[string]State{"default": DefaultState(), "edges": edgeState()}
-	for _, lab := range sortedKeys(labs) {
+	for _, lab := range slices.Sorted(maps.Keys(labs)) {
 		for _, fl := range []Flavour{Scale2510, TrueNAS26} {
 			t.Run(lab+"/"+string(fl), func(t *testing.T) {
 				s := NewTestServer(t, WithFlavour(fl), WithState(labs[lab]))
@@ -389,7 +327,7 @@ func TestAnswersValidateAgainstTrueNASModels(t *testing.T) {
 					ans := r.call(login.method, login.params...)
 					validate(t, byFlavour[fl], "websocket", login.method, ans["result"])
 				}
-				for _, method := range sortedKeys(restPaths) {
+				for _, method := range slices.Sorted(maps.Keys(restPaths)) {
 					params := []any{}
 					if method == "pool.dataset.query" {
 						params = datasetParams(lab == "edges")
@@ -404,7 +342,7 @@ func TestAnswersValidateAgainstTrueNASModels(t *testing.T) {
 				if fl != Scale2510 {
 					return
 				}
-				for _, method := range sortedKeys(restPaths) {
+				for _, method := range slices.Sorted(maps.Keys(restPaths)) {
 					code, body := get(t, s, "/api/v2.0/"+restPaths[method], s.APIKey())
 					var v any
 					if err := json.Unmarshal(body, &v); code != 200 || err != nil {
@@ -416,7 +354,7 @@ func TestAnswersValidateAgainstTrueNASModels(t *testing.T) {
 			})
 		}
 	}
-	for _, method := range sortedKeys(base.Methods) {
+	for _, method := range slices.Sorted(maps.Keys(base.Methods)) {
 		if checked[method] == 0 {
 			t.Errorf("%s: no answer of the simulator was checked against its model", method)
 		}
