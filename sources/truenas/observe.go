@@ -3,6 +3,7 @@ package truenas
 import (
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -46,10 +47,12 @@ const (
 )
 
 // flattenDatasets walks the answer and its nested children and keeps each dataset once: by
-// default TrueNAS lists every dataset at the top level and again under its parent.
-func flattenDatasets(in []datasetPayload) []Dataset {
+// default TrueNAS lists every dataset at the top level and again under its parent. A size that
+// is no byte count is left at 0 with a warning; the dataset is kept.
+func flattenDatasets(in []datasetPayload) ([]Dataset, []sources.Warning) {
 	seen := map[string]bool{}
 	var out []Dataset
+	var warnings []sources.Warning
 	var walk func(ds []datasetPayload)
 	walk = func(ds []datasetPayload) {
 		for _, d := range ds {
@@ -63,6 +66,12 @@ func flattenDatasets(in []datasetPayload) []Dataset {
 				if d.Mountpoint != nil {
 					mp = *d.Mountpoint
 				}
+				for field, p := range map[string]zfsProperty{"used": d.Used, "available": d.Available} {
+					if p.Bad != "" {
+						warnings = append(warnings, sources.Warning{Item: "dataset " + id,
+							Message: fmt.Sprintf("pool.dataset.query %s.%s.rawvalue %s is not a byte count: size unknown", id, field, p.Bad)})
+					}
+				}
 				out = append(out, Dataset{Name: id, Type: d.Type, Mountpoint: mp,
 					UsedBytes: d.Used.N, AvailableBytes: d.Available.N})
 			}
@@ -71,7 +80,8 @@ func flattenDatasets(in []datasetPayload) []Dataset {
 	}
 	walk(in)
 	slices.SortFunc(out, func(a, b Dataset) int { return strings.Compare(a.Name, b.Name) })
-	return out
+	slices.SortFunc(warnings, func(a, b sources.Warning) int { return strings.Compare(a.Message, b.Message) })
+	return out, warnings
 }
 
 // vdevClasses is the order the topology is read in; every class contributes disks.
@@ -110,13 +120,20 @@ func buildPools(pools []poolPayload, datasets []Dataset) []Pool {
 				pool.Datasets = append(pool.Datasets, d)
 			}
 		}
-		// Releases without size/allocated/free in pool.query: the root dataset tells.
-		if !p.Size.Valid {
-			for _, d := range pool.Datasets {
-				if d.Name == p.Name {
-					pool.AllocatedBytes, pool.FreeBytes = d.UsedBytes, d.AvailableBytes
-					pool.SizeBytes = d.UsedBytes + d.AvailableBytes
-				}
+		// Releases without size/allocated/free in pool.query, and pools whose figures are null
+		// (the model's "not available"): the root dataset tells.
+		for _, d := range pool.Datasets {
+			if d.Name != p.Name {
+				continue
+			}
+			if !p.Allocated.Valid {
+				pool.AllocatedBytes = d.UsedBytes
+			}
+			if !p.Free.Valid {
+				pool.FreeBytes = d.AvailableBytes
+			}
+			if !p.Size.Valid {
+				pool.SizeBytes = d.UsedBytes + d.AvailableBytes
 			}
 		}
 		if pool.Disks == nil {
@@ -176,8 +193,11 @@ func (s *Source) interfaces(in []interfacePayload) ([]sources.Interface, []sourc
 	var warnings []sources.Warning
 	for _, p := range in {
 		ifc := sources.Interface{Name: p.Name, Type: interfaceTypes[p.Type]}
-		if p.VLANTag != nil {
+		switch {
+		case p.VLANTag != nil:
 			ifc.VLAN = *p.VLANTag
+		case p.State.Tag != nil:
+			ifc.VLAN = *p.State.Tag
 		}
 		if p.State.LinkAddress != "" {
 			m, err := sources.ParseMAC(p.State.LinkAddress)
@@ -186,18 +206,37 @@ func (s *Source) interfaces(in []interfacePayload) ([]sources.Interface, []sourc
 			}
 			ifc.MAC = m
 		}
-		aliases := p.State.Aliases // what is configured now; the configured list is a fallback
+		aliases, field := p.State.Aliases, "state.aliases" // what is configured now; the configured list is a fallback
 		if aliases == nil {
-			aliases = p.Aliases
+			aliases, field = p.Aliases, "aliases"
 		}
-		for _, a := range aliases {
+		// state.aliases may omit the netmask (the model makes it optional): the configured
+		// alias of the same address gives it.
+		configured := map[string]json.RawMessage{}
+		for _, a := range p.Aliases {
+			if len(a.Netmask) > 0 {
+				configured[a.Address] = a.Netmask
+			}
+		}
+		for i, a := range aliases {
 			if a.Type != "INET" && a.Type != "INET6" {
+				continue
+			}
+			if ip, err := netip.ParseAddr(a.Address); err == nil && (ip.IsLinkLocalUnicast() || ip.IsLoopback()) {
+				continue // fe80:: addresses identify nothing beyond the link
+			}
+			if len(a.Netmask) == 0 || string(a.Netmask) == "null" {
+				a.Netmask = configured[a.Address]
+			}
+			if a.mask() == "" {
+				warnings = append(warnings, sources.Warning{Item: "interface " + p.Name,
+					Message: fmt.Sprintf("%s[%d]: address %q has no netmask, nor a configured alias giving one: skipped", field, i, a.Address)})
 				continue
 			}
 			pfx, err := sources.PrefixFromMask(a.Address, a.mask())
 			if err != nil {
 				warnings = append(warnings, sources.Warning{Item: "interface " + p.Name,
-					Message: fmt.Sprintf("address %q/%q skipped: %v", a.Address, a.mask(), err)})
+					Message: fmt.Sprintf("%s[%d]: address %q/%q skipped: %v", field, i, a.Address, a.mask(), err)})
 				continue
 			}
 			if pfx.Addr().IsLinkLocalUnicast() || pfx.Addr().IsLoopback() {
@@ -334,7 +373,8 @@ func (s *Source) observe(snap *snapshot) (sources.Observation, []sources.Warning
 	}
 	slices.SortFunc(obs.Disks, func(a, b sources.Disk) int { return strings.Compare(a.Name, b.Name) })
 
-	datasets := flattenDatasets(snap.datasets)
+	datasets, w := flattenDatasets(snap.datasets)
+	warnings = append(warnings, w...)
 	pools := buildPools(snap.pools, datasets)
 	summaries := make([]poolSummary, 0, len(pools))
 	for _, p := range pools {

@@ -42,15 +42,20 @@ func (f *flexUint) UnmarshalJSON(b []byte) error {
 	}
 	fl, err := strconv.ParseFloat(string(b), 64)
 	if err != nil || fl < 0 || math.IsInf(fl, 0) || math.IsNaN(fl) {
-		return fmt.Errorf("%s is not a byte count", b)
+		return fmt.Errorf("%q is not a byte count", b)
 	}
 	*f = flexUint{N: uint64(fl), Valid: true}
 	return nil
 }
 
 // zfsProperty reads a ZFS property dict {value, rawvalue, parsed, source}: parsed when it is a
-// number, else rawvalue; a bare number is accepted too.
-type zfsProperty struct{ flexUint }
+// number, else rawvalue; a bare number is accepted too. The model types parsed as anything and
+// rawvalue as any string, so a dict whose values are no byte count leaves the size unknown and
+// keeps the text in Bad for a warning, rather than failing the whole dataset.
+type zfsProperty struct {
+	flexUint
+	Bad string
+}
 
 func (p *zfsProperty) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
@@ -64,13 +69,16 @@ func (p *zfsProperty) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &d); err != nil {
 		return err
 	}
+	*p = zfsProperty{}
 	if len(d.Parsed) > 0 && p.flexUint.UnmarshalJSON(d.Parsed) == nil && p.Valid {
 		return nil
 	}
+	p.flexUint = flexUint{}
 	if len(d.RawValue) > 0 {
-		return p.flexUint.UnmarshalJSON(d.RawValue)
+		if err := p.flexUint.UnmarshalJSON(d.RawValue); err != nil {
+			p.flexUint, p.Bad = flexUint{}, string(d.RawValue)
+		}
 	}
-	*p = zfsProperty{}
 	return nil
 }
 
@@ -254,6 +262,7 @@ type interfacePayload struct {
 	State   struct {
 		LinkAddress string         `json:"link_address"`
 		Aliases     []aliasPayload `json:"aliases"`
+		Tag         *int           `json:"tag"` // the VLAN tag in force, when vlan_tag is absent
 	} `json:"state"`
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/netbox-agent/netbox-agent/internal/secret"
@@ -220,12 +221,38 @@ func fetchList[T any](ctx context.Context, c conn, method string, params []any, 
 		var v T
 		if err := json.Unmarshal(item, &v); err != nil {
 			*warnings = append(*warnings, sources.Warning{Item: fmt.Sprintf("%s[%d]", method, i),
-				Message: "skipped: " + err.Error()})
+				Message: "skipped: " + describeDecodeError[T](item, err)})
 			continue
 		}
 		out = append(out, v)
 	}
 	return out, nil
+}
+
+// describeDecodeError names the field of item that T could not read, with its value: a custom
+// decoder's error carries neither. It decodes item's fields one at a time to find it.
+func describeDecodeError[T any](item json.RawMessage, err error) string {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(item, &fields) != nil {
+		return err.Error()
+	}
+	names := make([]string, 0, len(fields))
+	for k := range fields {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	for _, k := range names {
+		one, _ := json.Marshal(map[string]json.RawMessage{k: fields[k]})
+		var v T
+		if ferr := json.Unmarshal(one, &v); ferr != nil {
+			val := string(fields[k])
+			if len(val) > 80 {
+				val = val[:80] + "..."
+			}
+			return fmt.Sprintf("field %s = %s: %v", k, val, ferr)
+		}
+	}
+	return err.Error()
 }
 
 // Discover reads the system and returns one device observation.
@@ -264,10 +291,11 @@ func (s *Source) Pools(ctx context.Context) ([]Pool, error) {
 	if err != nil {
 		return nil, s.fail(err)
 	}
-	for _, w := range warnings {
+	flat, w := flattenDatasets(datasets)
+	for _, w := range append(warnings, w...) {
 		s.log.Warn("skipped an item", "item", w.Item, "problem", s.scrubber.Scrub(w.Message))
 	}
-	return buildPools(pools, flattenDatasets(datasets)), nil
+	return buildPools(pools, flat), nil
 }
 
 func truncate(s string, n int) string {

@@ -84,6 +84,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	state    State
+	answers  map[string]json.RawMessage
 	latency  time.Duration
 	faults   map[string]*Fault
 	requests map[string]int
@@ -93,7 +94,7 @@ type Server struct {
 
 func newServer(useTLS bool, opts ...Option) *Server {
 	s := &Server{flavour: Scale2504, apiKey: DefaultAPIKey, state: DefaultState(), tls: useTLS,
-		faults: map[string]*Fault{}, requests: map[string]int{}}
+		faults: map[string]*Fault{}, requests: map[string]int{}, answers: map[string]json.RawMessage{}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -166,6 +167,32 @@ func (s *Server) Update(f func(*State)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	f(&s.state)
+}
+
+// SetAnswer makes method ("pool.query", "system.info") answer raw, verbatim, on both APIs,
+// whatever the filters and options, until ClearAnswers: for shapes the State cannot express
+// (an optional field absent, a union's other type). Login methods are not affected.
+func (s *Server) SetAnswer(method string, raw json.RawMessage) {
+	s.mu.Lock()
+	s.answers[method] = raw
+	s.mu.Unlock()
+}
+
+// ClearAnswers removes every SetAnswer.
+func (s *Server) ClearAnswers() {
+	s.mu.Lock()
+	s.answers = map[string]json.RawMessage{}
+	s.mu.Unlock()
+}
+
+// Render returns what method answers without filters or options (children nested for
+// pool.dataset.query, as REST sends them), SetAnswer included: the base a test mutates.
+func (s *Server) Render(method string) (json.RawMessage, error) {
+	res, err := s.call(method, nil, queryOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", method, err)
+	}
+	return json.Marshal(res)
 }
 
 // SetLatency changes the per-request delay.
@@ -478,6 +505,9 @@ func restArgs(r *http.Request) ([]filter, queryOptions, error) {
 func (s *Server) call(method string, filters []filter, opts queryOptions) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if raw, ok := s.answers[method]; ok {
+		return raw, nil
+	}
 	if strings.HasSuffix(method, ".query") {
 		rows, ok := s.state.renderQuery(s.flavour, method, opts.retrieveChildren())
 		if !ok {

@@ -232,3 +232,32 @@ func TestPlainTransportRevokesKey(t *testing.T) {
 		t.Fatal("key should be revoked")
 	}
 }
+
+// TestSetAnswer: a raw answer replaces the rendered one on both APIs, whatever the filters,
+// Render shows it, and ClearAnswers restores the state's answer.
+func TestSetAnswer(t *testing.T) {
+	s := NewTestServer(t, WithFlavour(Scale2510))
+	raw := `[{"id": 9, "name": "odd", "size": null}]`
+	s.SetAnswer("pool.query", json.RawMessage(raw))
+	if got := getList(t, s, "/api/v2.0/pool?name=tank"); len(got) != 1 || got[0]["name"] != "odd" || got[0]["size"] != nil {
+		t.Errorf("REST: %v", got)
+	}
+	r, err := dialRPC(t, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.call("auth.login_with_api_key", s.APIKey())
+	if rows, _ := r.call("pool.query", []any{[]any{"name", "=", "tank"}})["result"].([]any); len(rows) != 1 || rows[0].(map[string]any)["name"] != "odd" {
+		t.Errorf("websocket: %v", rows)
+	}
+	if b, err := s.Render("pool.query"); err != nil || string(b) != `[{"id":9,"name":"odd","size":null}]` {
+		t.Errorf("Render: %s %v", b, err)
+	}
+	s.ClearAnswers()
+	if got := getList(t, s, "/api/v2.0/pool"); len(got) != 2 || got[0]["name"] != "tank" {
+		t.Errorf("after ClearAnswers: %v", got)
+	}
+	if _, err := s.Render("nope.query"); err == nil {
+		t.Error("Render of an unknown method should fail")
+	}
+}

@@ -95,6 +95,8 @@ type Interface struct {
 	Aliases []Alias
 	VLANTag int
 	Up      bool
+	// Members are a LINK_AGGREGATION's lag_ports or a BRIDGE's bridge_members.
+	Members []string
 }
 
 // Alias is one address of an interface; Netmask is a prefix length as TrueNAS sends it.
@@ -180,7 +182,7 @@ type ISCSIExtent struct {
 // DefaultState is a small homelab NAS on a whitebox board: two pools, nested datasets and a
 // zvol, shares of every kind and a junk DMI serial.
 func DefaultState() State {
-	boot := time.Date(2026, 11, 20, 6, 30, 0, 0, time.UTC)
+	boot := defaultBootTime()
 	return State{
 		System: System{
 			Hostname: "nas01", Serial: "To Be Filled By O.E.M.", Product: "X570D4U-2L2T",
@@ -236,6 +238,9 @@ func DefaultState() State {
 	}
 }
 
+// defaultBootTime is DefaultState's boot time; it stands in for a System without one.
+func defaultBootTime() time.Time { return time.Date(2026, 11, 20, 6, 30, 0, 0, time.UTC) }
+
 // object is a JSON object as the middleware sends it.
 type object = map[string]any
 
@@ -253,7 +258,7 @@ func (st *State) renderQuery(fl Flavour, method string, retrieveChildren bool) (
 	switch method {
 	case "pool.query":
 		for _, p := range st.Pools {
-			rows = append(rows, renderPool(p))
+			rows = append(rows, renderPool(fl, p))
 		}
 	case "pool.dataset.query":
 		var kids map[string][]Dataset
@@ -271,7 +276,8 @@ func (st *State) renderQuery(fl Flavour, method string, retrieveChildren bool) (
 	case "sharing.nfs.query":
 		for _, s := range st.NFSShares {
 			r := object{"id": s.ID, "comment": s.Comment, "enabled": s.Enabled, "hosts": []any{},
-				"networks": []any{}, "ro": false, "maproot_user": nil, "security": []any{}}
+				"networks": []any{}, "ro": false, "maproot_user": nil, "maproot_group": nil, "mapall_user": nil,
+				"mapall_group": nil, "security": []any{}}
 			if fl == Core13 {
 				r["paths"] = s.Paths
 				r["alldirs"] = false
@@ -281,14 +287,24 @@ func (st *State) renderQuery(fl Flavour, method string, retrieveChildren bool) (
 					p = s.Paths[0]
 				}
 				r["path"] = p
+				r["aliases"] = []any{}
 				r["locked"] = false
+				r["expose_snapshots"] = false
+				if fl == TrueNAS26 {
+					r["dataset"], r["relative_path"] = st.datasetOf(p)
+					r["tier"] = nil
+				}
 			}
 			rows = append(rows, r)
 		}
 	case "sharing.smb.query":
 		for _, s := range st.SMBShares {
-			rows = append(rows, object{"id": s.ID, "name": s.Name, "path": s.Path, "comment": s.Comment,
-				"enabled": s.Enabled, "purpose": "DEFAULT_SHARE", "browsable": true, "ro": false, "locked": false})
+			r := renderSMBShare(fl, s)
+			if fl == TrueNAS26 {
+				r["dataset"], r["relative_path"] = st.datasetOf(s.Path)
+				r["tier"] = nil
+			}
+			rows = append(rows, r)
 		}
 	case "iscsi.target.query":
 		for _, t := range st.ISCSITargets {
@@ -297,23 +313,36 @@ func (st *State) renderQuery(fl Flavour, method string, retrieveChildren bool) (
 				alias = t.Alias
 			}
 			rows = append(rows, object{"id": t.ID, "name": t.Name, "alias": alias, "mode": "ISCSI",
-				"groups": []any{object{"portal": 1, "initiator": nil, "authmethod": "NONE", "auth": nil}}})
+				"groups":        []any{object{"portal": 1, "initiator": nil, "authmethod": "NONE", "auth": nil}},
+				"auth_networks": []any{}, "rel_tgt_id": t.ID, "iscsi_parameters": nil})
 		}
 	case "iscsi.extent.query":
 		for _, e := range st.ISCSIExtents {
 			rows = append(rows, object{"id": e.ID, "name": e.Name, "type": e.Type, "disk": nilIfEmpty(e.Disk),
-				"path": nilIfEmpty(e.Path), "serial": e.Serial, "enabled": e.Enabled, "blocksize": 512,
-				"naa": "0x6589cfc000000" + strconv.Itoa(100000+e.ID), "rpm": "SSD", "ro": false})
+				"path": nilIfEmpty(e.Path), "serial": nilIfEmpty(e.Serial), "enabled": e.Enabled, "blocksize": 512,
+				"naa": "0x6589cfc000000" + strconv.Itoa(100000+e.ID), "rpm": "SSD", "ro": false,
+				"filesize": "0", "pblocksize": false, "avail_threshold": nil, "comment": "", "insecure_tpc": true,
+				"xen": false, "vendor": "TrueNAS", "product_id": nil, "locked": false})
+			if fl == TrueNAS26 {
+				// Only a file extent lies in a dataset.
+				var ds, rel any
+				if e.Type == "FILE" {
+					ds, rel = st.datasetOf(e.Path)
+				}
+				rows[len(rows)-1]["dataset"], rows[len(rows)-1]["relative_path"] = ds, rel
+			}
 		}
 	case "interface.query":
 		for _, i := range st.Interfaces {
 			rows = append(rows, renderInterface(fl, i))
 		}
 	case "disk.query":
-		for _, d := range st.Disks {
-			rows = append(rows, object{"identifier": "{serial_lunid}" + d.Serial, "name": d.Name, "devname": d.Name,
-				"serial": d.Serial, "model": d.Model, "size": d.Size, "type": d.Type, "rotationrate": nil,
-				"expiretime": nil, "pool": st.poolOfDisk(d.Name)})
+		for i, d := range st.Disks {
+			r := renderDisk(i, d, st.poolOfDisk(d.Name))
+			if fl == TrueNAS26 {
+				r["sed"] = false
+			}
+			rows = append(rows, r)
 		}
 	default:
 		return nil, false
@@ -332,29 +361,44 @@ func (st *State) renderConfig(fl Flavour, method string) (object, bool) {
 		if v == "" {
 			v = fl.Version()
 		}
+		boot := st.System.BootTime
+		if boot.IsZero() {
+			boot = defaultBootTime() // the model's datetimes are never null
+		}
+		// DMI strings the board does not have are null; junk placeholders are strings.
 		return object{
 			"version": v, "hostname": st.System.Hostname, "physmem": st.System.PhysMem,
 			"model": st.System.Model, "cores": st.System.Cores, "physical_cores": st.System.Cores / 2,
 			"loadavg": []float64{0.12, 0.2, 0.18}, "uptime": "3 days, 4:05:06", "uptime_seconds": 273906.5,
-			"system_serial": st.System.Serial, "system_product": st.System.Product,
-			"system_product_version": "To Be Filled By O.E.M.", "system_manufacturer": st.System.Manufacturer,
-			"license": nil, "boottime": date(st.System.BootTime), "datetime": date(st.System.BootTime.Add(273906 * time.Second)),
-			"birthday": nil, "timezone": "Europe/Berlin", "ecc_memory": true, "buildtime": date(st.System.BootTime.Add(-90 * 24 * time.Hour)),
+			"system_serial": nilIfEmpty(st.System.Serial), "system_product": nilIfEmpty(st.System.Product),
+			"system_product_version": "To Be Filled By O.E.M.", "system_manufacturer": nilIfEmpty(st.System.Manufacturer),
+			"license": nil, "boottime": date(boot), "datetime": date(boot.Add(273906 * time.Second)),
+			"timezone": "Europe/Berlin", "ecc_memory": true, "buildtime": date(boot.Add(-90 * 24 * time.Hour)),
 		}, true
 	case "network.configuration.config":
 		ns := object{"id": 1, "hostname": st.Network.Hostname, "domain": st.Network.Domain,
-			"ipv4gateway": st.Network.IPv4Gateway, "ipv6gateway": "", "domains": []any{}, "httpproxy": ""}
+			"ipv4gateway": st.Network.IPv4Gateway, "ipv6gateway": "", "domains": []any{}, "httpproxy": "",
+			"hosts": []any{}, "hostname_local": st.Network.Hostname,
+			"service_announcement": object{"netbios": false, "mdns": true, "wsd": true},
+			"activity":             object{"type": "DENY", "activities": []any{}}}
+		state := object{"ipv4gateway": st.Network.IPv4Gateway, "ipv6gateway": "", "hosts": []any{}}
 		for i := 0; i < 3; i++ {
 			v := ""
 			if i < len(st.Network.Nameservers) {
 				v = st.Network.Nameservers[i]
 			}
 			ns["nameserver"+strconv.Itoa(i+1)] = v
+			state["nameserver"+strconv.Itoa(i+1)] = v
 		}
+		ns["state"] = state
 		return ns, true
 	case "iscsi.global.config":
-		return object{"id": 1, "basename": st.ISCSIBasename, "isns_servers": []any{}, "pool_avail_threshold": nil,
-			"alua": false, "listen_port": 3260}, true
+		g := object{"id": 1, "basename": st.ISCSIBasename, "isns_servers": []any{}, "pool_avail_threshold": nil,
+			"alua": false, "iser": false, "listen_port": 3260}
+		if fl == TrueNAS26 {
+			g["direct_config"], g["mode"] = false, 0
+		}
+		return g, true
 	}
 	return nil, false
 }
@@ -379,7 +423,7 @@ func (st *State) poolOfDisk(disk string) any {
 	return nil
 }
 
-func renderPool(p Pool) object {
+func renderPool(fl Flavour, p Pool) object {
 	var data []any
 	for i, v := range p.Vdevs {
 		disk := func(j int, d string) object {
@@ -401,19 +445,60 @@ func renderPool(p Pool) object {
 	if data == nil {
 		data = []any{}
 	}
-	scan := object{"function": "SCRUB", "state": "FINISHED", "start_time": nil, "end_time": nil, "errors": 0}
+	// A pool never scrubbed has a scan dict of nulls, as a real 25.x pool.query answers.
+	scan := object{"function": nil, "state": nil, "start_time": nil, "end_time": nil, "percentage": nil,
+		"bytes_to_process": nil, "bytes_processed": nil, "bytes_issued": nil, "pause": nil, "errors": nil,
+		"total_secs_left": nil}
 	if !p.ScrubEnd.IsZero() {
+		scan["function"], scan["state"], scan["percentage"], scan["errors"] = "SCRUB", "FINISHED", 100.0, 0
+		scan["bytes_to_process"], scan["bytes_processed"], scan["bytes_issued"] = p.Allocated, p.Allocated, p.Allocated
 		scan["start_time"] = date(p.ScrubEnd.Add(-2 * time.Hour))
 		scan["end_time"] = date(p.ScrubEnd)
 	}
-	return object{
+	var scanOut any = scan
+	if fl == TrueNAS26 {
+		// 26 types the scan (pool_scrub.PoolScan): no scan yet is null, not a dict of nulls.
+		scanOut = nil
+		if !p.ScrubEnd.IsZero() {
+			scan["total_secs_left"] = nil
+			scanOut = scan
+		}
+	}
+	var statusCode, statusDetail any = "OK", nil
+	if !p.Healthy {
+		statusCode, statusDetail = "CORRUPT_DATA", "One or more devices has experienced an error."
+	}
+	u := func(n uint64) string { return strconv.FormatUint(n, 10) }
+	o := object{
 		"id": p.ID, "name": p.Name, "guid": p.GUID, "path": "/mnt/" + p.Name, "status": p.Status,
-		"healthy": p.Healthy, "warning": false, "status_code": nil, "status_detail": nil,
+		"healthy": p.Healthy, "warning": false, "status_code": statusCode, "status_detail": statusDetail,
 		"size": p.Size, "allocated": p.Allocated, "free": p.Free, "freeing": 0, "fragmentation": "3",
-		"size_str": strconv.FormatUint(p.Size, 10), "is_upgraded": true, "scan": scan,
+		"dedup_table_size": 0, "dedup_table_quota": "auto",
+		"size_str": u(p.Size), "allocated_str": u(p.Allocated), "free_str": u(p.Free), "freeing_str": "0",
+		"is_upgraded": true, "scan": scanOut, "expand": nil,
 		"topology": object{"data": data, "log": []any{}, "cache": []any{}, "spare": []any{}, "special": []any{}, "dedup": []any{}},
 		"autotrim": property("off", "off", "off"),
 	}
+	if fl == TrueNAS26 {
+		o["all_sed"] = false
+	}
+	return o
+}
+
+// datasetOf splits a path under /mnt into the dataset holding it and the rest, as 26's shares
+// and file extents report them; both are null when no dataset holds the path.
+func (st *State) datasetOf(p string) (dataset, relative any) {
+	best := ""
+	for _, d := range st.Datasets {
+		mp := "/mnt/" + d.Name
+		if d.Type != "VOLUME" && (p == mp || strings.HasPrefix(p, mp+"/")) && len(d.Name) > len(best) {
+			best = d.Name
+		}
+	}
+	if best == "" {
+		return nil, nil
+	}
+	return best, strings.TrimPrefix(strings.TrimPrefix(p, "/mnt/"+best), "/")
 }
 
 // property is the {value, rawvalue, parsed, source} dict of a ZFS property.
@@ -486,21 +571,72 @@ func renderInterface(fl Flavour, i Interface) object {
 	if configured == nil {
 		configured = []any{}
 	}
-	link := "LINK_STATE_DOWN"
+	link, flags := "LINK_STATE_DOWN", []any{"BROADCAST", "MULTICAST"}
 	if i.Up {
-		link = "LINK_STATE_UP"
+		link, flags = "LINK_STATE_UP", []any{"UP", "BROADCAST", "RUNNING", "MULTICAST", "LOWER_UP"}
+	}
+	members := []any{}
+	for _, m := range i.Members {
+		members = append(members, m)
 	}
 	state := object{"name": i.Name, "orig_name": i.Name, "description": i.Name, "mtu": 1500, "cloned": i.Type != "PHYSICAL",
-		"link_state": link, "active_media_type": "Ethernet", "link_address": i.MAC,
-		"permanent_link_address": nilIfEmpty(i.MAC), "aliases": aliases, "vrrp_config": nil}
-	if fl == Core13 {
-		state["flags"] = []string{"UP", "BROADCAST", "RUNNING"}
+		"flags": flags, "nd6_flags": []any{}, "capabilities": []any{}, "link_state": link,
+		"media_type": "Ethernet", "media_subtype": "autoselect", "active_media_type": "Ethernet",
+		"active_media_subtype": "1000Mb/s Twisted Pair", "supported_media": []any{}, "media_options": nil,
+		"link_address": i.MAC, "permanent_link_address": nilIfEmpty(i.MAC), "hardware_link_address": i.MAC,
+		"aliases": aliases, "vrrp_config": []any{}, "ports": []any{}, "xmit_hash_policy": nil, "lacpdu_rate": nil}
+	if fl == TrueNAS26 && i.Type == "PHYSICAL" {
+		state["fec_mode"] = "OFF" // 26 reports the FEC mode of physical interfaces only
 	}
 	o := object{"id": i.Name, "name": i.Name, "fake": false, "type": i.Type, "state": state,
-		"aliases": configured, "ipv4_dhcp": false, "ipv6_auto": false, "description": "", "mtu": nil}
-	if i.Type == "VLAN" {
-		o["vlan_tag"] = i.VLANTag
-		o["vlan_parent_interface"] = "enp5s0"
+		"aliases": configured, "ipv4_dhcp": false, "ipv6_auto": false, "description": "", "mtu": nil,
+		"lag_ports": []any{}, "bridge_members": []any{}}
+	switch i.Type {
+	case "VLAN":
+		o["vlan_tag"], o["vlan_parent_interface"], o["vlan_pcp"] = i.VLANTag, "enp5s0", nil
+		state["parent"], state["tag"], state["pcp"] = "enp5s0", i.VLANTag, nil
+	case "LINK_AGGREGATION":
+		o["lag_protocol"], o["lag_ports"] = "LACP", members
+		state["protocol"], state["xmit_hash_policy"], state["lacpdu_rate"] = "LACP", "LAYER2+3", "SLOW"
+		ports := []any{}
+		for _, m := range i.Members {
+			ports = append(ports, object{"name": m, "flags": []any{"ACTIVE", "COLLECTING", "DISTRIBUTING"}})
+		}
+		state["ports"] = ports
+	case "BRIDGE":
+		o["bridge_members"], o["enable_learning"] = members, true
 	}
+	return o
+}
+
+// renderDisk renders one disk.query entry; n numbers the disk.
+func renderDisk(n int, d Disk, pool any) object {
+	var rpm any
+	if d.Type == "HDD" {
+		rpm = 7200
+	}
+	var size any = d.Size
+	if d.Size == 0 {
+		size = nil // the middleware's "not available"
+	}
+	return object{"identifier": "{serial_lunid}" + d.Serial, "name": d.Name, "devname": d.Name,
+		"subsystem": "scsi", "number": 2048 + 16*n, "serial": d.Serial, "lunid": nil, "size": size,
+		"description": "", "transfermode": "Auto", "hddstandby": "ALWAYS ON", "advpowermgmt": "DISABLED",
+		"model": nilIfEmpty(d.Model), "type": d.Type, "rotationrate": rpm, "expiretime": nil, "zfs_guid": nil,
+		"bus": "ATA", "enclosure": nil, "pool": pool}
+}
+
+// renderSMBShare renders a share in the 25.10 shape (readonly, access_based_share_enumeration,
+// audit, options) or, before 25.10, the legacy one (ro, abe, purpose NO_PRESET names).
+func renderSMBShare(fl Flavour, s SMBShare) object {
+	o := object{"id": s.ID, "name": s.Name, "path": s.Path, "comment": s.Comment, "enabled": s.Enabled,
+		"purpose": "DEFAULT_SHARE", "browsable": true, "locked": false}
+	if fl == Scale2510 || fl == TrueNAS26 {
+		o["readonly"], o["access_based_share_enumeration"] = false, false
+		o["audit"] = object{"enable": false, "watch_list": []any{}, "ignore_list": []any{}}
+		o["options"] = object{"aapl_name_mangling": false, "hostsallow": []any{}, "hostsdeny": []any{}}
+		return o
+	}
+	o["ro"] = false
 	return o
 }

@@ -166,8 +166,11 @@ func (s *Server) dispatch(req rpcRequest, authed *bool) (any, *rpcError) {
 			return object{"response_type": "AUTH_ERR"}, nil
 		}
 		*authed = true
-		return object{"response_type": "SUCCESS", "authenticator": "LEVEL_1",
-			"user_info": object{"pw_name": s.username, "pw_uid": 950, "privilege": object{"roles": []string{"READONLY_ADMIN"}}}}, nil
+		return object{"response_type": "SUCCESS", "authenticator": "LEVEL_1", "user_info": object{
+			"pw_name": s.username, "pw_gecos": "", "pw_dir": "/home/" + s.username, "pw_shell": "/usr/bin/zsh",
+			"pw_uid": 950, "pw_gid": 950, "grouplist": []int{950, 544}, "sid": nil, "source": "LOCAL", "local": true,
+			"attributes": object{}, "two_factor_config": object{}, "account_attributes": []string{"LOCAL", "API_KEY"},
+			"privilege": object{"roles": []string{"READONLY_ADMIN"}}}}, nil
 	case "auth.login_with_api_key":
 		if s.noLegacyLogin {
 			return nil, &rpcError{Code: codeMethodNotFound, Message: "Method not found"}
