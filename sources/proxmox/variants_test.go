@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -217,12 +219,10 @@ func recordAnswers(t *testing.T) map[string]any {
 	return answers
 }
 
-// TestSchemaVariants serves, for every endpoint the adapter reads, every variant of its answers
-// that PVE's published schema allows (an optional property absent, a number as a string,
-// every enum value, booleans as 0 and 1, a property string's keys absent, changed or written
-// out) and checks the discovery: no failure or panic, and only the facts fed by the varied
-// property change (none for a number as a string). Every property the adapter reads is varied.
-func TestSchemaVariants(t *testing.T) {
+// loadSchema is proxmoxtest's copy of PVE's return schemas, with QEMU's guest-agent schema for
+// the agent's answer (an object without properties in apidata).
+func loadSchema(t *testing.T) proxmoxtest.APISchema {
+	t.Helper()
 	schema, err := proxmoxtest.LoadAPISchema("proxmoxtest/testdata/pve-api-returns.json")
 	if err != nil {
 		t.Fatal(err)
@@ -231,13 +231,21 @@ func TestSchemaVariants(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for p, s := range qga.Returns {
-		schema.Returns[p] = s // the agent's answer is an object without properties in apidata
-	}
+	maps.Copy(schema.Returns, qga.Returns)
+	return schema
+}
+
+// TestSchemaVariants serves, for every endpoint the adapter reads, every variant of its answers
+// that PVE's published schema allows (an optional property absent, a number as a string,
+// every enum value, booleans as 0 and 1, a property string's keys absent, changed or written
+// out) and checks the discovery: no failure or panic, and only the facts fed by the varied
+// property change (none for a number as a string). Every property the adapter reads is varied.
+func TestSchemaVariants(t *testing.T) {
+	schema := loadSchema(t)
 	answers := recordAnswers(t)
 
 	var variants []proxmoxtest.Variant
-	for _, endpoint := range sortedKeys(schema.Returns) {
+	for _, endpoint := range slices.Sorted(maps.Keys(schema.Returns)) {
 		var samples []any
 		for path, data := range answers {
 			if proxmoxtest.MatchPath(endpoint, path) {
@@ -351,15 +359,6 @@ func diffKeys(a, b map[string]string) []string {
 		if _, ok := a[k]; !ok {
 			out = append(out, k)
 		}
-	}
-	sort.Strings(out)
-	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
 	}
 	sort.Strings(out)
 	return out

@@ -3,9 +3,10 @@ package proxmoxtest
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -129,7 +130,7 @@ func collectVariants(endpoint string, schema map[string]any, field string, out *
 	switch typ {
 	case "object":
 		props, _ := schema["properties"].(map[string]any)
-		for _, name := range sortedKeys(props) {
+		for _, name := range slices.Sorted(maps.Keys(props)) {
 			ps, _ := props[name].(map[string]any)
 			sub := name
 			if field != "" {
@@ -177,7 +178,7 @@ func collectVariants(endpoint string, schema map[string]any, field string, out *
 
 // collectPropStringVariants varies the keys of a property string ("virtio=MAC,bridge=vmbr0").
 func collectPropStringVariants(endpoint, field string, format map[string]any, out *[]Variant) {
-	for _, key := range sortedKeys(format) {
+	for _, key := range slices.Sorted(maps.Keys(format)) {
 		ks, _ := format[key].(map[string]any)
 		if _, alias := ks["alias"]; alias {
 			continue // another name of a key, varied under that key
@@ -258,7 +259,7 @@ func collectPropStringVariants(endpoint, field string, format map[string]any, ou
 // keyAliased: some key of the format is written as "<value of key>=<other>" (QEMU's
 // "virtio=MAC" is model=virtio plus macaddr=MAC).
 func keyAliased(key string, format map[string]any) bool {
-	for _, k := range sortedKeys(format) {
+	for _, k := range slices.Sorted(maps.Keys(format)) {
 		if ks, _ := format[k].(map[string]any); ks["keyAlias"] == key {
 			return true
 		}
@@ -400,20 +401,11 @@ func matchingKeys(m map[string]any, seg string) []string {
 	}
 	re := regexp.MustCompile(`^` + regexp.QuoteMeta(strings.TrimSuffix(name, "[n]")) + `\d+$`)
 	var out []string
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		if re.MatchString(k) {
 			out = append(out, k)
 		}
 	}
-	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
 	return out
 }
 
