@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -25,12 +26,16 @@ import (
 //   - Cluster.UnmarshalJSON (/cluster/status) type-asserts every field and panics on a
 //     string where it expects a number.
 //   - ContainerConfig.Memory is *int: `"memory": "2048"` fails the LXC config.
+//   - Node (node status) has int and uint64 fields: `"cpus": "16"` fails the whole status.
+//   - AgentNetworkIPAddress.Prefix is int: `"prefix": "24"` fails every agent interface.
+//   - ContainerInterface lacks ip-addresses, which PVE 9 answers and its schema requires
+//     while inet and inet6 are optional.
 //   - VirtualMachine.Template (IsTemplate) treats any value but "" as a template, so 0 is one.
 //   - handleResponse drops the status code and body of errors: a 500 becomes the bare status
 //     text, and a 595 from an offline node is decoded as if it were data. statusTransport
 //     below turns every non-2xx answer into a statusError carrying code and PVE's message.
-// The library's own types serve where they are tolerant: Version, Node (node status, its
-// CPUInfo.MHZ is StringOrInt), AgentNetworkIface and ContainerInterface.
+// Only the library's Version (all strings) is still used. The proxmox tests vary every field
+// the adapter reads as PVE's published schema allows (TestSchemaVariants).
 
 // statusError is a non-2xx answer from the API.
 type statusError struct {
@@ -167,10 +172,77 @@ func (s *Source) get(ctx context.Context, path string, v any) error {
 	if t := bytes.TrimSpace(raw); len(t) == 0 || bytes.Equal(t, []byte("null")) {
 		return s.requestError(path, errNoData)
 	}
-	if err := json.Unmarshal(raw, v); err != nil {
+	if err := decodeData(raw, v); err != nil {
 		return s.requestError(path, err)
 	}
 	return nil
+}
+
+// decodeData decodes an answer's data into v; a list is decoded element by element so that a
+// bad value is named by its index as well as its field ("data[3].vmid").
+func decodeData(raw json.RawMessage, v any) error {
+	rv := reflect.ValueOf(v).Elem()
+	if rv.Kind() != reflect.Slice {
+		return fieldError("data", json.Unmarshal(raw, v))
+	}
+	var items []json.RawMessage
+	if err := json.Unmarshal(raw, &items); err != nil {
+		return fieldError("data", err)
+	}
+	out := reflect.MakeSlice(rv.Type(), len(items), len(items))
+	for i, item := range items {
+		if err := json.Unmarshal(item, out.Index(i).Addr().Interface()); err != nil {
+			return fieldError(fmt.Sprintf("data[%d]", i), err)
+		}
+	}
+	rv.Set(out)
+	return nil
+}
+
+// valueError is a value of the answer that is not what the field holds: it names the field
+// path and the value.
+type valueError struct {
+	Path  string // "data[3].vmid"
+	Value string // the JSON text, or its kind when encoding/json does not give it
+	Want  string
+}
+
+func (e *valueError) Error() string {
+	return fmt.Sprintf("%s: %s is not %s", e.Path, e.Value, e.Want)
+}
+
+// fieldError turns encoding/json's type errors (ours carry the value, see badValue) into a
+// valueError naming the path below prefix; other errors pass unchanged.
+func fieldError(prefix string, err error) error {
+	var te *json.UnmarshalTypeError
+	if err == nil || !errors.As(err, &te) {
+		return err
+	}
+	path := prefix
+	if te.Field != "" {
+		path += "." + te.Field
+	}
+	want := "a " + te.Type.String()
+	switch te.Type {
+	case reflect.TypeFor[flexInt]():
+		want = "an integer"
+	case reflect.TypeFor[flexFloat]():
+		want = "a number"
+	case reflect.TypeFor[flexBool]():
+		want = "a boolean (0 or 1)"
+	case reflect.TypeFor[flexString](), reflect.TypeFor[string]():
+		want = "a string"
+	}
+	return &valueError{Path: path, Value: te.Value, Want: want}
+}
+
+// badValue is the error our flexible types return: encoding/json adds the field path to it.
+func badValue(b []byte, t reflect.Type) error {
+	v := strings.TrimSpace(string(b))
+	if len(v) > 64 {
+		v = v[:64] + "..."
+	}
+	return &json.UnmarshalTypeError{Value: v, Type: t}
 }
 
 var errNoData = errors.New(`the answer's "data" is null or missing`)
@@ -184,8 +256,11 @@ func (s *Source) requestError(path string, err error) error {
 	}
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
+	var val *valueError
 	detail := cause.Error()
 	switch {
+	case errors.As(err, &val):
+		detail = "unexpected value in the answer: " + detail
 	case errors.As(err, &syn), errors.As(err, &typ), errors.Is(err, io.ErrUnexpectedEOF),
 		strings.Contains(detail, "unexpected end of JSON input"):
 		detail = "malformed JSON in the answer: " + detail
@@ -228,7 +303,7 @@ type flexInt int64
 func (f *flexInt) UnmarshalJSON(b []byte) error {
 	n, err := parseFlexInt(b)
 	if err != nil {
-		return err
+		return badValue(b, reflect.TypeFor[flexInt]())
 	}
 	*f = flexInt(n)
 	return nil
@@ -274,7 +349,7 @@ func (f *flexFloat) UnmarshalJSON(b []byte) error {
 	}
 	v, err := strconv.ParseFloat(s, 64)
 	if err != nil {
-		return fmt.Errorf("%s is not a number", b)
+		return badValue(b, reflect.TypeFor[flexFloat]())
 	}
 	*f = flexFloat(v)
 	return nil
@@ -299,7 +374,7 @@ func (f *flexString) UnmarshalJSON(b []byte) error {
 		*f = ""
 		return nil
 	}
-	return fmt.Errorf("%s is not a string", b)
+	return badValue(b, reflect.TypeFor[flexString]())
 }
 
 // flexBool decodes 0/1, "0"/"1", true/false and "" (false).
@@ -313,19 +388,19 @@ func (f *flexBool) UnmarshalJSON(b []byte) error {
 	case "1", "true", "yes", "on":
 		*f = true
 	default:
-		return fmt.Errorf("%s is not a boolean", b)
+		return badValue(b, reflect.TypeFor[flexBool]())
 	}
 	return nil
 }
 
 // clusterStatusEntry is one element of /cluster/status.
 type clusterStatusEntry struct {
-	Type   string  `json:"type"`
-	ID     string  `json:"id"`
-	Name   string  `json:"name"`
-	Online flexInt `json:"online"`
-	IP     string  `json:"ip"`
-	Local  flexInt `json:"local"`
+	Type string `json:"type"`
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	// Online is optional in the schema: absent, the node is tried rather than assumed down.
+	Online *flexBool `json:"online"`
+	IP     string    `json:"ip"`
 }
 
 // clusterResource is one element of /cluster/resources?type=vm.
@@ -343,19 +418,49 @@ type clusterResource struct {
 	Template flexBool   `json:"template"`
 }
 
-// nodeNetwork is one element of /nodes/{n}/network (the library's NodeNetwork has
-// vlan-id as a string and active as StringOrInt, which holds; we keep the few fields we use).
-type nodeNetwork struct {
-	Iface  string `json:"iface"`
-	Type   string `json:"type"`
-	CIDR   string `json:"cidr"`
-	CIDR6  string `json:"cidr6"`
-	VLANID any    `json:"vlan-id"`
+// nodeStatus is what we read of /nodes/{n}/status.
+type nodeStatus struct {
+	PVEVersion string `json:"pveversion"`
+	CPUInfo    struct {
+		Model   flexString `json:"model"`
+		Sockets flexInt    `json:"sockets"`
+		CPUs    flexInt    `json:"cpus"`
+	} `json:"cpuinfo"`
+	Memory struct {
+		Total flexInt `json:"total"`
+	} `json:"memory"`
 }
 
-// agentInterfaces is the answer of .../agent/network-get-interfaces.
+// nodeNetwork is one element of /nodes/{n}/network; we keep the few fields we use.
+type nodeNetwork struct {
+	Iface  flexString `json:"iface"`
+	Type   string     `json:"type"`
+	CIDR   string     `json:"cidr"`
+	CIDR6  string     `json:"cidr6"`
+	VLANID flexInt    `json:"vlan-id"`
+}
+
+// agentInterfaces is the answer of .../agent/network-get-interfaces (QEMU's guest agent
+// GuestNetworkInterface list).
 type agentInterfaces struct {
-	Result []*pve.AgentNetworkIface `json:"result"`
+	Result []guestIface `json:"result"`
+}
+
+// guestIface is a guest agent interface, or an entry of .../lxc/{id}/interfaces: PVE 9 answers
+// the agent-like hardware-address and ip-addresses beside the older hwaddr, inet and inet6.
+type guestIface struct {
+	Name            flexString  `json:"name"`
+	HardwareAddress string      `json:"hardware-address"`
+	HWAddr          string      `json:"hwaddr"`
+	IPAddresses     []guestAddr `json:"ip-addresses"`
+	Inet            string      `json:"inet"`
+	Inet6           string      `json:"inet6"`
+}
+
+// guestAddr is one of ip-addresses.
+type guestAddr struct {
+	IPAddress string  `json:"ip-address"`
+	Prefix    flexInt `json:"prefix"`
 }
 
 // permissions is /access/permissions: privileges by ACL path.

@@ -43,7 +43,31 @@ func TestLibraryTypesBreakOnPitfalls(t *testing.T) {
 			t.Errorf("go-proxmox Cluster.UnmarshalJSON no longer panics")
 		}
 		var ours []clusterStatusEntry
-		if err := json.Unmarshal([]byte(`[{"type":"node","name":"pve1","online":"1"}]`), &ours); err != nil || ours[0].Online != 1 {
+		if err := json.Unmarshal([]byte(`[{"type":"node","name":"pve1","online":"1"}]`), &ours); err != nil || ours[0].Online == nil || !bool(*ours[0].Online) {
+			t.Errorf("ours: %v %+v", err, ours)
+		}
+	})
+	t.Run("node status with a string count", func(t *testing.T) {
+		const body = `{"pveversion":"pve-manager/8.2.4/x","cpuinfo":{"cpus":"16","model":"m","sockets":"1"},"memory":{"total":"68719476736"}}`
+		var lib pve.Node
+		if err := json.Unmarshal([]byte(body), &lib); err == nil {
+			t.Errorf("go-proxmox now decodes string counts in the node status")
+		}
+		var ours nodeStatus
+		if err := json.Unmarshal([]byte(body), &ours); err != nil || ours.CPUInfo.CPUs != 16 || ours.Memory.Total != 64<<30 {
+			t.Errorf("ours: %v %+v", err, ours)
+		}
+	})
+	t.Run("agent prefix as a string", func(t *testing.T) {
+		const body = `{"result":[{"name":"eth0","hardware-address":"bc:24:11:00:00:01","ip-addresses":[{"ip-address":"192.0.2.5","ip-address-type":"ipv4","prefix":"24"}]}]}`
+		var lib struct {
+			Result []*pve.AgentNetworkIface `json:"result"`
+		}
+		if err := json.Unmarshal([]byte(body), &lib); err == nil {
+			t.Errorf("go-proxmox now decodes a string prefix")
+		}
+		var ours agentInterfaces
+		if err := json.Unmarshal([]byte(body), &ours); err != nil || ours.Result[0].IPAddresses[0].Prefix != 24 {
 			t.Errorf("ours: %v %+v", err, ours)
 		}
 	})

@@ -19,7 +19,6 @@ type guestConfig struct {
 	Cores      int64
 	Sockets    int64
 	Tags       string
-	Template   bool
 	SMBIOSUUID string
 	OSType     string
 	Agent      bool
@@ -96,13 +95,6 @@ func parseGuestConfig(typ string, raw map[string]json.RawMessage) (guestConfig, 
 	}
 	if c.Tags, err = str("tags"); err != nil {
 		return guestConfig{}, err
-	}
-	if v, ok := raw["template"]; ok {
-		var b flexBool
-		if err := json.Unmarshal(v, &b); err != nil {
-			return guestConfig{}, fmt.Errorf("template: %w", err)
-		}
-		c.Template = bool(b)
 	}
 	if c.OSType, err = str("ostype"); err != nil {
 		return guestConfig{}, err
@@ -235,9 +227,8 @@ func parseNet(key, v string) (netConfig, error) {
 func parseDisk(key, v string) (sources.Disk, bool, error) {
 	parts := strings.Split(v, ",")
 	vol := strings.TrimSpace(parts[0])
-	if strings.HasPrefix(vol, "file=") {
-		vol = strings.TrimPrefix(vol, "file=")
-	}
+	// The volume is the default key: "file=" (QEMU) or "volume=" (LXC) may be written out.
+	vol = strings.TrimPrefix(strings.TrimPrefix(vol, "file="), "volume=")
 	if vol == "none" || vol == "cdrom" {
 		return sources.Disk{}, false, nil
 	}

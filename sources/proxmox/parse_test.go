@@ -117,7 +117,7 @@ func TestParseGuestConfigErrorsNameTheField(t *testing.T) {
 		{"qemu", `{"cores": [1]}`, "cores:"},
 		{"lxc", `{"net0": "name=eth0,tag=x"}`, "net0: tag"},
 		{"qemu", `{"scsi0": "local:vm-1,size=12Q"}`, "scsi0: size"},
-		{"qemu", `{"template": "perhaps"}`, "template:"},
+		{"qemu", `{"ostype": [1]}`, "ostype:"},
 	}
 	for _, tt := range tests {
 		var raw map[string]json.RawMessage

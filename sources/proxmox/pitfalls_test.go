@@ -146,3 +146,42 @@ func TestNullDataIsAnError(t *testing.T) {
 		}
 	})
 }
+
+// TestUnnamedGuests: name is optional in both /cluster/resources and the config; a guest with
+// none is named as PVE's own interface shows it, rather than reported nameless.
+func TestUnnamedGuests(t *testing.T) {
+	srv := proxmoxtest.NewTestServer(t, proxmoxtest.WithCluster("c"),
+		proxmoxtest.WithNodes(proxmoxtest.Node{Name: "pve1", Online: true}),
+		proxmoxtest.WithGuests(
+			proxmoxtest.Guest{Type: proxmoxtest.TypeQEMU, VMID: 120, Node: "pve1", Status: "stopped", MemoryMB: 512},
+			proxmoxtest.Guest{Type: proxmoxtest.TypeLXC, VMID: 121, Node: "pve1", Status: "stopped", MemoryMB: 512}),
+		proxmoxtest.WithRewrite(func(path string, data any) any {
+			// PVE leaves name out rather than sending "".
+			if path != "/cluster/resources" && !strings.HasSuffix(path, "/config") {
+				return data
+			}
+			switch v := data.(type) {
+			case map[string]any:
+				delete(v, "name")
+				delete(v, "hostname")
+			case []any:
+				for _, e := range v {
+					if m, ok := e.(map[string]any); ok {
+						delete(m, "name")
+					}
+				}
+			}
+			return data
+		}))
+	res, err := discover(t, configFor(t, srv, "c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs := byID(res)
+	if got := obs["c/qemu/120"].Name; got != "VM 120" {
+		t.Errorf("qemu/120 named %q, want \"VM 120\"", got)
+	}
+	if got := obs["c/lxc/121"].Name; got != "CT121" {
+		t.Errorf("lxc/121 named %q, want \"CT121\"", got)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -118,9 +119,16 @@ func (s *Source) Discover(ctx context.Context, progress sources.Progress) (sourc
 		if r.Type != "qemu" && r.Type != "lxc" {
 			continue
 		}
-		if r.VMID <= 0 || r.Node == "" {
+		if r.VMID <= 0 {
+			// vmid is optional in the schema; the id ("qemu/100") carries it too.
+			_, id, _ := strings.Cut(r.ID, "/")
+			if n, err := strconv.ParseInt(id, 10, 64); err == nil && n > 0 {
+				r.VMID = flexInt(n)
+			}
+		}
+		if r.VMID <= 0 {
 			warnings = append(warnings, sources.Warning{Item: fmt.Sprintf("/cluster/resources[%d]", i),
-				Message: fmt.Sprintf("entry id %q has no vmid or node: skipped", r.ID)})
+				Message: fmt.Sprintf("entry id %q has no vmid: skipped", r.ID)})
 			continue
 		}
 		if bool(r.Template) && !s.cfg.IncludeTemplates {
@@ -210,7 +218,8 @@ func (s *Source) clusterFromStatus(status []clusterStatusEntry) (string, []nodeI
 			if e.Name == "" {
 				continue
 			}
-			nodes = append(nodes, nodeInfo{name: e.Name, online: e.Online == 1, ip: e.IP})
+			// online is optional in the schema: absent, the node is tried rather than assumed down.
+			nodes = append(nodes, nodeInfo{name: e.Name, online: e.Online == nil || bool(*e.Online), ip: e.IP})
 		}
 	}
 	if len(nodes) == 0 {
@@ -261,7 +270,7 @@ func (s *Source) discoverNode(ctx context.Context, cluster string, n nodeInfo, s
 	obs.Facts.Status = "active"
 	var warnings []sources.Warning
 	item := "node " + n.name
-	var st pve.Node
+	var st nodeStatus
 	if err := s.get(ctx, "/nodes/"+n.name+"/status", &st); err != nil {
 		warnings = append(warnings, sources.Warning{Item: item, Message: err.Error()})
 	} else {
@@ -270,11 +279,11 @@ func (s *Source) discoverNode(ctx context.Context, cluster string, n nodeInfo, s
 		}
 		// cpuinfo.cpus counts threads; the node's vCPU capacity is what guests get.
 		obs.Facts.VCPUs = float64(st.CPUInfo.CPUs)
-		obs.Facts.MemoryMB = int64(st.Memory.Total >> 20)
+		obs.Facts.MemoryMB = int64(st.Memory.Total) >> 20
 		if st.CPUInfo.Model != "" {
 			// The CPU is not the machine's model (the API has no DMI data): an attribute only.
-			obs.Facts.Attributes = map[string]string{"proxmox.cpu_model": st.CPUInfo.Model,
-				"proxmox.cpu_sockets": strconv.Itoa(st.CPUInfo.Sockets)}
+			obs.Facts.Attributes = map[string]string{"proxmox.cpu_model": string(st.CPUInfo.Model),
+				"proxmox.cpu_sockets": strconv.FormatInt(int64(st.CPUInfo.Sockets), 10)}
 		}
 	}
 	var netw []nodeNetwork
@@ -287,13 +296,13 @@ func (s *Source) discoverNode(ctx context.Context, cluster string, n nodeInfo, s
 }
 
 func nodeInterfaces(netw []nodeNetwork) []sources.Interface {
-	sort.Slice(netw, func(i, j int) bool { return netw[i].Iface < netw[j].Iface })
+	sort.SliceStable(netw, func(i, j int) bool { return netw[i].Iface < netw[j].Iface })
 	var out []sources.Interface
 	for _, n := range netw {
 		if n.Iface == "" || n.Iface == "lo" {
 			continue
 		}
-		ifc := sources.Interface{Name: n.Iface}
+		ifc := sources.Interface{Name: string(n.Iface), VLAN: int(n.VLANID)}
 		switch n.Type {
 		case "bridge", "OVSBridge":
 			ifc.Type = "bridge"
@@ -301,12 +310,6 @@ func nodeInterfaces(netw []nodeNetwork) []sources.Interface {
 			ifc.Type = "lag"
 		case "vlan", "OVSIntPort":
 			ifc.Type = "virtual"
-		}
-		switch v := n.VLANID.(type) {
-		case string:
-			ifc.VLAN, _ = strconv.Atoi(v)
-		case float64:
-			ifc.VLAN = int(v)
 		}
 		for _, c := range []string{n.CIDR, n.CIDR6} {
 			if p, err := sources.ParseInterfaceIP(c); err == nil && usableIP(p.Addr()) {
@@ -336,8 +339,20 @@ func (s *Source) discoverGuest(ctx context.Context, cluster string, r clusterRes
 				"proxmox.node": r.Node},
 		},
 	}
+	if obs.Name == "" {
+		// name is optional in the schema; PVE itself shows an unnamed guest so.
+		obs.Name = fmt.Sprintf("VM %d", vmid)
+		if r.Type == "lxc" {
+			obs.Name = fmt.Sprintf("CT%d", vmid)
+		}
+	}
 	if bool(r.Template) {
 		obs.Facts.Attributes["proxmox.template"] = "true"
+	}
+	if r.Node == "" {
+		// node is optional in the schema: without it there is no path to the guest's config.
+		return obs, []sources.Warning{{Item: fmt.Sprintf("%s/%d (%s)", r.Type, vmid, r.Name),
+			Message: "/cluster/resources names no node for this guest: reported from /cluster/resources only (no config, interfaces or IPs)"}}
 	}
 	if !nodeOnline {
 		return obs, nil
@@ -377,7 +392,7 @@ func (s *Source) discoverGuest(ctx context.Context, cluster string, r clusterRes
 		}
 		mergeAgentInterfaces(&obs, ai.Result)
 	case "lxc":
-		var ifs pve.ContainerInterfaces
+		var ifs []guestIface
 		if err := s.get(ctx, guestPath+"/interfaces", &ifs); err != nil {
 			warnings = append(warnings, sources.Warning{Item: item, Message: "container interfaces: " + err.Error()})
 			break
@@ -455,10 +470,11 @@ func interfaceByMAC(obs *sources.Observation, mac string) *sources.Interface {
 
 // mergeAgentInterfaces names config NICs after the guest's own interfaces and adds their IPs.
 // Guest interfaces without a matching NIC (docker0, veths, lo) are not reported.
-func mergeAgentInterfaces(obs *sources.Observation, ifs []*pve.AgentNetworkIface) {
+func mergeAgentInterfaces(obs *sources.Observation, ifs []guestIface) {
 	named := map[*sources.Interface]bool{}
 	for _, gi := range ifs {
-		if gi == nil || gi.Name == "lo" {
+		name := string(gi.Name)
+		if name == "lo" {
 			continue
 		}
 		ifc := interfaceByMAC(obs, gi.HardwareAddress)
@@ -466,34 +482,48 @@ func mergeAgentInterfaces(obs *sources.Observation, ifs []*pve.AgentNetworkIface
 			continue
 		}
 		// A VLAN sub-interface (eth0.20) shares its parent's MAC: keep the parent's name.
-		if !named[ifc] && !strings.ContainsAny(gi.Name, ".@") {
-			ifc.Name = gi.Name
+		if !named[ifc] && name != "" && !strings.ContainsAny(name, ".@") {
+			ifc.Name = name
 			named[ifc] = true
 		}
-		for _, a := range gi.IPAddresses {
-			if a == nil {
-				continue
-			}
-			ip, err := sources.ParseIP(a.IPAddress)
-			if err != nil || !usableIP(ip) || a.Prefix <= 0 || a.Prefix > ip.BitLen() {
-				continue
-			}
-			ifc.IPs = append(ifc.IPs, netip.PrefixFrom(ip, a.Prefix))
+		addGuestAddrs(ifc, gi.IPAddresses)
+	}
+}
+
+// addGuestAddrs adds the usable ip-addresses entries to ifc, each once.
+func addGuestAddrs(ifc *sources.Interface, addrs []guestAddr) {
+	for _, a := range addrs {
+		ip, err := sources.ParseIP(a.IPAddress)
+		if err != nil || !usableIP(ip) || a.Prefix <= 0 || int(a.Prefix) > ip.BitLen() {
+			continue
 		}
+		addPrefix(ifc, netip.PrefixFrom(ip, int(a.Prefix)))
+	}
+}
+
+func addPrefix(ifc *sources.Interface, p netip.Prefix) {
+	if !slices.Contains(ifc.IPs, p) {
+		ifc.IPs = append(ifc.IPs, p)
 	}
 }
 
 // mergeLXCInterfaces adds the container's runtime addresses to its config NICs (matched by
-// MAC, else by name).
-func mergeLXCInterfaces(obs *sources.Observation, ifs pve.ContainerInterfaces) {
+// MAC, else by name): from inet and inet6, and from ip-addresses (PVE 9), which the schema
+// requires while inet and inet6 are optional.
+func mergeLXCInterfaces(obs *sources.Observation, ifs []guestIface) {
 	for _, ci := range ifs {
-		if ci == nil || ci.Name == "lo" {
+		name := string(ci.Name)
+		if name == "lo" {
 			continue
 		}
-		ifc := interfaceByMAC(obs, ci.HWAddr)
-		if ifc == nil {
+		mac := ci.HWAddr
+		if mac == "" {
+			mac = ci.HardwareAddress
+		}
+		ifc := interfaceByMAC(obs, mac)
+		if ifc == nil && name != "" {
 			for i := range obs.Interfaces {
-				if obs.Interfaces[i].Name == ci.Name {
+				if obs.Interfaces[i].Name == name {
 					ifc = &obs.Interfaces[i]
 				}
 			}
@@ -505,9 +535,10 @@ func mergeLXCInterfaces(obs *sources.Observation, ifs pve.ContainerInterfaces) {
 			// Newer PVE versions may list several addresses separated by spaces or commas.
 			for _, a := range strings.FieldsFunc(field, func(r rune) bool { return r == ' ' || r == ',' }) {
 				if p, err := sources.ParseInterfaceIP(a); err == nil && usableIP(p.Addr()) {
-					ifc.IPs = append(ifc.IPs, p)
+					addPrefix(ifc, p)
 				}
 			}
 		}
+		addGuestAddrs(ifc, ci.IPAddresses)
 	}
 }

@@ -8,6 +8,11 @@
 // the guest agent's HTTP 500 "QEMU guest agent is not running", memory and vmid sent as
 // strings, templates and cdroms. Several clusters are several servers.
 //
+// It also holds Proxmox's published return schemas: CheckSchema validates an answer against
+// testdata/pve-api-returns.json, SchemaVariants lists every change of an answer the schema
+// allows (optional fields absent, numbers as strings, enum values, property-string keys), and
+// WithRewrite serves such a changed answer in place of the simulator's own.
+//
 // It imports none of the agent's packages: it fakes the product, not our reading of it.
 //
 // Room: a simulator (test double). It imports none of the agent's packages, and only tests,

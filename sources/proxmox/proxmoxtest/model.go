@@ -33,6 +33,7 @@ type NodeIface struct {
 	Iface       string // "vmbr0"
 	Type        string // "bridge", "eth", "bond", "vlan"
 	CIDR        string // "192.168.1.10/24"
+	CIDR6       string // "2001:db8::10/64"
 	BridgePorts string
 	VLANID      int
 }

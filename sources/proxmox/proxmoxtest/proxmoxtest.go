@@ -89,6 +89,22 @@ func WithSeed(seed uint64) Option {
 	return func(s *Server) { s.rng = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)) }
 }
 
+// Rewrite changes an answer's data before it is sent: path is the request path below
+// /api2/json without the query, data the answer as generic JSON (maps, slices, float64,
+// string, bool, nil). It returns the data to send.
+type Rewrite func(path string, data any) any
+
+// WithRewrite installs a rewrite of every 200 answer (see SetRewrite).
+func WithRewrite(f Rewrite) Option { return func(s *Server) { s.rewrite = f } }
+
+// SetRewrite installs (nil removes) a rewrite of every 200 answer: tests use it to serve shapes
+// the model does not produce, such as an optional field absent or a number as a string.
+func (s *Server) SetRewrite(f Rewrite) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rewrite = f
+}
+
 // WithLab loads a generated lab (see GenerateLab).
 func WithLab(l Lab) Option {
 	return func(s *Server) {
@@ -113,6 +129,7 @@ type Server struct {
 	faults      []Fault
 	rng         *rand.Rand
 	perPath     map[string]int
+	rewrite     Rewrite
 
 	requests    atomic.Int64
 	inFlight    atomic.Int64
@@ -231,6 +248,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.perPath[path]++
 	latency := s.latency
+	rewrite := s.rewrite
 	var fault *Fault
 	for i := range s.faults {
 		f := s.faults[i]
@@ -277,6 +295,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeError(w, *aerr)
 		return
 	}
+	if rewrite != nil {
+		generic, err := toGeneric(data)
+		if err != nil {
+			writeError(w, apiError{http.StatusInternalServerError, err.Error()})
+			return
+		}
+		data = rewrite(path, generic)
+	}
 	body, err := json.Marshal(map[string]any{"data": data})
 	if err != nil {
 		writeError(w, apiError{http.StatusInternalServerError, err.Error()})
@@ -290,6 +316,17 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		body = body[:len(body)/2]
 	}
 	_, _ = w.Write(body)
+}
+
+// toGeneric turns an answer into generic JSON values.
+func toGeneric(v any) (any, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var out any
+	err = json.Unmarshal(b, &out)
+	return out, err
 }
 
 func writeError(w http.ResponseWriter, e apiError) {

@@ -236,7 +236,7 @@ func agentInterfaces(g *Guest) []map[string]any {
 			{"ip-address": "127.0.0.1", "ip-address-type": "ipv4", "prefix": 8},
 			{"ip-address": "::1", "ip-address-type": "ipv6", "prefix": 128},
 		},
-		"statistics": map[string]any{"rx-bytes": 1024, "tx-bytes": 1024},
+		"statistics": agentStats(1024, 1024),
 	}}
 	for _, ifc := range g.Interfaces {
 		var addrs []map[string]any
@@ -252,10 +252,16 @@ func agentInterfaces(g *Guest) []map[string]any {
 		addrs = append(addrs, map[string]any{"ip-address": linkLocal(ifc.MAC), "ip-address-type": "ipv6", "prefix": 64})
 		out = append(out, map[string]any{
 			"name": ifc.Name, "hardware-address": strings.ToLower(ifc.MAC), "ip-addresses": addrs,
-			"statistics": map[string]any{"rx-bytes": 4096, "tx-bytes": 2048},
+			"statistics": agentStats(4096, 2048),
 		})
 	}
 	return out
+}
+
+// agentStats is a GuestNetworkInterfaceStat: QEMU's schema requires all eight counters.
+func agentStats(rx, tx int) map[string]any {
+	return map[string]any{"rx-bytes": rx, "rx-packets": rx / 64, "rx-errs": 0, "rx-dropped": 0,
+		"tx-bytes": tx, "tx-packets": tx / 64, "tx-errs": 0, "tx-dropped": 0}
 }
 
 func lxcInterfaces(g *Guest) []map[string]any {
@@ -338,6 +344,14 @@ func nodeNetwork(n *Node) []map[string]any {
 			e["address"] = addr
 			e["netmask"] = bits
 			e["method"] = "static"
+		}
+		if ifc.CIDR6 != "" {
+			e["cidr6"] = ifc.CIDR6
+			addr, bits, _ := strings.Cut(ifc.CIDR6, "/")
+			e["address6"] = addr
+			e["netmask6"], _ = strconv.Atoi(bits)
+			e["method6"] = "static"
+			e["families"] = append(e["families"].([]string), "inet6")
 		}
 		if ifc.BridgePorts != "" {
 			e["bridge_ports"] = ifc.BridgePorts

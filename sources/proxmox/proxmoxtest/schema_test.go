@@ -3,116 +3,21 @@ package proxmoxtest
 import (
 	"encoding/json"
 	"fmt"
-	"math"
-	"os"
-	"slices"
-	"sort"
-	"strconv"
 	"strings"
 	"testing"
 )
 
-// pveReturns is testdata/pve-api-returns.json: the GET return schemas of the endpoints the
+// loadReturns reads testdata/pve-api-returns.json: the GET return schemas of the endpoints the
 // proxmox adapter reads, taken from Proxmox's own API description (pve-docs
 // api-viewer/apidata.js; the file names the commit). The simulator is held to it, not to our
 // reading of Proxmox.
-type pveReturns struct {
-	Origin  string                    `json:"origin"`
-	Returns map[string]map[string]any `json:"returns"`
-}
-
-func loadReturns(t *testing.T) pveReturns {
+func loadReturns(t *testing.T) APISchema {
 	t.Helper()
-	raw, err := os.ReadFile("testdata/pve-api-returns.json")
+	r, err := LoadAPISchema("testdata/pve-api-returns.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var r pveReturns
-	if err := json.Unmarshal(raw, &r); err != nil {
-		t.Fatalf("testdata/pve-api-returns.json: %v", err)
-	}
 	return r
-}
-
-// checkPVE validates v against a PVE JSON schema (the subset apidata uses: type, properties,
-// optional, items, enum, additionalProperties) and returns one line per problem, with the
-// path. Integers and numbers may come as numeric strings: PVE's JSON encoder writes a Perl
-// scalar that was last used as a string as a string (the simulator's *AsString knobs).
-func checkPVE(schema map[string]any, v any, path string) []string {
-	var out []string
-	typ, _ := schema["type"].(string)
-	bad := func(want string) []string { return []string{fmt.Sprintf("%s: want %s, got %T %v", path, want, v, v)} }
-	switch typ {
-	case "object":
-		m, ok := v.(map[string]any)
-		if !ok {
-			return bad("object")
-		}
-		props, _ := schema["properties"].(map[string]any)
-		names := make([]string, 0, len(props))
-		for n := range props {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		for _, n := range names {
-			ps, _ := props[n].(map[string]any)
-			sub, present := m[n]
-			if !present {
-				if opt, _ := ps["optional"].(float64); opt != 1 {
-					out = append(out, fmt.Sprintf("%s.%s: required by the schema, absent", path, n))
-				}
-				continue
-			}
-			out = append(out, checkPVE(ps, sub, path+"."+n)...)
-		}
-		if ap, ok := schema["additionalProperties"].(float64); ok && ap == 0 && len(props) > 0 {
-			for k := range m {
-				if _, ok := props[k]; !ok {
-					out = append(out, fmt.Sprintf("%s.%s: not in the schema (additionalProperties 0)", path, k))
-				}
-			}
-		}
-	case "array":
-		l, ok := v.([]any)
-		if !ok {
-			return bad("array")
-		}
-		items, _ := schema["items"].(map[string]any)
-		for i, e := range l {
-			if items != nil {
-				out = append(out, checkPVE(items, e, fmt.Sprintf("%s[%d]", path, i))...)
-			}
-		}
-	case "string":
-		s, ok := v.(string)
-		if !ok {
-			return bad("string")
-		}
-		if enum, ok := schema["enum"].([]any); ok && !slices.Contains(enum, any(s)) {
-			out = append(out, fmt.Sprintf("%s: %q is not one of %v", path, s, enum))
-		}
-	case "integer", "number":
-		f, ok := v.(float64)
-		if s, isStr := v.(string); isStr {
-			var err error
-			f, err = strconv.ParseFloat(s, 64)
-			ok = err == nil
-		}
-		if !ok || (typ == "integer" && f != math.Trunc(f)) {
-			return bad(typ)
-		}
-	case "boolean":
-		switch x := v.(type) {
-		case bool:
-		case float64:
-			if x != 0 && x != 1 {
-				return bad("boolean (0 or 1)")
-			}
-		default:
-			return bad("boolean")
-		}
-	}
-	return out
 }
 
 // knownSchemaGaps are differences from the published schema the simulator keeps, by schema
@@ -127,6 +32,10 @@ var knownSchemaGaps = map[string]string{
 // for numbers, stopped guests, agent states), and validates each answer's data.
 func TestAnswersValidateAgainstPVESchema(t *testing.T) {
 	ret := loadReturns(t)
+	qga, err := LoadAPISchema("testdata/qga-returns.json")
+	if err != nil {
+		t.Fatal(err)
+	}
 	labs := map[string][]Option{
 		"generated": {WithCluster("lab"), WithLab(GenerateLab(LabSpec{Nodes: 3, Guests: 24, Seed: 11}))},
 		"small":     smallLab(),
@@ -153,7 +62,11 @@ func TestAnswersValidateAgainstPVESchema(t *testing.T) {
 					t.Errorf("GET %s: not JSON: %v", path, err)
 					return
 				}
-				for _, p := range checkPVE(schema, env.Data, "data") {
+				problems := CheckSchema(schema, env.Data, "data")
+				if q, ok := qga.Returns[schemaPath]; ok {
+					problems = append(problems, CheckSchema(q, env.Data, "data")...)
+				}
+				for _, p := range problems {
 					if reason, ok := knownSchemaGaps[schemaPath+" "+strings.SplitN(p, ":", 2)[0]]; ok {
 						t.Logf("GET %s: %s (accepted: %s)", path, p, reason)
 						continue
