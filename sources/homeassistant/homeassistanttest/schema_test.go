@@ -3,6 +3,7 @@ package homeassistanttest
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"slices"
@@ -45,7 +46,7 @@ type checker struct {
 // subset of keywords: type (a name or a list, "null" for nullable), enum, properties,
 // required, since (key -> release that added it: required from then on, absent before),
 // additionalProperties false, values (schema of every value of a map), items, minItems,
-// maxItems, anyOf (names of definitions).
+// maxItems, anyOf (names of definitions), since_release (the whole shape arrived then).
 func (c *checker) check(schema map[string]any, v any, path string) []string {
 	if alts, ok := schema["anyOf"].([]any); ok {
 		var best []string
@@ -61,6 +62,15 @@ func (c *checker) check(schema map[string]any, v any, path string) []string {
 			}
 		}
 		return best
+	}
+	if s, ok := schema["since_release"].(string); ok {
+		if r := parseRelease(s); c.rel.before(r.year, r.month) {
+			// Checked after the shape, so anyOf takes a valid shape of the wrong release as
+			// the closest match and says so.
+			inner := maps.Clone(schema)
+			delete(inner, "since_release")
+			return append(c.check(inner, v, path), fmt.Sprintf("%s: this shape arrived in %s (answer of %d.%d)", path, s, c.rel.year, c.rel.month))
+		}
 	}
 	if p := c.checkType(schema, v, path); p != "" {
 		return []string{p}
@@ -373,6 +383,7 @@ func TestCheckerCatchesViolations(t *testing.T) {
 		{"bad enum", DefaultVersion, dev(func(m map[string]any) { m["entry_type"] = "hardware" }), `"hardware" is not one of`},
 		{"wrong type", DefaultVersion, dev(func(m map[string]any) { m["sw_version"] = 1.5 }), "[0].sw_version: want string or null, got number"},
 		{"invented key", DefaultVersion, dev(func(m map[string]any) { m["ip"] = "10.0.0.1" }), "[0].ip: not a key Home Assistant sends here"},
+		{"child device before 2026.9", "2026.8", mustJSON([]any{Device{ID: "c", ParentDeviceID: "p", ConfigEntries: []string{"e"}}.wire(parseRelease("2026.9"))}), "this shape arrived in 2026.9"},
 		{"bad pair", DefaultVersion, dev(func(m map[string]any) { m["connections"] = []any{[]any{"mac"}} }), "[0].connections[0]: 1 items, want at least 2"},
 	}
 	for _, tt := range tests {
