@@ -102,12 +102,7 @@ func (c *wsClient) send(v any) {
 
 func (c *wsClient) recv() map[string]any {
 	c.t.Helper()
-	ctx, cancel := context.WithTimeout(c.t.Context(), 30*time.Second)
-	defer cancel()
-	_, b, err := c.conn.Read(ctx)
-	if err != nil {
-		c.t.Fatal(err)
-	}
+	b := c.raw()
 	var m map[string]any
 	if err := json.Unmarshal(b, &m); err != nil {
 		c.t.Fatalf("%v: %q", err, b)
