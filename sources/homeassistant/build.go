@@ -134,6 +134,13 @@ func (b *builder) dropWithoutNetworkIdentity() {
 	b.reported = nil // indexes into the list just compacted
 }
 
+// warnBad reports the keys decodeEntry left out of an entry, by path (where.key) and value.
+func (b *builder) warnBad(where, item string, bad []string) {
+	for _, p := range bad {
+		b.warn(item, "%s.%s; the rest of the entry is kept", where, p)
+	}
+}
+
 func (b *builder) warn(item, format string, args ...any) {
 	b.res.Warnings = append(b.res.Warnings, sources.Warning{Item: item, Message: fmt.Sprintf(format, args...)})
 }
@@ -153,29 +160,35 @@ func (s *Source) build(in input, seenAt time.Time) (sources.Result, skipCounts) 
 		byDevice: map[string][]haEntity{},
 	}
 	for i, raw := range in.areas {
-		var a haArea
-		if err := json.Unmarshal(raw, &a); err != nil || a.AreaID == "" {
-			b.skip(sources.ReasonMalformedRecord, fmt.Sprintf("area_registry[%d]", i), "skipped: %s", entryProblem(err, "no area_id"))
+		where := fmt.Sprintf("area_registry[%d]", i)
+		a, bad, err := decodeEntry[haArea](raw)
+		if err != nil || a.AreaID == "" {
+			b.skip(sources.ReasonMalformedRecord, where, "skipped: %s", entryProblem(err, "no area_id"))
 			continue
 		}
+		b.warnBad(where, "area "+a.AreaID, bad)
 		b.areas[a.AreaID] = a
 	}
 	var devices []haDevice
 	for i, raw := range in.devices {
-		var d haDevice
-		if err := json.Unmarshal(raw, &d); err != nil || d.ID == "" {
-			b.skip(sources.ReasonMalformedRecord, fmt.Sprintf("device_registry[%d]", i), "skipped: %s", entryProblem(err, "no id"))
+		where := fmt.Sprintf("device_registry[%d]", i)
+		d, bad, err := decodeEntry[haDevice](raw)
+		if err != nil || d.ID == "" {
+			b.skip(sources.ReasonMalformedRecord, where, "skipped: %s", entryProblem(err, "no id"))
 			continue
 		}
+		b.warnBad(where, d.label(), bad)
 		devices = append(devices, d)
 		b.devices[d.ID] = d
 	}
 	for i, raw := range in.entities {
-		var e haEntity
-		if err := json.Unmarshal(raw, &e); err != nil || e.EntityID == "" {
-			b.skip(sources.ReasonMalformedRecord, fmt.Sprintf("entity_registry[%d]", i), "skipped: %s", entryProblem(err, "no entity_id"))
+		where := fmt.Sprintf("entity_registry[%d]", i)
+		e, bad, err := decodeEntry[haEntity](raw)
+		if err != nil || e.EntityID == "" {
+			b.skip(sources.ReasonMalformedRecord, where, "skipped: %s", entryProblem(err, "no entity_id"))
 			continue
 		}
+		b.warnBad(where, e.EntityID, bad)
 		b.entities[e.EntityID] = e
 		if e.DeviceID != "" {
 			b.byDevice[e.DeviceID] = append(b.byDevice[e.DeviceID], e)
@@ -271,14 +284,21 @@ func (b *builder) addDevices(devices []haDevice) {
 func (b *builder) deviceMACs(d haDevice) []sources.MAC {
 	var macs []sources.MAC
 	for _, conn := range d.Connections {
-		if len(conn) != 2 {
+		typ, typeOK := "", false
+		value, valueOK := "", false
+		if len(conn) == 2 {
+			typ, typeOK = conn[0].(string)
+			value, valueOK = conn[1].(string)
+		}
+		if !typeOK || !valueOK {
+			// Home Assistant defines a connection as a [type, value] pair of strings.
+			raw, _ := json.Marshal(conn)
+			b.skip(sources.ReasonMalformedMAC, d.label(), "connection %s ignored: want a [type, value] pair of strings", raw)
 			continue
 		}
-		typ, _ := conn[0].(string)
 		if !strings.EqualFold(typ, "mac") {
 			continue // zigbee IEEE, bluetooth, upnp: not network interface MACs
 		}
-		value, _ := conn[1].(string)
 		m, err := sources.ParseMAC(value)
 		if err != nil {
 			b.skip(sources.ReasonMalformedMAC, d.label(), "connection %q ignored: %v", value, err)
@@ -415,11 +435,13 @@ func setAttr(attrs map[string]string, key, value string, when bool) {
 func (b *builder) addTrackers(states []rawJSON) {
 	cfg := b.s.cfg
 	for i, raw := range states {
-		var st haState
-		if err := json.Unmarshal(raw, &st); err != nil {
-			b.skip(sources.ReasonMalformedRecord, fmt.Sprintf("states[%d]", i), "skipped: %v", err)
+		where := fmt.Sprintf("states[%d]", i)
+		st, bad, err := decodeEntry[haState](raw)
+		if err != nil {
+			b.skip(sources.ReasonMalformedRecord, where, "skipped: %v", err)
 			continue
 		}
+		b.warnBad(where, st.EntityID, bad)
 		if !strings.HasPrefix(st.EntityID, "device_tracker.") {
 			continue
 		}

@@ -16,6 +16,13 @@
 //   - Trackers: only source_type "router". "home" ones are active with their IP; others are
 //     offline and their IP is dropped (an absent client's DHCP address is stale and may
 //     belong to someone else by now). See Config.Trackers.
+//   - Bad entries: a key whose JSON type is not the one Home Assistant defines (a number for
+//     sw_version) is left out with a warning naming its path and value, and the rest of the
+//     entry is kept; an entry that is not an object, or has no id, is skipped and counted.
+//     A connection that is not a [type, value] pair of strings is a warning, not a MAC.
+//   - Child devices (core 2026.9) carry no manufacturer, model or connections: unless a later
+//     release gives them hardware facts they count as "no hardware facts"; their parent is
+//     the device reported.
 //   - Integration filters use integration domains: a device's identifier domains plus its
 //     entities' platforms (config entry ids are opaque without an extra admin-only call).
 //

@@ -2,6 +2,7 @@ package homeassistanttest
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 )
 
@@ -26,8 +27,11 @@ type Device struct {
 	NameByUser   string
 	ViaDeviceID  string
 	EntryType    string // "" or "service"
-	DisabledBy   string // "" or "user", "integration", "config_entry"
+	DisabledBy   string // "" or "user", "integration", "config_entry"; "device" on a child device
 	Labels       []string
+	// ParentDeviceID makes the device a child device (core 2026.9 and later): it is then sent
+	// with the few keys of a ChildDeviceEntry. Older releases send it as an ordinary device.
+	ParentDeviceID string
 }
 
 // Entity is one entry of the entity registry.
@@ -39,9 +43,12 @@ type Entity struct {
 	Platform      string // the integration that provides the entity
 	UniqueID      string
 	ConfigEntryID string
-	DisabledBy    string
-	Name          string
-	OriginalName  string
+	DisabledBy    string // "", "user", "integration", "config_entry", "device", "hass"
+	HiddenBy      string // "", "user", "integration"
+	// EntityCategory is "", "config" or "diagnostic".
+	EntityCategory string
+	Name           string
+	OriginalName   string
 }
 
 // Area is one entry of the area registry.
@@ -92,8 +99,8 @@ func orEmpty(s []string) []string {
 	return s
 }
 
-// wireDevice is a device as config/device_registry/list sends it (core 2025.x field set). A
-// struct, not a map: encoding 5 MiB of maps is slow under the race detector.
+// wireDevice is a device as config/device_registry/list sends it (DeviceEntry.dict_repr of core
+// 2025.x). A struct, not a map: encoding 5 MiB of maps is slow under the race detector.
 type wireDevice struct {
 	AreaID                  *string              `json:"area_id"`
 	ConfigurationURL        *string              `json:"configuration_url"`
@@ -119,6 +126,45 @@ type wireDevice struct {
 	ViaDeviceID             *string              `json:"via_device_id"`
 }
 
+// wireSplitDevice is a device of core 2026.8 and later: one config entry per device
+// (config_entry_id, config_subentry_id) and, from 2026.9, parent_device_id (null on a device).
+type wireSplitDevice struct {
+	wireDevice
+	ConfigEntryID    string  `json:"config_entry_id"`
+	ConfigSubentryID *string `json:"config_subentry_id"`
+	ParentDeviceID   *string `json:"parent_device_id,omitempty"` // key absent before 2026.9
+	parentKey        bool
+}
+
+// MarshalJSON writes parent_device_id as null on 2026.9 devices (omitempty would drop it).
+func (w wireSplitDevice) MarshalJSON() ([]byte, error) {
+	type plain wireSplitDevice
+	if !w.parentKey {
+		return json.Marshal(plain(w))
+	}
+	return json.Marshal(struct {
+		plain
+		ParentDeviceID *string `json:"parent_device_id"`
+	}{plain: plain(w)})
+}
+
+// wireChildDevice is a ChildDeviceEntry (core 2026.9 and later): a sub-device of a device of
+// the same config entry, with far fewer keys (no manufacturer, model, connections, ...).
+type wireChildDevice struct {
+	AreaID           *string    `json:"area_id"`
+	ConfigEntryID    string     `json:"config_entry_id"`
+	ConfigSubentryID *string    `json:"config_subentry_id"`
+	CreatedAt        float64    `json:"created_at"`
+	DisabledBy       *string    `json:"disabled_by"`
+	ID               string     `json:"id"`
+	Identifiers      [][]string `json:"identifiers"`
+	Labels           []string   `json:"labels"`
+	ModifiedAt       float64    `json:"modified_at"`
+	NameByUser       *string    `json:"name_by_user"`
+	Name             *string    `json:"name"`
+	ParentDeviceID   string     `json:"parent_device_id"`
+}
+
 // ns is a nullable string: nil (JSON null) for "".
 func ns(s string) *string {
 	if s == "" {
@@ -127,22 +173,113 @@ func ns(s string) *string {
 	return &s
 }
 
-func (d Device) wire() any {
+// release is a core release (year, month), compared to the release that added a key.
+type release struct{ year, month int }
+
+// parseRelease reads "2025.11.3" (or "2024.3", "2025.1.0b2"); anything else is taken as the
+// newest release.
+func parseRelease(v string) release {
+	var r release
+	if _, err := fmt.Sscanf(v, "%d.%d", &r.year, &r.month); err != nil || r.year < 2000 {
+		return release{year: 9999}
+	}
+	return r
+}
+
+func (r release) before(y, m int) bool { return r.year < y || (r.year == y && r.month < m) }
+
+// keySince is a key and the release that added it to an answer.
+type keySince struct {
+	key         string
+	year, month int
+}
+
+// Keys added after the oldest release the simulator answers like, per answer (releases named
+// by Home Assistant's storage migrations and release notes; see testdata/ha-messages.json).
+func deviceKeysSince() []keySince {
+	return []keySince{
+		{"serial_number", 2023, 11}, {"labels", 2024, 3}, {"primary_config_entry", 2024, 7},
+		{"model_id", 2024, 8}, {"created_at", 2024, 8}, {"modified_at", 2024, 8},
+		{"config_entries_subentries", 2025, 2},
+	}
+}
+
+func entityKeysSince() []keySince {
+	return []keySince{
+		{"labels", 2024, 3}, {"categories", 2024, 4}, {"created_at", 2024, 8}, {"modified_at", 2024, 8},
+		{"config_subentry_id", 2025, 2},
+	}
+}
+
+func areaKeysSince() []keySince {
+	return []keySince{
+		{"floor_id", 2024, 4}, {"labels", 2024, 4}, {"created_at", 2024, 8}, {"modified_at", 2024, 8},
+		{"humidity_entity_id", 2025, 4}, {"temperature_entity_id", 2025, 4},
+	}
+}
+
+func stateKeysSince() []keySince { return []keySince{{"last_reported", 2024, 3}} }
+
+// olderShape drops the keys an older release did not send. The common case (a current
+// release) returns v untouched, so large registries stay structs.
+func olderShape(v any, r release, keys []keySince) any {
+	var drop []string
+	for _, k := range keys {
+		if r.before(k.year, k.month) {
+			drop = append(drop, k.key)
+		}
+	}
+	if len(drop) == 0 {
+		return v
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		if err := json.Unmarshal(mustJSON(v), &m); err != nil {
+			panic("homeassistanttest: reshape: " + err.Error())
+		}
+	}
+	for _, k := range drop {
+		delete(m, k)
+	}
+	return m
+}
+
+func (d Device) wire(r release) any {
+	if d.ParentDeviceID != "" && !r.before(2026, 9) {
+		return wireChildDevice{
+			AreaID:           ns(d.AreaID),
+			ConfigEntryID:    firstOf(d.ConfigEntries),
+			ConfigSubentryID: nil,
+			CreatedAt:        float64(created.Unix()),
+			DisabledBy:       ns(d.DisabledBy),
+			ID:               d.ID,
+			Identifiers:      pairs(d.Identifiers),
+			Labels:           orEmpty(d.Labels),
+			ModifiedAt:       float64(created.Unix()),
+			NameByUser:       ns(d.NameByUser),
+			Name:             ns(d.Name),
+			ParentDeviceID:   d.ParentDeviceID,
+		}
+	}
+	disabledBy := d.DisabledBy
+	if disabledBy == "device" {
+		disabledBy = "" // the "device" disabler came with child devices (2026.9)
+	}
+	entries := d.ConfigEntries
+	if !r.before(2026, 8) && len(entries) > 1 {
+		entries = entries[:1] // 2026.8 splits devices: one config entry each
+	}
 	subentries := map[string][]*string{}
-	for _, e := range d.ConfigEntries {
+	for _, e := range entries {
 		subentries[e] = []*string{nil}
 	}
-	primary := ""
-	if len(d.ConfigEntries) > 0 {
-		primary = d.ConfigEntries[0]
-	}
-	return wireDevice{
+	w := wireDevice{
 		AreaID:                  ns(d.AreaID),
-		ConfigEntries:           orEmpty(d.ConfigEntries),
+		ConfigEntries:           orEmpty(entries),
 		ConfigEntriesSubentries: subentries,
 		Connections:             pairs(d.Connections),
 		CreatedAt:               float64(created.Unix()),
-		DisabledBy:              ns(d.DisabledBy),
+		DisabledBy:              ns(disabledBy),
 		EntryType:               ns(d.EntryType),
 		HWVersion:               ns(d.HWVersion),
 		ID:                      d.ID,
@@ -154,65 +291,79 @@ func (d Device) wire() any {
 		ModifiedAt:              float64(created.Unix()),
 		NameByUser:              ns(d.NameByUser),
 		Name:                    ns(d.Name),
-		PrimaryConfigEntry:      ns(primary),
+		PrimaryConfigEntry:      ns(firstOf(entries)),
 		SerialNumber:            ns(d.SerialNumber),
 		SWVersion:               ns(d.SWVersion),
 		ViaDeviceID:             ns(d.ViaDeviceID),
 	}
+	if r.before(2026, 8) {
+		return olderShape(w, r, deviceKeysSince())
+	}
+	return wireSplitDevice{wireDevice: w, ConfigEntryID: firstOf(entries), parentKey: !r.before(2026, 9)}
 }
 
-// wireEntity is an entity as config/entity_registry/list sends it.
+func firstOf(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return s[0]
+}
+
+// wireEntity is an entity as config/entity_registry/list sends it (RegistryEntry.as_partial_dict).
 type wireEntity struct {
-	AreaID         *string           `json:"area_id"`
-	Categories     map[string]string `json:"categories"`
-	ConfigEntryID  *string           `json:"config_entry_id"`
-	CreatedAt      float64           `json:"created_at"`
-	DeviceID       *string           `json:"device_id"`
-	DisabledBy     *string           `json:"disabled_by"`
-	EntityCategory *string           `json:"entity_category"`
-	EntityID       string            `json:"entity_id"`
-	HasEntityName  bool              `json:"has_entity_name"`
-	HiddenBy       *string           `json:"hidden_by"`
-	Icon           *string           `json:"icon"`
-	ID             string            `json:"id"`
-	Labels         []string          `json:"labels"`
-	ModifiedAt     float64           `json:"modified_at"`
-	Name           *string           `json:"name"`
-	Options        map[string]any    `json:"options"`
-	OriginalName   *string           `json:"original_name"`
-	Platform       string            `json:"platform"`
-	TranslationKey *string           `json:"translation_key"`
-	UniqueID       string            `json:"unique_id"`
+	AreaID           *string           `json:"area_id"`
+	Categories       map[string]string `json:"categories"`
+	ConfigEntryID    *string           `json:"config_entry_id"`
+	ConfigSubentryID *string           `json:"config_subentry_id"`
+	CreatedAt        float64           `json:"created_at"`
+	DeviceID         *string           `json:"device_id"`
+	DisabledBy       *string           `json:"disabled_by"`
+	EntityCategory   *string           `json:"entity_category"`
+	EntityID         string            `json:"entity_id"`
+	HasEntityName    bool              `json:"has_entity_name"`
+	HiddenBy         *string           `json:"hidden_by"`
+	Icon             *string           `json:"icon"`
+	ID               string            `json:"id"`
+	Labels           []string          `json:"labels"`
+	ModifiedAt       float64           `json:"modified_at"`
+	Name             *string           `json:"name"`
+	Options          map[string]any    `json:"options"`
+	OriginalName     *string           `json:"original_name"`
+	Platform         string            `json:"platform"`
+	TranslationKey   *string           `json:"translation_key"`
+	UniqueID         string            `json:"unique_id"`
 }
 
-func (e Entity) wire() any {
+func (e Entity) wire(r release) any {
 	id := e.ID
 	if id == "" {
 		id = "reg-" + e.EntityID
 	}
-	return wireEntity{
-		AreaID:        ns(e.AreaID),
-		Categories:    map[string]string{},
-		ConfigEntryID: ns(e.ConfigEntryID),
-		CreatedAt:     float64(created.Unix()),
-		DeviceID:      ns(e.DeviceID),
-		DisabledBy:    ns(e.DisabledBy),
-		EntityID:      e.EntityID,
-		HasEntityName: true,
-		ID:            id,
-		Labels:        []string{},
-		ModifiedAt:    float64(created.Unix()),
-		Name:          ns(e.Name),
-		Options:       map[string]any{},
-		OriginalName:  ns(e.OriginalName),
-		Platform:      e.Platform,
-		UniqueID:      e.UniqueID,
-	}
+	return olderShape(wireEntity{
+		AreaID:         ns(e.AreaID),
+		Categories:     map[string]string{},
+		ConfigEntryID:  ns(e.ConfigEntryID),
+		CreatedAt:      float64(created.Unix()),
+		DeviceID:       ns(e.DeviceID),
+		DisabledBy:     ns(e.DisabledBy),
+		EntityCategory: ns(e.EntityCategory),
+		EntityID:       e.EntityID,
+		HasEntityName:  true,
+		HiddenBy:       ns(e.HiddenBy),
+		ID:             id,
+		Labels:         []string{},
+		ModifiedAt:     float64(created.Unix()),
+		Name:           ns(e.Name),
+		Options:        map[string]any{},
+		OriginalName:   ns(e.OriginalName),
+		Platform:       e.Platform,
+		UniqueID:       e.UniqueID,
+	}, r, entityKeysSince())
 }
 
-// wire returns the area as config/area_registry/list sends it.
-func (a Area) wire() any {
-	return map[string]any{
+// wire returns the area as config/area_registry/list sends it (AreaEntry.json_fragment).
+func (a Area) wire(r release) any {
+	return olderShape(map[string]any{
 		"aliases":               []string{},
 		"area_id":               a.AreaID,
 		"created_at":            float64(created.Unix()),
@@ -224,11 +375,11 @@ func (a Area) wire() any {
 		"name":                  a.Name,
 		"picture":               nil,
 		"temperature_entity_id": nil,
-	}
+	}, r, areaKeysSince())
 }
 
-// wire returns the state as GET /api/states sends it.
-func (s State) wire() any {
+// wire returns the state as GET /api/states sends it (State.as_dict).
+func (s State) wire(r release) any {
 	attrs := s.Attributes
 	if attrs == nil {
 		attrs = map[string]any{}
@@ -238,7 +389,7 @@ func (s State) wire() any {
 		changed = created
 	}
 	ts := changed.Format("2006-01-02T15:04:05.000000-07:00")
-	return map[string]any{
+	return olderShape(map[string]any{
 		"entity_id":     s.EntityID,
 		"state":         s.State,
 		"attributes":    attrs,
@@ -246,13 +397,18 @@ func (s State) wire() any {
 		"last_reported": ts,
 		"last_updated":  ts,
 		"context":       map[string]any{"id": "01HQ" + s.EntityID, "parent_id": nil, "user_id": nil},
-	}
+	}, r, stateKeysSince())
 }
 
-func wireList[T interface{ wire() any }](items []T) []any {
-	out := make([]any, 0, len(items))
+// wireList renders items as the release r sends them, followed by the raw entries (see
+// Server.AddRaw).
+func wireList[T interface{ wire(release) any }](items []T, r release, raw []json.RawMessage) []any {
+	out := make([]any, 0, len(items)+len(raw))
 	for _, it := range items {
-		out = append(out, it.wire())
+		out = append(out, it.wire(r))
+	}
+	for _, x := range raw {
+		out = append(out, x)
 	}
 	return out
 }

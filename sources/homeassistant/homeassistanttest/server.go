@@ -2,6 +2,7 @@ package homeassistanttest
 
 import (
 	"crypto/tls"
+	"encoding/json"
 	"encoding/pem"
 	"io"
 	"log"
@@ -58,7 +59,10 @@ type Option func(*Server)
 // WithToken sets the accepted long-lived token.
 func WithToken(token string) Option { return func(s *Server) { s.token = token } }
 
-// WithVersion sets the core version reported in /api/config and the websocket handshake.
+// WithVersion sets the core version reported in /api/config and the websocket handshake. The
+// registries and states take the shape of that release: keys added later are left out
+// (serial_number before 2023.11, model_id before 2024.8, ...), devices carry config_entry_id
+// from 2026.8, and Device.ParentDeviceID makes child devices from 2026.9.
 func WithVersion(v string) Option { return func(s *Server) { s.version = v } }
 
 // WithDataset loads the registries and states.
@@ -84,6 +88,7 @@ type Server struct {
 	latency   time.Duration
 	data      Dataset
 	faults    map[string]*Fault
+	raw       map[string][]json.RawMessage
 	requests  map[string]int
 	bytesSent map[string]int
 }
@@ -94,6 +99,7 @@ func newServer(opts []Option) *Server {
 		version:   DefaultVersion,
 		coreState: "RUNNING",
 		faults:    map[string]*Fault{},
+		raw:       map[string][]json.RawMessage{},
 		requests:  map[string]int{},
 		bytesSent: map[string]int{},
 	}
@@ -237,6 +243,15 @@ func (s *Server) Load(d Dataset) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.data = cloneDataset(d)
+}
+
+// AddRaw appends entries, as given, to the list a target answers: a registry command
+// ("config/device_registry/list") or "/api/states". Tests use it for shapes the model cannot
+// express (a key missing, a number where a string is defined, an entry of a future release).
+func (s *Server) AddRaw(target string, entries ...json.RawMessage) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.raw[target] = append(s.raw[target], entries...)
 }
 
 // AddArea adds an area (replacing one with the same id).
@@ -393,7 +408,7 @@ func (s *Server) serveREST(w http.ResponseWriter, r *http.Request) {
 		body = mustJSON(s.config())
 	case "/api/states":
 		s.mu.Lock()
-		body = mustJSON(wireList(s.data.States))
+		body = mustJSON(wireList(s.data.States, parseRelease(s.version), s.raw[path]))
 		s.mu.Unlock()
 	default:
 		aiohttpError(w, http.StatusNotFound)

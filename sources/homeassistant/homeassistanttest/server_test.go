@@ -102,12 +102,7 @@ func (c *wsClient) send(v any) {
 
 func (c *wsClient) recv() map[string]any {
 	c.t.Helper()
-	ctx, cancel := context.WithTimeout(c.t.Context(), 30*time.Second)
-	defer cancel()
-	_, b, err := c.conn.Read(ctx)
-	if err != nil {
-		c.t.Fatal(err)
-	}
+	b := c.raw()
 	var m map[string]any
 	if err := json.Unmarshal(b, &m); err != nil {
 		c.t.Fatalf("%v: %q", err, b)
@@ -187,11 +182,11 @@ func TestWebsocketAuthInvalid(t *testing.T) {
 // adapter's tests carry the message end to end).
 func TestGenerateIsLargeEnough(t *testing.T) {
 	d := Generate(7500, 40)
-	msg := mustJSON(resultReply(1, wireList(d.Devices)))
+	msg := mustJSON(resultReply(1, wireList(d.Devices, parseRelease(DefaultVersion), nil)))
 	if len(msg) <= 5<<20 {
 		t.Fatalf("device registry message of 7,500 generated devices is %d bytes, want > 5 MiB", len(msg))
 	}
-	small := func() []byte { return mustJSON(wireList(Generate(100, 4).Devices)) }
+	small := func() []byte { return mustJSON(wireList(Generate(100, 4).Devices, parseRelease(DefaultVersion), nil)) }
 	if !bytes.Equal(small(), small()) {
 		t.Fatal("Generate is not deterministic")
 	}
@@ -236,4 +231,16 @@ func TestWebsocketBatchAndInvalidFormat(t *testing.T) {
 	if m := c.recv(); m["success"] != false || m["error"].(map[string]any)["code"] != "invalid_format" {
 		t.Fatalf("third answer %v", m)
 	}
+}
+
+// raw reads one message as sent.
+func (c *wsClient) raw() []byte {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(c.t.Context(), 30*time.Second)
+	defer cancel()
+	_, b, err := c.conn.Read(ctx)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return b
 }

@@ -135,13 +135,14 @@ func (s *Server) command(r *http.Request, conn *websocket.Conn, id int, cmd stri
 		cfg = s.config()
 	}
 	s.mu.Lock()
+	rel := parseRelease(s.version)
 	switch cmd {
 	case "config/device_registry/list":
-		reply = resultReply(id, wireList(s.data.Devices))
+		reply = resultReply(id, wireList(s.data.Devices, rel, s.raw[cmd]))
 	case "config/entity_registry/list":
-		reply = resultReply(id, wireList(s.data.Entities))
+		reply = resultReply(id, wireList(s.data.Entities, rel, s.raw[cmd]))
 	case "config/area_registry/list":
-		reply = resultReply(id, wireList(s.data.Areas))
+		reply = resultReply(id, wireList(s.data.Areas, rel, s.raw[cmd]))
 	case "get_config":
 		reply = resultReply(id, cfg)
 	case "supported_features":
