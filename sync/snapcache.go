@@ -163,6 +163,10 @@ func (e *Engine) refreshLocked(ctx context.Context, cl ChangeLog) error {
 	if last == c.st.Watermark && len(c.st.Gaps) == 0 {
 		return nil // nothing happened since
 	}
+	if last-c.st.Watermark > 2*maxIncremental {
+		// A first sync's apply, or a long pause: reading the log would cost more than it saves.
+		return e.fullRead(ctx, cl, fmt.Sprintf("%d change log entries since the last run", last-c.st.Watermark))
+	}
 	changes, err := cl.ChangesAfter(ctx, c.st.Watermark)
 	if err != nil {
 		return e.fullRead(ctx, cl, "the change log cannot be read: "+err.Error())
