@@ -18,6 +18,7 @@ type bulk struct {
 	objs     []Object
 	lookup   func(Object) url.Values
 	answer   *answerDecoder // nil: answers decoded whole
+	together func(Object) string
 	results  []Result
 	done     []bool
 	mu       sync.Mutex // guards results and done across parallel batches
@@ -58,13 +59,12 @@ func (b *bulk) run(ctx context.Context) []Result {
 			todo = append(todo, i)
 		}
 	}
-	size := b.c.cfg.BatchSize
-	var chunks [][]int
-	for len(todo) > 0 {
-		n := min(size, len(todo))
-		chunks = append(chunks, todo[:n])
-		todo = todo[n:]
-	}
+	chunks := chunk(todo, b.c.cfg.BatchSize, func(i int) string {
+		if b.together == nil {
+			return ""
+		}
+		return b.together(b.objs[i])
+	})
 	_ = b.c.parallel(ctx, len(chunks), func(ctx context.Context, i int) error {
 		b.write(ctx, chunks[i], batchState{})
 		return nil
@@ -79,6 +79,39 @@ func (b *bulk) run(ctx context.Context) []Result {
 		}
 	}
 	return b.results
+}
+
+// chunk cuts idxs into requests of size objects; indexes with the same non-empty key go in
+// one request (at the place of the group's first), which may then be larger.
+func chunk(idxs []int, size int, key func(int) string) [][]int {
+	var units [][]int // single objects and whole groups, in input order
+	group := map[string]int{}
+	for _, i := range idxs {
+		k := key(i)
+		if k == "" {
+			units = append(units, []int{i})
+			continue
+		}
+		if u, ok := group[k]; ok {
+			units[u] = append(units[u], i)
+			continue
+		}
+		group[k] = len(units)
+		units = append(units, []int{i})
+	}
+	var chunks [][]int
+	var cur []int
+	for _, u := range units {
+		if len(cur) > 0 && len(cur)+len(u) > size {
+			chunks = append(chunks, cur)
+			cur = nil
+		}
+		cur = append(cur, u...)
+	}
+	if len(cur) > 0 {
+		chunks = append(chunks, cur)
+	}
+	return chunks
 }
 
 func (b *bulk) fail(i int, err error) {

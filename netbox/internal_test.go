@@ -1,6 +1,7 @@
 package netbox
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"testing"
@@ -81,5 +82,27 @@ func TestLookupGroupingAndExactMatch(t *testing.T) {
 	}
 	if got := exactMatches(objs, url.Values{"cf_agent_id": {"a:1"}}); len(got) != 1 || got[0].ID() != 1 {
 		t.Errorf("exactMatches = %v", got)
+	}
+}
+
+func TestChunkKeepsGroupsTogether(t *testing.T) {
+	keys := []string{"", "vm1", "vm2", "vm1", "", "vm1", "vm3", "vm2"}
+	idxs := []int{0, 1, 2, 3, 4, 5, 6, 7}
+	cases := []struct {
+		size int
+		want string
+	}{
+		{1, "[[0] [1 3 5] [2 7] [4] [6]]"},
+		{3, "[[0] [1 3 5] [2 7 4] [6]]"},
+		{8, "[[0 1 3 5 2 7 4 6]]"},
+	}
+	for _, c := range cases {
+		got := fmt.Sprint(chunk(idxs, c.size, func(i int) string { return keys[i] }))
+		if got != c.want {
+			t.Errorf("size %d: %s, want %s", c.size, got, c.want)
+		}
+	}
+	if got := fmt.Sprint(chunk(idxs, 3, func(int) string { return "" })); got != "[[0 1 2] [3 4 5] [6 7]]" {
+		t.Errorf("no keys: %s, want plain batches of 3", got)
 	}
 }

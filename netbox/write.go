@@ -27,12 +27,20 @@ type CreateOptions struct {
 	// answers with in Result.Object. A caller that needs only the new ids saves decoding
 	// whole objects: NetBox answers a bulk write with every object in full.
 	AnswerFields []string
+	// Together, when set, keeps objects with the same non-empty key in one request (a request
+	// may then exceed BatchSize by the rest of a group). NetBox keeps some totals on a parent
+	// with a signal that sums its children inside each request's transaction: a VM's disk is
+	// the sum of its virtual disks. Two requests holding disks of one VM, in flight at once,
+	// each sum what their own transaction sees, and the last to commit leaves a wrong total
+	// that NetBox then refuses on every later edit of the VM.
+	Together func(Object) string
 }
 
 // UpdateOptions tunes UpdateWith.
 type UpdateOptions struct {
-	// AnswerFields is as in CreateOptions.
+	// AnswerFields and Together are as in CreateOptions.
 	AnswerFields []string
+	Together     func(Object) string
 }
 
 // DefaultLookupKey gives the natural key NetBox enforces as unique for an endpoint (slug, or
@@ -126,6 +134,7 @@ func (c *Client) CreateWith(ctx context.Context, endpoint string, objs []Object,
 	b := c.newBulk(opCreate, endpoint, objs)
 	b.lookup = opts.LookupKey
 	b.answer = newAnswerDecoder(opts.AnswerFields)
+	b.together = opts.Together
 	return b.run(ctx)
 }
 
@@ -140,17 +149,28 @@ func (c *Client) Update(ctx context.Context, endpoint string, objs []Object) []R
 func (c *Client) UpdateWith(ctx context.Context, endpoint string, objs []Object, opts UpdateOptions) []Result {
 	b := c.newBulk(opUpdate, endpoint, objs)
 	b.answer = newAnswerDecoder(opts.AnswerFields)
+	b.together = opts.Together
 	return b.run(ctx)
 }
 
 // Delete removes objects by id with bulk DELETEs. A batch refused because some object has
 // dependents (409) is split until the refused objects are isolated.
 func (c *Client) Delete(ctx context.Context, endpoint string, ids []int) []Result {
+	return c.DeleteWith(ctx, endpoint, ids, false)
+}
+
+// DeleteWith is Delete; together sends every id in one request (see CreateOptions.Together:
+// deletes do not name the parent, so the only safe grouping is all of them).
+func (c *Client) DeleteWith(ctx context.Context, endpoint string, ids []int, together bool) []Result {
 	objs := make([]Object, len(ids))
 	for i, id := range ids {
 		objs[i] = Object{"id": id}
 	}
-	return c.newBulk(opDelete, endpoint, objs).run(ctx)
+	b := c.newBulk(opDelete, endpoint, objs)
+	if together {
+		b.together = func(Object) string { return "all" }
+	}
+	return b.run(ctx)
 }
 
 type opKind int

@@ -2,6 +2,7 @@ package sync
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
@@ -39,15 +40,29 @@ func (a clientAdapter) Snapshot(ctx context.Context, reads []ReadSpec) (map[stri
 // answers a bulk write with every object in full).
 func (a clientAdapter) Create(ctx context.Context, endpoint string, objs []Object) []WriteResult {
 	return a.c.CreateWith(ctx, endpoint, objs, netbox.CreateOptions{LookupKey: netbox.DefaultLookupKey(endpoint),
-		AnswerFields: []string{"id"}})
+		AnswerFields: []string{"id"}, Together: together(endpoint, false)})
 }
 
 func (a clientAdapter) Update(ctx context.Context, endpoint string, objs []Object) []WriteResult {
-	return a.c.UpdateWith(ctx, endpoint, objs, netbox.UpdateOptions{AnswerFields: []string{"id"}})
+	return a.c.UpdateWith(ctx, endpoint, objs, netbox.UpdateOptions{AnswerFields: []string{"id"}, Together: together(endpoint, true)})
 }
 
 func (a clientAdapter) Delete(ctx context.Context, endpoint string, ids []int) []WriteResult {
-	return a.c.Delete(ctx, endpoint, ids)
+	return a.c.DeleteWith(ctx, endpoint, ids, endpoint == epVirtualDisks)
+}
+
+// together keeps a VM's virtual disks in one request: NetBox sums them into the VM's disk
+// in each request's transaction, and two requests in flight for one VM leave a wrong total
+// that NetBox then refuses on every later edit of the VM (seen on NetBox 4.6.8 with 2,000
+// VMs). Updates do not name the VM: they all go in one request.
+func together(endpoint string, update bool) func(Object) string {
+	if endpoint != epVirtualDisks {
+		return nil
+	}
+	if update {
+		return func(Object) string { return "all" }
+	}
+	return func(o Object) string { return fmt.Sprint(o["virtual_machine"]) }
 }
 
 // changeFields are the change log fields the engine reads.

@@ -12,7 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netbox-agent/netbox-agent/internal/secret"
 	"github.com/netbox-agent/netbox-agent/internal/testnetbox"
+	"github.com/netbox-agent/netbox-agent/netbox"
 	"github.com/netbox-agent/netbox-agent/sources"
 )
 
@@ -314,5 +316,34 @@ func TestFullReadEveryBoundsTheCacheAge(t *testing.T) {
 	now = now.Add(61 * time.Minute)
 	if n := vmReads(); n == 0 {
 		t.Error("after the hour: no full read")
+	}
+}
+
+// TestVirtualDisksOfOneVMInOneRequest: NetBox sums a VM's virtual disks into its disk field
+// in each request's transaction; disks of one VM split over requests in flight at once left
+// a wrong total on real NetBox 4.6.8, which NetBox then refused on every edit of the VM.
+// With one object a request and four in flight, the VM's total must still be the sum and
+// the VM must stay editable.
+func TestVirtualDisksOfOneVMInOneRequest(t *testing.T) {
+	l := newLab(t, Config{})
+	c, err := netbox.New(netbox.Config{URL: l.srv.URL, Token: secret.New(l.srv.Token), Timeout: time.Minute,
+		RequestsPerSecond: -1, BatchSize: 1, MaxInFlight: 4}, nil, netbox.WithBackoff(time.Millisecond, 10*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.eng = NewEngine(FromClient(c), Config{}, nil)
+	var obs []sources.Observation
+	for i := range 3 {
+		o := vmObs(fmt.Sprint(300+i), fmt.Sprintf("disky%d", i), "lab", "pve1", fmt.Sprintf("BC:24:11:00:03:%02X", i), fmt.Sprintf("10.30.0.%d/24", 10+i))
+		o.Disks = []sources.Disk{{Name: "scsi0", SizeMB: 1000}, {Name: "scsi1", SizeMB: 2000}, {Name: "scsi2", SizeMB: 4000}, {Name: "scsi3", SizeMB: 8000}}
+		obs = append(obs, o)
+	}
+	l.sync(obs, nil)
+	for _, o := range obs {
+		vm := l.find("virtualization/virtual-machines", o.Name)
+		if got := testnetbox.IntOf(vm["disk"]); got != 15000 {
+			t.Errorf("%s: disk %d on %s, want 15000 (the sum of its 4 virtual disks)", o.Name, got, l.srv.Name())
+		}
+		l.srv.Update("virtualization/virtual-machines", testnetbox.IntOf(vm["id"]), map[string]any{"description": "still editable"})
 	}
 }
