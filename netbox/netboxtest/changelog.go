@@ -146,11 +146,11 @@ func (s *Server) objectChanges(r *http.Request) (response, bool) {
 				}
 				return c.id <= n
 			})
-		case "changed_object_type", "action", "request_id":
+		case "changed_object_type", "action", "request_id", "object_repr":
 			want := vs
 			field := k
 			keep = append(keep, func(c change) bool {
-				v := map[string]string{"changed_object_type": c.objType, "action": c.action, "request_id": c.requestID}[field]
+				v := map[string]string{"changed_object_type": c.objType, "action": c.action, "request_id": c.requestID, "object_repr": c.repr}[field]
 				return slices.Contains(want, v)
 			})
 		default:

@@ -428,6 +428,13 @@ func (w *writeCtx) deleteObj(t *table, id int, protected *[]*object, deleted map
 				default:
 					delete(c.f, rel.key)
 				}
+				if t.ep.path == pathIPs && (rel.key == "primary_ip4" || rel.key == "primary_ip6" || rel.key == "oob_ip") {
+					// NetBox's clear_primary_ip signal saves the device or VM: logged, and
+					// last_updated moves.
+					c.updated = w.now
+					w.tx.put(c)
+					continue
+				}
 				w.tx.putQuiet(c) // SET_NULL is a queryset update: last_updated is not touched, nothing is logged
 			}
 		}

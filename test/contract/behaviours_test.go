@@ -634,6 +634,36 @@ func behaviours() []behaviour {
 	add("cluster-delete-with-vms", "a cluster with VMs cannot be deleted", withVM(), steps(del(pCls+"{cl}/", "")))
 	add("cluster-counts", "a cluster answers its counts", withVM(), steps(get(pCls+"{cl}/", "virtualmachine_count", "device_count")))
 
+	// --- the change log (core/object-changes): the agent follows it between runs ---
+	const pChanges = "/api/core/object-changes/"
+	logOf := func(typ, save, extra string) string {
+		return pChanges + "?changed_object_type=" + typ + "&changed_object_id={" + save + "}" + extra
+	}
+	add("changelog-create-update-delete", "a create, an update and a delete each log one entry, oldest first with ordering=id", base(), steps(
+		post(pSites, `{"name":"S2","slug":"s2"}`, "s2"), patch(pSites+"{s2}/", `{"name":"S3"}`), del(pSites+"{s2}/", ""),
+		get(logOf("dcim.site", "s2", "&ordering=id"), "count", "results.*.action.value", "results.*.object_repr", "results.*.changed_object_type")))
+	add("changelog-default-order", "the log lists newest first by default", base(), steps(
+		post(pSites, `{"name":"S2","slug":"s2"}`, "s2"), patch(pSites+"{s2}/", `{"name":"S3"}`),
+		get(logOf("dcim.site", "s2", ""), "results.*.action.value")))
+	add("changelog-id-gt", "id__gt filters the log", base(), steps(
+		get(logOf("dcim.site", "site", "&id__gt=0"), "count"), get(logOf("dcim.site", "site", "&id__gt=2147483000"), "count")))
+	add("changelog-fields", "fields= selects the entry's fields", base(), steps(
+		get(logOf("dcim.site", "site", "&fields=id,changed_object_type,changed_object_id,action"), "results.0@keys", "results.0.action")))
+	add("changelog-cascade-logged", "a VM's delete logs the delete of its interface (CASCADE)", withVM(), steps(
+		del(pVMs+"{vm}/", ""), get(logOf("virtualization.vminterface", "vif0", "&ordering=id"), "results.*.action.value")))
+	add("changelog-primary-ip-delete", "deleting a device's primary IP logs an update of the device (NetBox's clear_primary_ip saves it)", withDevice(), steps(
+		ipOn("192.0.2.10/24", "if0", "ip"), patch(pDevs+"{dev}/", `{"primary_ip4":{ip}}`), del(pIPs+"{ip}/", ""),
+		get(pDevs+"{dev}/", "primary_ip4"), get(logOf("dcim.device", "dev", "&ordering=id"), "results.*.action.value")))
+	add("changelog-primary-mac-delete", "deleting an interface's primary MAC logs nothing on the interface (SET_NULL is a queryset update)", withDevice(), steps(
+		post(pMACs, `{"mac_address":"00:00:5E:00:53:01","assigned_object_type":"dcim.interface","assigned_object_id":{if0}}`, "mac"),
+		patch(pIfs+"{if0}/", `{"primary_mac_address":{mac}}`), del(pMACs+"{mac}/", ""),
+		get(pIfs+"{if0}/", "primary_mac_address"), get(logOf("dcim.interface", "if0", "&ordering=id"), "results.*.action.value")))
+	add("changelog-bulk-rollback", "a bulk create refused on its second object logs nothing", base(), steps(
+		post(pSites, `[{"name":"S9","slug":"s9"},{"name":"Site 1","slug":"site-1"}]`, ""),
+		get(pChanges+"?changed_object_type=dcim.site&object_repr=S9", "count")))
+	add("changelog-read-only", "the log cannot be written", base(), steps(
+		post(pChanges, `{"action":"create"}`, "")))
+
 	// --- bulk writes ---
 	add("bulk-duplicate-devices", "a batch of devices with a duplicate name inside it", base(), steps(
 		post(pDevs, `[{"name":"a","device_type":{dt},"role":{role},"site":{site}},{"name":"a","device_type":{dt},"role":{role},"site":{site}}]`, ""),

@@ -545,6 +545,16 @@ func TestBehavioursAreWellFormed(t *testing.T) {
 func TestContract(t *testing.T) {
 	devs := readDeviations(t)
 	table := behaviours()
+	// CONTRACT_ONLY (a regular expression of behaviour names) runs some behaviours live and,
+	// with CONTRACT_RECORD=1, records them into the existing recording.
+	only := os.Getenv("CONTRACT_ONLY")
+	if only != "" && os.Getenv("NETBOX_TEST_URL") != "" {
+		re, err := regexp.Compile(only)
+		if err != nil {
+			t.Fatalf("CONTRACT_ONLY: %v", err)
+		}
+		table = slices.DeleteFunc(table, func(b behaviour) bool { return !re.MatchString(b.name) })
+	}
 	if url := os.Getenv("NETBOX_TEST_URL"); url != "" {
 		tok := os.Getenv("NETBOX_TEST_TOKEN")
 		if tok == "" {
@@ -591,6 +601,26 @@ func TestContract(t *testing.T) {
 		}
 		t.Logf("%s: %d behaviours, %d resets", real.name, len(table), resets)
 		if os.Getenv("CONTRACT_RECORD") == "1" {
+			if only != "" { // keep the recording's other behaviours
+				var old recording
+				if raw, err := os.ReadFile(recordingPath(ver)); err == nil && json.Unmarshal(raw, &old) == nil {
+					for name, obs := range rec.Behaviours {
+						old.Behaviours[name] = obs
+					}
+					old.Recorded = rec.Recorded
+					rec = old
+					// behaviours no longer in the table leave the recording
+					known := map[string]bool{}
+					for _, b := range behaviours() {
+						known[b.name] = true
+					}
+					for name := range rec.Behaviours {
+						if !known[name] {
+							delete(rec.Behaviours, name)
+						}
+					}
+				}
+			}
 			raw, err := json.MarshalIndent(rec, "", " ")
 			if err != nil {
 				t.Fatal(err)

@@ -204,7 +204,7 @@ func netboxFaultRows(t *testing.T, m *matrix) {
 func TestNetBoxFaultRows(t *testing.T) {
 	timeout := 2 * time.Second
 	if testnetbox.Real() {
-		timeout = 15 * time.Second
+		timeout = 10 * time.Second
 	}
 	var cases []netboxFaultCase
 	for _, c := range netboxFaultCases(timeout) {
