@@ -234,48 +234,65 @@ func (s *Server) jsonResource(uri string, v any) ([]mcp.ResourceContents, error)
 	return []mcp.ResourceContents{mcp.TextResourceContents{URI: uri, MIMEType: "application/json", Text: s.scrubber.Scrub(string(b))}}, nil
 }
 
+// prompt is one MCP prompt of one optional argument: text builds the message from the
+// argument's trimmed value.
+type prompt struct {
+	name, title, desc string
+	arg, argDesc      string
+	result            string // the result's description
+	text              func(arg string) string
+}
+
 func (s *Server) registerPrompts() {
 	if s.deps.Sync == nil {
 		return
 	}
-	s.mcp.AddPrompt(mcp.NewPrompt("review_changes",
-		mcp.WithPromptTitle("Review what changed since the last sync"),
-		mcp.WithPromptDescription("Preview a sync and walk the person through what would change in NetBox, conflicts first, before anything is applied."),
-		mcp.WithArgument("sources", mcp.ArgumentDescription("Comma-separated source names to include (default: all).")),
-	), func(_ context.Context, req mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
-		srcs := strings.TrimSpace(req.Params.Arguments["sources"])
-		scope := "every configured source"
-		if srcs != "" {
-			scope = "the sources " + srcs
-		}
-		text := fmt.Sprintf(`Review what changed in the lab since the last sync, using %s.
+	for _, p := range prompts() {
+		s.mcp.AddPrompt(mcp.NewPrompt(p.name, mcp.WithPromptTitle(p.title), mcp.WithPromptDescription(p.desc),
+			mcp.WithArgument(p.arg, mcp.ArgumentDescription(p.argDesc)),
+		), func(_ context.Context, req mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
+			text := p.text(strings.TrimSpace(req.Params.Arguments[p.arg]))
+			return mcp.NewGetPromptResult(p.result, []mcp.PromptMessage{
+				mcp.NewPromptMessage(mcp.RoleUser, mcp.NewTextContent(text)),
+			}), nil
+		})
+	}
+}
+
+func prompts() []prompt {
+	return []prompt{{
+		name: "review_changes", title: "Review what changed since the last sync",
+		desc: "Preview a sync and walk the person through what would change in NetBox, conflicts first, before anything is applied.",
+		arg:  "sources", argDesc: "Comma-separated source names to include (default: all).",
+		result: "Review changes since the last sync",
+		text: func(srcs string) string {
+			scope := "every configured source"
+			if srcs != "" {
+				scope = "the sources " + srcs
+			}
+			return fmt.Sprintf(`Review what changed in the lab since the last sync, using %s.
 1. Call sync_status to see the last runs and whether NetBox and the sources are healthy.
 2. Call preview_sync%s. Do not apply anything yet.
 3. Summarise the plan for me: how many objects would be created, updated, marked stale or deleted, grouped by object type.
 4. List every conflict with its evidence and say what a person must decide.
 5. Use get_plan to show the field-by-field diff of the updates and of anything deleted.
 6. Ask me whether to apply. Only if I say yes, call apply_sync with the plan id.`, scope, previewArgs(srcs))
-		return mcp.NewGetPromptResult("Review changes since the last sync", []mcp.PromptMessage{
-			mcp.NewPromptMessage(mcp.RoleUser, mcp.NewTextContent(text)),
-		}), nil
-	})
-	s.mcp.AddPrompt(mcp.NewPrompt("explain_conflicts",
-		mcp.WithPromptTitle("Explain the open conflicts"),
-		mcp.WithPromptDescription("Explain each conflict of a plan (two serials, several NetBox candidates, ...) and suggest how to resolve it."),
-		mcp.WithArgument("plan_id", mcp.ArgumentDescription("Plan id (default: the latest plan).")),
-	), func(_ context.Context, req mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
-		id := strings.TrimSpace(req.Params.Arguments["plan_id"])
-		target := "the latest plan"
-		if id != "" {
-			target = "plan " + id
-		}
-		text := fmt.Sprintf(`Look at the conflicts of %s (get_plan; run preview_sync first if there is no plan).
+		},
+	}, {
+		name: "explain_conflicts", title: "Explain the open conflicts",
+		desc: "Explain each conflict of a plan (two serials, several NetBox candidates, ...) and suggest how to resolve it.",
+		arg:  "plan_id", argDesc: "Plan id (default: the latest plan).",
+		result: "Explain conflicts",
+		text: func(id string) string {
+			target := "the latest plan"
+			if id != "" {
+				target = "plan " + id
+			}
+			return fmt.Sprintf(`Look at the conflicts of %s (get_plan; run preview_sync first if there is no plan).
 For each conflict, explain in plain words which sources disagree, on which key, and what evidence each side gives.
 Suggest how to resolve it (fix the source data, set the value in NetBox, or configure which source wins) and what you would need from me. Do not call apply_sync.`, target)
-		return mcp.NewGetPromptResult("Explain conflicts", []mcp.PromptMessage{
-			mcp.NewPromptMessage(mcp.RoleUser, mcp.NewTextContent(text)),
-		}), nil
-	})
+		},
+	}}
 }
 
 func previewArgs(srcs string) string {

@@ -42,9 +42,7 @@ type RunConfig struct {
 }
 
 func (c *RunConfig) SetDefaults() {
-	if c.SourceTimeout == 0 {
-		c.SourceTimeout = 5 * time.Minute
-	}
+	c.SourceTimeout = cmp.Or(c.SourceTimeout, 5*time.Minute)
 }
 
 func (c RunConfig) Validate() []error {

@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -117,12 +118,8 @@ const DefaultDebounce = 500 * time.Millisecond
 
 // SetDefaults fills the zero values.
 func (c *Config) SetDefaults() {
-	if c.Name == "" {
-		c.Name = AdapterName
-	}
-	if c.Debounce == 0 {
-		c.Debounce = DefaultDebounce
-	}
+	c.Name = cmp.Or(c.Name, AdapterName)
+	c.Debounce = cmp.Or(c.Debounce, DefaultDebounce)
 }
 
 // Validate checks the config; each error starts with its field path.
