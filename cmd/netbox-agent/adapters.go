@@ -63,8 +63,7 @@ type instance struct {
 // adapterConfig is what every adapter's Config offers.
 type adapterConfig[C any] interface {
 	*C
-	SetDefaults()
-	Validate() []error
+	sources.Configurable
 }
 
 // adapterOf describes an adapter by its name, its instances' names, its constructor and the
