@@ -60,7 +60,7 @@ func DefaultLookupKey(endpoint string) func(Object) url.Values {
 	switch endpoint {
 	case Tags, Sites, Manufacturers, ClusterTypes, DeviceRoles, Platforms:
 		return byField("slug")
-	case CustomFields:
+	case CustomFields, Clusters:
 		return byField("name")
 	case Locations:
 		return withParent("slug", "site", "site_id")
@@ -74,8 +74,6 @@ func DefaultLookupKey(endpoint string) func(Object) url.Values {
 		return withParent("name", "virtual_machine", "virtual_machine_id")
 	case VirtualMachines:
 		return withParent("name", "cluster", "cluster_id")
-	case Clusters:
-		return byField("name")
 	case IPAddresses:
 		return assigned("address", "assigned_object_type", "assigned_object_id")
 	case MACAddresses:
