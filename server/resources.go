@@ -234,13 +234,15 @@ func (s *Server) jsonResource(uri string, v any) ([]mcp.ResourceContents, error)
 	return []mcp.ResourceContents{mcp.TextResourceContents{URI: uri, MIMEType: "application/json", Text: s.scrubber.Scrub(string(b))}}, nil
 }
 
-// prompt is one MCP prompt of one optional argument: text builds the message from the
-// argument's trimmed value.
+// prompt is one MCP prompt of one optional argument. Its message is text(subject, arg): the
+// argument's trimmed value, and what it names ("plan " + arg), or all when it is not given
+// ("the latest plan").
 type prompt struct {
 	name, title, desc string
 	arg, argDesc      string
+	all, one          string
 	result            string // the result's description
-	text              func(arg string) string
+	text              func(subject, arg string) string
 }
 
 func (s *Server) registerPrompts() {
@@ -251,9 +253,13 @@ func (s *Server) registerPrompts() {
 		s.mcp.AddPrompt(mcp.NewPrompt(p.name, mcp.WithPromptTitle(p.title), mcp.WithPromptDescription(p.desc),
 			mcp.WithArgument(p.arg, mcp.ArgumentDescription(p.argDesc)),
 		), func(_ context.Context, req mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
-			text := p.text(strings.TrimSpace(req.Params.Arguments[p.arg]))
+			arg := strings.TrimSpace(req.Params.Arguments[p.arg])
+			subject := p.all
+			if arg != "" {
+				subject = p.one + arg
+			}
 			return mcp.NewGetPromptResult(p.result, []mcp.PromptMessage{
-				mcp.NewPromptMessage(mcp.RoleUser, mcp.NewTextContent(text)),
+				mcp.NewPromptMessage(mcp.RoleUser, mcp.NewTextContent(p.text(subject, arg))),
 			}), nil
 		})
 	}
@@ -261,15 +267,11 @@ func (s *Server) registerPrompts() {
 
 func prompts() []prompt {
 	return []prompt{{
-		name: "review_changes", title: "Review what changed since the last sync",
+		name: "review_changes", title: "Review what changed since the last sync", result: "Review changes since the last sync",
 		desc: "Preview a sync and walk the person through what would change in NetBox, conflicts first, before anything is applied.",
 		arg:  "sources", argDesc: "Comma-separated source names to include (default: all).",
-		result: "Review changes since the last sync",
-		text: func(srcs string) string {
-			scope := "every configured source"
-			if srcs != "" {
-				scope = "the sources " + srcs
-			}
+		all: "every configured source", one: "the sources ",
+		text: func(scope, srcs string) string {
 			return fmt.Sprintf(`Review what changed in the lab since the last sync, using %s.
 1. Call sync_status to see the last runs and whether NetBox and the sources are healthy.
 2. Call preview_sync%s. Do not apply anything yet.
@@ -279,15 +281,11 @@ func prompts() []prompt {
 6. Ask me whether to apply. Only if I say yes, call apply_sync with the plan id.`, scope, previewArgs(srcs))
 		},
 	}, {
-		name: "explain_conflicts", title: "Explain the open conflicts",
+		name: "explain_conflicts", title: "Explain the open conflicts", result: "Explain conflicts",
 		desc: "Explain each conflict of a plan (two serials, several NetBox candidates, ...) and suggest how to resolve it.",
 		arg:  "plan_id", argDesc: "Plan id (default: the latest plan).",
-		result: "Explain conflicts",
-		text: func(id string) string {
-			target := "the latest plan"
-			if id != "" {
-				target = "plan " + id
-			}
+		all: "the latest plan", one: "plan ",
+		text: func(target, _ string) string {
 			return fmt.Sprintf(`Look at the conflicts of %s (get_plan; run preview_sync first if there is no plan).
 For each conflict, explain in plain words which sources disagree, on which key, and what evidence each side gives.
 Suggest how to resolve it (fix the source data, set the value in NetBox, or configure which source wins) and what you would need from me. Do not call apply_sync.`, target)
