@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
@@ -252,5 +253,35 @@ func TestConfigAdapterTableIsTheOnlyList(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("err = %v\nlacks %s", err, want)
 		}
+	}
+}
+
+// TestEffectiveConfigListsSourcesByKind: the effective config (the MCP config resource) shows
+// each adapter's instances under its kind name, in table order, secrets redacted.
+func TestEffectiveConfigListsSourcesByKind(t *testing.T) {
+	cfg, err := loadConfig(examplePath, exampleEnv())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), canary) {
+		t.Fatal("a secret appears in the effective config")
+	}
+	var got struct {
+		Sources map[string][]map[string]any
+	}
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range adapterKinds {
+		if _, ok := got.Sources[k.name]; !ok {
+			t.Errorf("sources lack %q: %s", k.name, b)
+		}
+	}
+	if pve := got.Sources["proxmox"]; len(pve) != 1 || pve[0]["Name"] != "pve-lab" || pve[0]["TokenSecret"] != "[redacted]" {
+		t.Errorf("sources.proxmox = %v", pve)
 	}
 }
