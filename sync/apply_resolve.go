@@ -58,19 +58,9 @@ func resolveCOW(v any, ids map[string]int) (out any, changed bool, missing strin
 	case written:
 		return resolveList(x, ids, func(f *fieldValue) *any { return &f.Value })
 	case ownerRecord:
-		w, ch, miss := resolveCOW(x.Written, ids)
-		if miss != "" || !ch {
-			return x, false, miss
-		}
-		x.Written = w.(written)
-		return x, true, ""
+		return resolveField(x, ids, func(r *ownerRecord) *written { return &r.Written })
 	case ownerField:
-		r, ch, miss := resolveCOW(x.Rec, ids)
-		if miss != "" || !ch {
-			return x, false, miss
-		}
-		x.Rec = r.(ownerRecord)
-		return x, true, ""
+		return resolveField(x, ids, func(f *ownerField) *ownerRecord { return &f.Rec })
 	}
 	return v, false, ""
 }
@@ -96,4 +86,15 @@ func resolveList[S ~[]T, T any](x S, ids map[string]int, at func(*T) *any) (any,
 		return x, false, ""
 	}
 	return l, true, ""
+}
+
+// resolveField is resolveCOW for a record with one field that may hold references, at
+// at(&x); x is a copy, so setting the field copies the record.
+func resolveField[R, F any](x R, ids map[string]int, at func(*R) *F) (any, bool, string) {
+	r, ch, miss := resolveCOW(*at(&x), ids)
+	if miss != "" || !ch {
+		return x, false, miss
+	}
+	*at(&x) = r.(F)
+	return x, true, ""
 }
