@@ -95,13 +95,11 @@ func New(cfg Config, logger *slog.Logger, opts ...Option) (*Client, error) {
 	base.Path = strings.TrimSuffix(strings.TrimRight(base.Path, "/"), "/api")
 	base.RawPath = ""
 
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = cfg.MaxInFlight * 2
-	tlsCfg, err := tlsconfig.Client(tlsconfig.Settings{CAFile: cfg.CAFile, InsecureSkipVerify: cfg.InsecureSkipVerify}, logger, "netbox")
+	tr, err := tlsconfig.Transport(tlsconfig.Settings{CAFile: cfg.CAFile, InsecureSkipVerify: cfg.InsecureSkipVerify}, logger, "netbox")
 	if err != nil {
 		return nil, fmt.Errorf("netbox config: %w", err)
 	}
-	tr.TLSClientConfig = tlsCfg
+	tr.MaxIdleConnsPerHost = cfg.MaxInFlight * 2
 	if base.Scheme == "http" && !isLoopback(base.Hostname()) {
 		logger.Warn("netbox: the URL is plain http: the token crosses the network unencrypted", "url", redactURL(cfg.URL))
 	}

@@ -1,6 +1,7 @@
 package netbox
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/url"
@@ -53,21 +54,11 @@ type Config struct {
 
 // SetDefaults fills zero values with the defaults.
 func (c *Config) SetDefaults() {
-	if c.Timeout == 0 {
-		c.Timeout = DefaultTimeout
-	}
-	if c.RequestsPerSecond == 0 {
-		c.RequestsPerSecond = DefaultRPS
-	}
-	if c.MaxInFlight == 0 {
-		c.MaxInFlight = DefaultMaxInFlight
-	}
-	if c.BatchSize == 0 {
-		c.BatchSize = DefaultBatchSize
-	}
-	if c.Retries == 0 {
-		c.Retries = DefaultRetries
-	}
+	c.Timeout = cmp.Or(c.Timeout, DefaultTimeout)
+	c.RequestsPerSecond = cmp.Or(c.RequestsPerSecond, DefaultRPS)
+	c.MaxInFlight = cmp.Or(c.MaxInFlight, DefaultMaxInFlight)
+	c.BatchSize = cmp.Or(c.BatchSize, DefaultBatchSize)
+	c.Retries = cmp.Or(c.Retries, DefaultRetries)
 }
 
 // Validate reports every problem; messages start with the yaml field name and never contain

@@ -68,7 +68,7 @@ func DefaultLookupKey(endpoint string) func(Object) url.Values {
 	switch endpoint {
 	case Tags, Sites, Manufacturers, ClusterTypes, DeviceRoles, Platforms:
 		return byField("slug")
-	case CustomFields:
+	case CustomFields, Clusters:
 		return byField("name")
 	case Locations:
 		return withParent("slug", "site", "site_id")
@@ -82,8 +82,6 @@ func DefaultLookupKey(endpoint string) func(Object) url.Values {
 		return withParent("name", "virtual_machine", "virtual_machine_id")
 	case VirtualMachines:
 		return withParent("name", "cluster", "cluster_id")
-	case Clusters:
-		return byField("name")
 	case IPAddresses:
 		return assigned("address", "assigned_object_type", "assigned_object_id")
 	case MACAddresses:

@@ -1,8 +1,6 @@
 package server
 
 import (
-	"github.com/netbox-agent/netbox-agent/sources"
-
 	"net/http"
 	"strconv"
 	"strings"
@@ -11,6 +9,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/netbox-agent/netbox-agent/internal/promdecl"
+	"github.com/netbox-agent/netbox-agent/sources"
 )
 
 // Metrics are the Prometheus metrics of one agent, on their own registry (never the global
@@ -36,52 +37,28 @@ type Metrics struct {
 func NewMetrics() *Metrics {
 	m := &Metrics{
 		registry: prometheus.NewRegistry(),
-		discoveryDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "netbox_agent_discovery_duration_seconds",
-			Help:    "Time one source took to discover.",
-			Buckets: []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300},
-		}, []string{"source", "adapter"}),
-		discoveryCount: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "netbox_agent_discovery_observations",
-			Help: "Observations the last discovery of a source returned.",
-		}, []string{"source", "adapter"}),
-		discoverySkipped: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "netbox_agent_discovery_skipped",
-			Help: "Inputs the last discovery of a source left out, by reason (expired lease, malformed MAC, no network identity, ...).",
-		}, []string{"source", "adapter", "reason"}),
-		discoveryErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "netbox_agent_discovery_errors_total",
-			Help: "Discoveries that failed as a whole.",
-		}, []string{"source", "adapter"}),
-		conflicts: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "netbox_agent_conflicts",
-			Help: "Conflicts (identity or match) in the last plan.",
-		}),
-		planActions: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "netbox_agent_plan_actions",
-			Help: "Actions in the last plan, by operation.",
-		}, []string{"op"}),
-		writes: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "netbox_agent_writes_total",
-			Help: "Objects written by apply, by operation, object type and result (ok, failed, skipped, changed).",
-		}, []string{"op", "object_type", "status"}),
-		applyRuns: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "netbox_agent_apply_runs_total",
-			Help: "Apply runs by outcome (applied, partial, failed, cancelled).",
-		}, []string{"status"}),
-		netboxRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "netbox_agent_netbox_requests_total",
-			Help: "HTTP requests to NetBox by method and status code (0: no response).",
-		}, []string{"method", "status"}),
-		netboxLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "netbox_agent_netbox_request_duration_seconds",
-			Help:    "Latency of NetBox requests by method and endpoint.",
-			Buckets: prometheus.DefBuckets,
-		}, []string{"method", "endpoint"}),
-		toolCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "netbox_agent_mcp_tool_calls_total",
-			Help: "MCP tool calls by tool and outcome (ok, error).",
-		}, []string{"tool", "outcome"}),
+		discoveryDuration: promdecl.HistogramVec("netbox_agent_discovery_duration_seconds", "Time one source took to discover.",
+			[]float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300}, "source", "adapter"),
+		discoveryCount: promdecl.GaugeVec("netbox_agent_discovery_observations",
+			"Observations the last discovery of a source returned.", "source", "adapter"),
+		discoverySkipped: promdecl.GaugeVec("netbox_agent_discovery_skipped",
+			"Inputs the last discovery of a source left out, by reason (expired lease, malformed MAC, no network identity, ...).",
+			"source", "adapter", "reason"),
+		discoveryErrors: promdecl.CounterVec("netbox_agent_discovery_errors_total", "Discoveries that failed as a whole.",
+			"source", "adapter"),
+		conflicts:   promdecl.Gauge("netbox_agent_conflicts", "Conflicts (identity or match) in the last plan."),
+		planActions: promdecl.GaugeVec("netbox_agent_plan_actions", "Actions in the last plan, by operation.", "op"),
+		writes: promdecl.CounterVec("netbox_agent_writes_total",
+			"Objects written by apply, by operation, object type and result (ok, failed, skipped, changed).",
+			"op", "object_type", "status"),
+		applyRuns: promdecl.CounterVec("netbox_agent_apply_runs_total",
+			"Apply runs by outcome (applied, partial, failed, cancelled).", "status"),
+		netboxRequests: promdecl.CounterVec("netbox_agent_netbox_requests_total",
+			"HTTP requests to NetBox by method and status code (0: no response).", "method", "status"),
+		netboxLatency: promdecl.HistogramVec("netbox_agent_netbox_request_duration_seconds",
+			"Latency of NetBox requests by method and endpoint.", prometheus.DefBuckets, "method", "endpoint"),
+		toolCalls: promdecl.CounterVec("netbox_agent_mcp_tool_calls_total", "MCP tool calls by tool and outcome (ok, error).",
+			"tool", "outcome"),
 	}
 	m.registry.MustRegister(
 		m.discoveryDuration, m.discoveryCount, m.discoverySkipped, m.discoveryErrors, m.conflicts, m.planActions,

@@ -124,91 +124,102 @@ func parseOffset(uri, s string) (int, error) {
 	return n, nil
 }
 
+// resource is one MCP resource (a fixed URI) or resource template (a URI with {parts}): what
+// it is and what a read of it returns, served as JSON by registerResources.
+type resource struct {
+	uri, name, title, desc string
+	template               bool
+	read                   func(ctx context.Context, uri string) (any, error)
+}
+
 func (s *Server) registerResources() {
+	for _, r := range s.resources() {
+		read := func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
+			v, err := r.read(ctx, req.Params.URI)
+			if err != nil {
+				return nil, err
+			}
+			return s.jsonResource(req.Params.URI, v)
+		}
+		if r.template {
+			s.mcp.AddResourceTemplate(mcp.NewResourceTemplate(r.uri, r.name, mcp.WithTemplateTitle(r.title),
+				mcp.WithTemplateDescription(r.desc), mcp.WithTemplateMIMEType("application/json")), read)
+			continue
+		}
+		s.mcp.AddResource(mcp.NewResource(r.uri, r.name, mcp.WithResourceTitle(r.title),
+			mcp.WithResourceDescription(r.desc), mcp.WithMIMEType("application/json")), read)
+	}
+}
+
+// resources lists what this server's deps can serve.
+func (s *Server) resources() []resource {
+	var out []resource
 	if s.deps.EffectiveConfig != nil {
-		s.mcp.AddResource(mcp.NewResource(ResourceConfig, "config",
-			mcp.WithResourceTitle("Effective configuration"),
-			mcp.WithResourceDescription("The configuration the agent runs with, secrets redacted."),
-			mcp.WithMIMEType("application/json"),
-		), func(_ context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
-			return s.jsonResource(req.Params.URI, s.deps.EffectiveConfig())
-		})
+		out = append(out, resource{uri: ResourceConfig, name: "config", title: "Effective configuration",
+			desc: "The configuration the agent runs with, secrets redacted.",
+			read: func(context.Context, string) (any, error) { return s.deps.EffectiveConfig(), nil }})
 	}
 	if s.deps.Sync == nil {
-		return
+		return out
 	}
-	s.mcp.AddResource(mcp.NewResource(ResourceLastPlan, "last-plan",
-		mcp.WithResourceTitle("Last sync plan"),
-		mcp.WithResourceDescription("The latest plan preview_sync (or the scheduler) made: summary, conflicts and the first page of actions (deletes, conflicts and updates first); next_uri pages on."),
-		mcp.WithMIMEType("application/json"),
-	), func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
-		plan, ok := s.findPlan(ctx, "")
+	// plan reads a plan's page by id ("" is the latest).
+	plan := func(ctx context.Context, uri, id string, offset int, missing string) (any, error) {
+		p, ok := s.findPlan(ctx, id)
 		if !ok {
-			return nil, fmt.Errorf("%s: no plan yet: run preview_sync", req.Params.URI)
+			return nil, fmt.Errorf("%s: %s", uri, missing)
 		}
-		return s.jsonResource(req.Params.URI, planPage(plan, 0))
-	})
-	s.mcp.AddResourceTemplate(mcp.NewResourceTemplate(resourcePlanPageTmpl, "plan-actions",
-		mcp.WithTemplateTitle("A page of a plan's actions"),
-		mcp.WithTemplateDescription("The actions of a plan from offset on, as many as fit in 256 KB; next_uri pages on."),
-		mcp.WithTemplateMIMEType("application/json"),
-	), func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
-		rest := strings.TrimPrefix(req.Params.URI, planPageURIPrefix)
-		id, off, ok := strings.Cut(rest, "/")
-		if !ok {
-			return nil, fmt.Errorf("%s: want %s", req.Params.URI, resourcePlanPageTmpl)
-		}
-		offset, err := parseOffset(req.Params.URI, off)
-		if err != nil {
-			return nil, err
-		}
-		plan, found := s.findPlan(ctx, id)
-		if !found {
-			return nil, fmt.Errorf("%s: no such plan among the last %d", req.Params.URI, maxPlans)
-		}
-		return s.jsonResource(req.Params.URI, planPage(plan, offset))
-	})
-	s.mcp.AddResourceTemplate(mcp.NewResourceTemplate(resourcePlanTmpl, "plan",
-		mcp.WithTemplateTitle("Sync plan by id"),
-		mcp.WithTemplateDescription("One of the recent plans: summary, conflicts and the first page of actions; next_uri pages on."),
-		mcp.WithTemplateMIMEType("application/json"),
-	), func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
-		id := strings.TrimPrefix(req.Params.URI, planURIPrefix)
-		if id == "last" {
-			id = ""
-		}
-		plan, ok := s.findPlan(ctx, id)
-		if !ok {
-			return nil, fmt.Errorf("%s: no such plan among the last %d", req.Params.URI, maxPlans)
-		}
-		return s.jsonResource(req.Params.URI, planPage(plan, 0))
-	})
-	s.mcp.AddResource(mcp.NewResource(ResourceLastRun, "last-run",
-		mcp.WithResourceTitle("Last apply report"),
-		mcp.WithResourceDescription("The latest apply: counts and the per-object results, failures first, one page; next_uri pages on."),
-		mcp.WithMIMEType("application/json"),
-	), func(_ context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
+		return planPage(p, offset), nil
+	}
+	// run reads a page of the last apply report.
+	run := func(uri string, offset int) (any, error) {
 		r := s.lastReport()
 		if r == nil {
-			return nil, fmt.Errorf("%s: nothing applied yet", req.Params.URI)
+			return nil, fmt.Errorf("%s: nothing applied yet", uri)
 		}
-		return s.jsonResource(req.Params.URI, runPage(r, 0))
-	})
-	s.mcp.AddResourceTemplate(mcp.NewResourceTemplate(resourceRunPageTmpl, "run-results",
-		mcp.WithTemplateTitle("A page of the last apply's results"),
-		mcp.WithTemplateDescription("Per-object results of the latest apply from offset on, failures first."),
-		mcp.WithTemplateMIMEType("application/json"),
-	), func(_ context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
-		offset, err := parseOffset(req.Params.URI, strings.TrimPrefix(req.Params.URI, runPageURIPrefix))
-		if err != nil {
-			return nil, err
-		}
-		r := s.lastReport()
-		if r == nil {
-			return nil, fmt.Errorf("%s: nothing applied yet", req.Params.URI)
-		}
-		return s.jsonResource(req.Params.URI, runPage(r, offset))
-	})
+		return runPage(r, offset), nil
+	}
+	noSuchPlan := fmt.Sprintf("no such plan among the last %d", maxPlans)
+	return append(out,
+		resource{uri: ResourceLastPlan, name: "last-plan", title: "Last sync plan",
+			desc: "The latest plan preview_sync (or the scheduler) made: summary, conflicts and the first page of actions (deletes, conflicts and updates first); next_uri pages on.",
+			read: func(ctx context.Context, uri string) (any, error) {
+				return plan(ctx, uri, "", 0, "no plan yet: run preview_sync")
+			}},
+		resource{uri: resourcePlanPageTmpl, name: "plan-actions", title: "A page of a plan's actions", template: true,
+			desc: "The actions of a plan from offset on, as many as fit in 256 KB; next_uri pages on.",
+			read: func(ctx context.Context, uri string) (any, error) {
+				id, off, ok := strings.Cut(strings.TrimPrefix(uri, planPageURIPrefix), "/")
+				if !ok {
+					return nil, fmt.Errorf("%s: want %s", uri, resourcePlanPageTmpl)
+				}
+				offset, err := parseOffset(uri, off)
+				if err != nil {
+					return nil, err
+				}
+				return plan(ctx, uri, id, offset, noSuchPlan)
+			}},
+		resource{uri: resourcePlanTmpl, name: "plan", title: "Sync plan by id", template: true,
+			desc: "One of the recent plans: summary, conflicts and the first page of actions; next_uri pages on.",
+			read: func(ctx context.Context, uri string) (any, error) {
+				id := strings.TrimPrefix(uri, planURIPrefix)
+				if id == "last" {
+					id = ""
+				}
+				return plan(ctx, uri, id, 0, noSuchPlan)
+			}},
+		resource{uri: ResourceLastRun, name: "last-run", title: "Last apply report",
+			desc: "The latest apply: counts and the per-object results, failures first, one page; next_uri pages on.",
+			read: func(_ context.Context, uri string) (any, error) { return run(uri, 0) }},
+		resource{uri: resourceRunPageTmpl, name: "run-results", title: "A page of the last apply's results", template: true,
+			desc: "Per-object results of the latest apply from offset on, failures first.",
+			read: func(_ context.Context, uri string) (any, error) {
+				offset, err := parseOffset(uri, strings.TrimPrefix(uri, runPageURIPrefix))
+				if err != nil {
+					return nil, err
+				}
+				return run(uri, offset)
+			}},
+	)
 }
 
 func (s *Server) jsonResource(uri string, v any) ([]mcp.ResourceContents, error) {
@@ -223,48 +234,63 @@ func (s *Server) jsonResource(uri string, v any) ([]mcp.ResourceContents, error)
 	return []mcp.ResourceContents{mcp.TextResourceContents{URI: uri, MIMEType: "application/json", Text: s.scrubber.Scrub(string(b))}}, nil
 }
 
+// prompt is one MCP prompt of one optional argument. Its message is text(subject, arg): the
+// argument's trimmed value, and what it names ("plan " + arg), or all when it is not given
+// ("the latest plan").
+type prompt struct {
+	name, title, desc string
+	arg, argDesc      string
+	all, one          string
+	result            string // the result's description
+	text              func(subject, arg string) string
+}
+
 func (s *Server) registerPrompts() {
 	if s.deps.Sync == nil {
 		return
 	}
-	s.mcp.AddPrompt(mcp.NewPrompt("review_changes",
-		mcp.WithPromptTitle("Review what changed since the last sync"),
-		mcp.WithPromptDescription("Preview a sync and walk the person through what would change in NetBox, conflicts first, before anything is applied."),
-		mcp.WithArgument("sources", mcp.ArgumentDescription("Comma-separated source names to include (default: all).")),
-	), func(_ context.Context, req mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
-		srcs := strings.TrimSpace(req.Params.Arguments["sources"])
-		scope := "every configured source"
-		if srcs != "" {
-			scope = "the sources " + srcs
-		}
-		text := fmt.Sprintf(`Review what changed in the lab since the last sync, using %s.
+	for _, p := range prompts() {
+		s.mcp.AddPrompt(mcp.NewPrompt(p.name, mcp.WithPromptTitle(p.title), mcp.WithPromptDescription(p.desc),
+			mcp.WithArgument(p.arg, mcp.ArgumentDescription(p.argDesc)),
+		), func(_ context.Context, req mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
+			arg := strings.TrimSpace(req.Params.Arguments[p.arg])
+			subject := p.all
+			if arg != "" {
+				subject = p.one + arg
+			}
+			return mcp.NewGetPromptResult(p.result, []mcp.PromptMessage{
+				mcp.NewPromptMessage(mcp.RoleUser, mcp.NewTextContent(p.text(subject, arg))),
+			}), nil
+		})
+	}
+}
+
+func prompts() []prompt {
+	return []prompt{{
+		name: "review_changes", title: "Review what changed since the last sync", result: "Review changes since the last sync",
+		desc: "Preview a sync and walk the person through what would change in NetBox, conflicts first, before anything is applied.",
+		arg:  "sources", argDesc: "Comma-separated source names to include (default: all).",
+		all: "every configured source", one: "the sources ",
+		text: func(scope, srcs string) string {
+			return fmt.Sprintf(`Review what changed in the lab since the last sync, using %s.
 1. Call sync_status to see the last runs and whether NetBox and the sources are healthy.
 2. Call preview_sync%s. Do not apply anything yet.
 3. Summarise the plan for me: how many objects would be created, updated, marked stale or deleted, grouped by object type.
 4. List every conflict with its evidence and say what a person must decide.
 5. Use get_plan to show the field-by-field diff of the updates and of anything deleted.
 6. Ask me whether to apply. Only if I say yes, call apply_sync with the plan id.`, scope, previewArgs(srcs))
-		return mcp.NewGetPromptResult("Review changes since the last sync", []mcp.PromptMessage{
-			mcp.NewPromptMessage(mcp.RoleUser, mcp.NewTextContent(text)),
-		}), nil
-	})
-	s.mcp.AddPrompt(mcp.NewPrompt("explain_conflicts",
-		mcp.WithPromptTitle("Explain the open conflicts"),
-		mcp.WithPromptDescription("Explain each conflict of a plan (two serials, several NetBox candidates, ...) and suggest how to resolve it."),
-		mcp.WithArgument("plan_id", mcp.ArgumentDescription("Plan id (default: the latest plan).")),
-	), func(_ context.Context, req mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
-		id := strings.TrimSpace(req.Params.Arguments["plan_id"])
-		target := "the latest plan"
-		if id != "" {
-			target = "plan " + id
-		}
-		text := fmt.Sprintf(`Look at the conflicts of %s (get_plan; run preview_sync first if there is no plan).
+		},
+	}, {
+		name: "explain_conflicts", title: "Explain the open conflicts", result: "Explain conflicts",
+		desc: "Explain each conflict of a plan (two serials, several NetBox candidates, ...) and suggest how to resolve it.",
+		arg:  "plan_id", argDesc: "Plan id (default: the latest plan).",
+		all: "the latest plan", one: "plan ",
+		text: func(target, _ string) string {
+			return fmt.Sprintf(`Look at the conflicts of %s (get_plan; run preview_sync first if there is no plan).
 For each conflict, explain in plain words which sources disagree, on which key, and what evidence each side gives.
 Suggest how to resolve it (fix the source data, set the value in NetBox, or configure which source wins) and what you would need from me. Do not call apply_sync.`, target)
-		return mcp.NewGetPromptResult("Explain conflicts", []mcp.PromptMessage{
-			mcp.NewPromptMessage(mcp.RoleUser, mcp.NewTextContent(text)),
-		}), nil
-	})
+		},
+	}}
 }
 
 func previewArgs(srcs string) string {

@@ -187,6 +187,17 @@ func (s *Server) scrubValue(v any) any {
 }
 
 // addTool registers a tool whose handler binds In and returns Out as structured content.
+// readOnly annotates a tool that writes nothing and may be repeated; openWorld: it reaches
+// systems outside the agent (the sources, NetBox).
+func readOnly(openWorld bool) mcp.ToolOption {
+	return func(t *mcp.Tool) {
+		for _, o := range []mcp.ToolOption{mcp.WithReadOnlyHintAnnotation(true), mcp.WithDestructiveHintAnnotation(false),
+			mcp.WithIdempotentHintAnnotation(true), mcp.WithOpenWorldHintAnnotation(openWorld)} {
+			o(t)
+		}
+	}
+}
+
 func addTool[In, Out any](s *Server, tool mcp.Tool, h func(ctx context.Context, req mcp.CallToolRequest, in In) (Out, error)) {
 	s.addRawTool(tool, func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		var in In
@@ -305,6 +316,18 @@ func (s *Server) keepReport(r *ApplyReport) {
 	}
 	s.mu.Unlock()
 	s.metrics.ObserveApply(r)
+}
+
+// planArg is findPlan for a tool's plan_id argument: a plan not found is the error to return.
+func (s *Server) planArg(ctx context.Context, id string) (*Plan, error) {
+	plan, ok := s.findPlan(ctx, id)
+	switch {
+	case ok:
+		return plan, nil
+	case id == "":
+		return nil, errors.New("no plan yet: run preview_sync first")
+	}
+	return nil, fmt.Errorf("plan_id: %s is unknown (plans are kept in memory for the last %d previews): run preview_sync", quoteArg(id), maxPlans)
 }
 
 // findPlan returns the plan with this id ("" for the latest) from memory, or from the

@@ -80,32 +80,31 @@ const (
 )
 
 func (s *Server) registerDiscoveryTools() {
-	readOnlyRemote := []mcp.ToolOption{
-		mcp.WithReadOnlyHintAnnotation(true), mcp.WithDestructiveHintAnnotation(false),
-		mcp.WithIdempotentHintAnnotation(true), mcp.WithOpenWorldHintAnnotation(true),
-	}
-	if len(s.deps.Proxmox) > 0 {
-		tool := mcp.NewTool("discover_proxmox", append([]mcp.ToolOption{
-			mcp.WithTitleAnnotation("Discover Proxmox VE"),
-			mcp.WithDescription("Discover the nodes, VMs and containers of the configured Proxmox VE clusters. Writes nothing. Returns per-source counts, then a page of observations; pass native_id for one in full."),
+	for _, d := range []struct {
+		adapter, title, what string
+		srcs                 []sources.Source
+	}{
+		{"proxmox", "Discover Proxmox VE", "the nodes, VMs and containers of the configured Proxmox VE clusters", s.deps.Proxmox},
+		{"homeassistant", "Discover Home Assistant devices", "the devices Home Assistant knows (with their areas and network identities)", s.deps.HomeAssistant},
+	} {
+		if len(d.srcs) == 0 {
+			continue
+		}
+		tool := mcp.NewTool("discover_"+d.adapter,
+			mcp.WithTitleAnnotation(d.title),
+			mcp.WithDescription("Discover "+d.what+". Writes nothing. Returns per-source counts, then a page of observations; pass native_id for one in full."),
 			mcp.WithInputSchema[DiscoverInput](), mcp.WithOutputSchema[DiscoverOutput](),
-		}, readOnlyRemote...)...)
-		addTool(s, tool, s.discoverHandler("proxmox", s.deps.Proxmox))
-	}
-	if len(s.deps.HomeAssistant) > 0 {
-		tool := mcp.NewTool("discover_homeassistant", append([]mcp.ToolOption{
-			mcp.WithTitleAnnotation("Discover Home Assistant devices"),
-			mcp.WithDescription("Discover the devices Home Assistant knows (with their areas and network identities). Writes nothing. Returns per-source counts, then a page of observations; pass native_id for one in full."),
-			mcp.WithInputSchema[DiscoverInput](), mcp.WithOutputSchema[DiscoverOutput](),
-		}, readOnlyRemote...)...)
-		addTool(s, tool, s.discoverHandler("homeassistant", s.deps.HomeAssistant))
+			readOnly(true),
+		)
+		addTool(s, tool, s.discoverHandler(d.adapter, d.srcs))
 	}
 	if len(s.deps.TrueNAS) > 0 {
-		tool := mcp.NewTool("list_truenas_pools", append([]mcp.ToolOption{
+		tool := mcp.NewTool("list_truenas_pools",
 			mcp.WithTitleAnnotation("List TrueNAS pools"),
 			mcp.WithDescription("List the storage pools of the configured TrueNAS systems with health and capacity. Writes nothing."),
 			mcp.WithInputSchema[PoolsInput](), mcp.WithOutputSchema[PoolsOutput](),
-		}, readOnlyRemote...)...)
+			readOnly(true),
+		)
 		addTool(s, tool, s.listPools)
 	}
 	scannerOK := s.deps.Scanner != nil
@@ -118,11 +117,12 @@ func (s *Server) registerDiscoveryTools() {
 		}
 	}
 	if scannerOK {
-		tool := mcp.NewTool("scan_subnet", append([]mcp.ToolOption{
+		tool := mcp.NewTool("scan_subnet",
 			mcp.WithTitleAnnotation("Scan a subnet"),
 			mcp.WithDescription("Scan addresses or CIDR prefixes with nmap to find live hosts, their MACs and open ports. Only targets inside the configured scan networks and size limits are accepted. Sends progress notifications; can be cancelled. Writes nothing to NetBox."),
 			mcp.WithInputSchema[ScanInput](), mcp.WithOutputSchema[DiscoverOutput](),
-		}, readOnlyRemote...)...)
+			readOnly(true),
+		)
 		addTool(s, tool, s.scanSubnet)
 	}
 	if s.deps.Inventory != nil && len(s.deps.InventoryPaths) > 0 {
@@ -134,8 +134,7 @@ func (s *Server) registerDiscoveryTools() {
 			mcp.WithTitleAnnotation("Read inventory files"),
 			mcp.WithDescription("Read hosts from the configured inventory files ("+strings.Join(formats, ", ")+"). Only files inside the configured inventory paths can be read."),
 			mcp.WithInputSchema[InventoryInput](), withEnum("format", formats), mcp.WithOutputSchema[DiscoverOutput](),
-			mcp.WithReadOnlyHintAnnotation(true), mcp.WithDestructiveHintAnnotation(false),
-			mcp.WithIdempotentHintAnnotation(true), mcp.WithOpenWorldHintAnnotation(false),
+			readOnly(false),
 		)
 		addTool(s, tool, s.readInventory)
 	}

@@ -72,8 +72,7 @@ func (s *Server) registerExplainTools() {
 		mcp.WithTitleAnnotation("Find and explain one machine"),
 		mcp.WithDescription("Find a machine of the latest preview by name, IP or MAC and explain it: what each source saw, which keys joined them, its NetBox match and what the next apply changes on it."),
 		mcp.WithInputSchema[FindHostInput](), mcp.WithOutputSchema[FindHostOutput](),
-		mcp.WithReadOnlyHintAnnotation(true), mcp.WithDestructiveHintAnnotation(false),
-		mcp.WithIdempotentHintAnnotation(true), mcp.WithOpenWorldHintAnnotation(false),
+		readOnly(false),
 	), s.findHost)
 }
 

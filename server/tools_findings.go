@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -35,18 +34,14 @@ func (s *Server) registerFindingTools() {
 		mcp.WithTitleAnnotation("List a plan's conflicts, warnings or notes"),
 		mcp.WithDescription("Page through every conflict of a plan (with evidence), or its source warnings or notes."),
 		mcp.WithInputSchema[ConflictsInput](), mcp.WithOutputSchema[ConflictsOutput](),
-		mcp.WithReadOnlyHintAnnotation(true), mcp.WithDestructiveHintAnnotation(false),
-		mcp.WithIdempotentHintAnnotation(true), mcp.WithOpenWorldHintAnnotation(false),
+		readOnly(false),
 	), s.listConflicts)
 }
 
 func (s *Server) listConflicts(ctx context.Context, _ mcp.CallToolRequest, in ConflictsInput) (ConflictsOutput, error) {
-	plan, ok := s.findPlan(ctx, in.PlanID)
-	if !ok {
-		if in.PlanID == "" {
-			return ConflictsOutput{}, errors.New("no plan yet: run preview_sync first")
-		}
-		return ConflictsOutput{}, fmt.Errorf("plan_id: %s is unknown: run preview_sync", quoteArg(in.PlanID))
+	plan, err := s.planArg(ctx, in.PlanID)
+	if err != nil {
+		return ConflictsOutput{}, err
 	}
 	out := ConflictsOutput{PlanID: plan.ID, Show: in.Show}
 	if out.Show == "" {

@@ -166,12 +166,9 @@ func (s *Server) previewSync(ctx context.Context, req mcp.CallToolRequest, in Pr
 }
 
 func (s *Server) getPlan(ctx context.Context, _ mcp.CallToolRequest, in GetPlanInput) (GetPlanOutput, error) {
-	plan, ok := s.findPlan(ctx, in.PlanID)
-	if !ok {
-		if in.PlanID == "" {
-			return GetPlanOutput{}, errors.New("no plan yet: run preview_sync first")
-		}
-		return GetPlanOutput{}, fmt.Errorf("plan_id: %s is unknown (plans are kept in memory for the last %d previews): run preview_sync", quoteArg(in.PlanID), maxPlans)
+	plan, err := s.planArg(ctx, in.PlanID)
+	if err != nil {
+		return GetPlanOutput{}, err
 	}
 	out := GetPlanOutput{
 		PlanID: plan.ID, CreatedAt: plan.CreatedAt, Sources: plan.Sources, Scope: plan.Scope,

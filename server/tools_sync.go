@@ -25,15 +25,13 @@ func (s *Server) registerSyncTools() {
 		mcp.WithTitleAnnotation("Preview a sync to NetBox"),
 		mcp.WithDescription("Discover from the sources, merge, match against NetBox and build a plan of every create, update, delete and stale mark, writing nothing. Returns a plan id, the summary, the conflicts and the first actions; review with get_plan, write with apply_sync."),
 		mcp.WithInputSchema[PreviewInput](), mcp.WithOutputSchema[PreviewOutput](),
-		mcp.WithReadOnlyHintAnnotation(true), mcp.WithDestructiveHintAnnotation(false),
-		mcp.WithIdempotentHintAnnotation(true), mcp.WithOpenWorldHintAnnotation(true),
+		readOnly(true),
 	), s.previewSync)
 	addTool(s, mcp.NewTool("get_plan",
 		mcp.WithTitleAnnotation("Show a sync plan"),
 		mcp.WithDescription("Page through a plan's actions, most important first (deletes, stale marks, updates with their field diffs, then creates of machines, their parts, scaffolding). ref shows one action in full, a create's fields too. Filters: op, object_type, name."),
 		mcp.WithInputSchema[GetPlanInput](), mcp.WithOutputSchema[GetPlanOutput](),
-		mcp.WithReadOnlyHintAnnotation(true), mcp.WithDestructiveHintAnnotation(false),
-		mcp.WithIdempotentHintAnnotation(true), mcp.WithOpenWorldHintAnnotation(false),
+		readOnly(false),
 	), s.getPlan)
 	s.addRawTool(mcp.NewTool("apply_sync",
 		mcp.WithTitleAnnotation("Apply a sync plan to NetBox"),
@@ -46,8 +44,7 @@ func (s *Server) registerSyncTools() {
 		mcp.WithTitleAnnotation("Sync status"),
 		mcp.WithDescription("Last previews and applies, per-source health, NetBox readiness and the open conflicts of the latest plan."),
 		mcp.WithInputSchema[StatusInput](), mcp.WithOutputSchema[StatusOutput](),
-		mcp.WithReadOnlyHintAnnotation(true), mcp.WithDestructiveHintAnnotation(false),
-		mcp.WithIdempotentHintAnnotation(true), mcp.WithOpenWorldHintAnnotation(true),
+		readOnly(true),
 	), s.syncStatus)
 }
 

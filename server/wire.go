@@ -108,11 +108,7 @@ type countingResponseWriter struct {
 }
 
 func (w countingResponseWriter) Write(p []byte) (int, error) {
-	n, err := w.ResponseWriter.Write(p)
-	if err == nil {
-		w.c.wrote(countNotifications(p))
-	}
-	return n, err
+	return countingWriter{w.ResponseWriter, w.c}.Write(p)
 }
 
 func (w countingResponseWriter) Flush() {

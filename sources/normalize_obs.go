@@ -1,6 +1,7 @@
 package sources
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -16,7 +17,7 @@ import (
 // returned as a warning naming the observation and the interface it came from.
 func (o *Observation) Normalize() []Warning {
 	var warns []Warning
-	item := cmpOr(o.NativeID, o.Name)
+	item := cmp.Or(o.NativeID, o.Name)
 	refuse := func(where, raw string) {
 		_, err := ParseMAC(raw)
 		warns = append(warns, Warning{Item: item + where, Reason: ReasonMalformedMAC,
@@ -46,7 +47,7 @@ func (o *Observation) Normalize() []Warning {
 		raw := ifc.MAC
 		ifc.MAC = NormalizeMAC(string(raw))
 		if ifc.MAC == "" && raw != "" {
-			refuse(" interface "+cmpOr(ifc.Name, fmt.Sprint(i)), string(raw))
+			refuse(" interface "+cmp.Or(ifc.Name, fmt.Sprint(i)), string(raw))
 		}
 		if ifc.MAC != "" {
 			macs = append(macs, ifc.MAC)
@@ -61,23 +62,13 @@ func (o *Observation) Normalize() []Warning {
 	o.Keys.IPs = sortedUniqueAddrs(ips)
 	slices.Sort(o.Facts.Tags)
 	o.Facts.Tags = slices.Compact(o.Facts.Tags)
-	slices.SortFunc(o.Services, func(a, b Service) int {
-		if c := strings.Compare(a.Protocol, b.Protocol); c != 0 {
-			return c
-		}
-		if c := slices.Compare(a.Ports, b.Ports); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Name, b.Name)
-	})
+	slices.SortFunc(o.Services, CompareServices)
 	return warns
 }
 
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
+// CompareServices orders services by protocol, ports, then name.
+func CompareServices(a, b Service) int {
+	return cmp.Or(strings.Compare(a.Protocol, b.Protocol), slices.Compare(a.Ports, b.Ports), strings.Compare(a.Name, b.Name))
 }
 
 func sortedUniqueAddrs(in []netip.Addr) []netip.Addr {

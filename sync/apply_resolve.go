@@ -54,55 +54,47 @@ func resolveCOW(v any, ids map[string]int) (out any, changed bool, missing strin
 		}
 		return m, true, ""
 	case []any:
-		var l []any
-		for i, e := range x {
-			r, ch, miss := resolveCOW(e, ids)
-			if miss != "" {
-				return nil, false, miss
-			}
-			if ch && l == nil {
-				l = slices.Clone(x)
-			}
-			if ch {
-				l[i] = r
-			}
-		}
-		if l == nil {
-			return x, false, ""
-		}
-		return l, true, ""
+		return resolveList(x, ids, func(e *any) *any { return e })
 	case written:
-		var w written
-		for i, fv := range x {
-			r, ch, miss := resolveCOW(fv.Value, ids)
-			if miss != "" {
-				return nil, false, miss
-			}
-			if ch && w == nil {
-				w = slices.Clone(x)
-			}
-			if ch {
-				w[i].Value = r
-			}
-		}
-		if w == nil {
-			return x, false, ""
-		}
-		return w, true, ""
+		return resolveList(x, ids, func(f *fieldValue) *any { return &f.Value })
 	case ownerRecord:
-		w, ch, miss := resolveCOW(x.Written, ids)
-		if miss != "" || !ch {
-			return x, false, miss
-		}
-		x.Written = w.(written)
-		return x, true, ""
+		return resolveField(x, ids, func(r *ownerRecord) *written { return &r.Written })
 	case ownerField:
-		r, ch, miss := resolveCOW(x.Rec, ids)
-		if miss != "" || !ch {
-			return x, false, miss
-		}
-		x.Rec = r.(ownerRecord)
-		return x, true, ""
+		return resolveField(x, ids, func(f *ownerField) *ownerRecord { return &f.Rec })
 	}
 	return v, false, ""
+}
+
+// resolveList is resolveCOW over a list whose elements hold a value at at(&x[i]); the list is
+// copied when the first of them changes.
+func resolveList[S ~[]T, T any](x S, ids map[string]int, at func(*T) *any) (any, bool, string) {
+	var l S
+	for i := range x {
+		r, ch, miss := resolveCOW(*at(&x[i]), ids)
+		if miss != "" {
+			return nil, false, miss
+		}
+		if !ch {
+			continue
+		}
+		if l == nil {
+			l = slices.Clone(x)
+		}
+		*at(&l[i]) = r
+	}
+	if l == nil {
+		return x, false, ""
+	}
+	return l, true, ""
+}
+
+// resolveField is resolveCOW for a record with one field that may hold references, at
+// at(&x); x is a copy, so setting the field copies the record.
+func resolveField[R, F any](x R, ids map[string]int, at func(*R) *F) (any, bool, string) {
+	r, ch, miss := resolveCOW(*at(&x), ids)
+	if miss != "" || !ch {
+		return x, false, miss
+	}
+	*at(&x) = r.(F)
+	return x, true, ""
 }

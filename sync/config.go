@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -127,34 +128,21 @@ var builtinManufacturerAliases = map[string]string{
 
 // SetDefaults fills unset fields with the documented defaults.
 func (c *Config) SetDefaults() {
-	def := func(s *string, v string) {
-		if *s == "" {
-			*s = v
-		}
-	}
-	def(&c.Tag, "netbox-agent")
-	def(&c.StaleTag, "netbox-agent-stale")
-	def(&c.CustomField, "netbox_agent")
-	def(&c.Site, "Homelab")
-	def(&c.DefaultRole, "Server")
-	def(&c.UnknownManufacturer, "Generic")
-	def(&c.UnknownModel, "Unknown")
-	def(&c.DefaultClusterType, "Virtual")
-	def(&c.Hosts, "ip")
-	def(&c.HostRole, "Unknown")
-	def(&c.Adopt, "fill_empty")
-	if c.LastSeenRefresh == 0 {
-		c.LastSeenRefresh = 24 * time.Hour
-	}
-	if c.FullReadEvery == 0 {
-		c.FullReadEvery = 24 * time.Hour
-	}
-	if c.Orphans.Grace == 0 {
-		c.Orphans.Grace = 720 * time.Hour
-	}
-	if c.Orphans.MaxDeleteShare == 0 {
-		c.Orphans.MaxDeleteShare = 0.2
-	}
+	c.Tag = cmp.Or(c.Tag, "netbox-agent")
+	c.StaleTag = cmp.Or(c.StaleTag, "netbox-agent-stale")
+	c.CustomField = cmp.Or(c.CustomField, "netbox_agent")
+	c.Site = cmp.Or(c.Site, "Homelab")
+	c.DefaultRole = cmp.Or(c.DefaultRole, "Server")
+	c.UnknownManufacturer = cmp.Or(c.UnknownManufacturer, "Generic")
+	c.UnknownModel = cmp.Or(c.UnknownModel, "Unknown")
+	c.DefaultClusterType = cmp.Or(c.DefaultClusterType, "Virtual")
+	c.Hosts = cmp.Or(c.Hosts, "ip")
+	c.HostRole = cmp.Or(c.HostRole, "Unknown")
+	c.Adopt = cmp.Or(c.Adopt, "fill_empty")
+	c.LastSeenRefresh = cmp.Or(c.LastSeenRefresh, 24*time.Hour)
+	c.FullReadEvery = cmp.Or(c.FullReadEvery, 24*time.Hour)
+	c.Orphans.Grace = cmp.Or(c.Orphans.Grace, 720*time.Hour)
+	c.Orphans.MaxDeleteShare = cmp.Or(c.Orphans.MaxDeleteShare, 0.2)
 }
 
 var authoritativeFields = []string{"name", "status", "role", "site", "platform", "serial",

@@ -24,20 +24,11 @@ func appendAction(b []byte, a *Action) ([]byte, error) {
 		b = append(b, `,"id":`...)
 		b = strconv.AppendInt(b, int64(a.ID), 10)
 	}
-	if a.Target != "" {
-		b = append(b, `,"target":`...)
-		b = netbox.AppendJSONString(b, a.Target)
-	}
+	b = appendIfSet(b, `,"target":`, a.Target)
 	b = append(b, `,"name":`...)
 	b = netbox.AppendJSONString(b, a.Name)
-	if a.Entity != "" {
-		b = append(b, `,"entity":`...)
-		b = netbox.AppendJSONString(b, a.Entity)
-	}
-	if a.LastUpdated != "" {
-		b = append(b, `,"last_updated":`...)
-		b = netbox.AppendJSONString(b, a.LastUpdated)
-	}
+	b = appendIfSet(b, `,"entity":`, a.Entity)
+	b = appendIfSet(b, `,"last_updated":`, a.LastUpdated)
 	var err error
 	if len(a.Body) > 0 {
 		b = append(b, `,"body":`...)
@@ -62,21 +53,20 @@ func appendAction(b []byte, a *Action) ([]byte, error) {
 			if b, err = netbox.AppendJSON(b, c.After); err != nil {
 				return nil, err
 			}
-			if c.Source != "" {
-				b = append(b, `,"source":`...)
-				b = netbox.AppendJSONString(b, c.Source)
-			}
-			if c.Reason != "" {
-				b = append(b, `,"reason":`...)
-				b = netbox.AppendJSONString(b, c.Reason)
-			}
+			b = appendIfSet(b, `,"source":`, c.Source)
+			b = appendIfSet(b, `,"reason":`, c.Reason)
 			b = append(b, '}')
 		}
 		b = append(b, ']')
 	}
-	if a.Reason != "" {
-		b = append(b, `,"reason":`...)
-		b = netbox.AppendJSONString(b, a.Reason)
-	}
+	b = appendIfSet(b, `,"reason":`, a.Reason)
 	return append(b, '}', '\n'), nil
+}
+
+// appendIfSet appends key (`,"name":`) and v as a JSON string, unless v is empty (omitempty).
+func appendIfSet(b []byte, key, v string) []byte {
+	if v == "" {
+		return b
+	}
+	return netbox.AppendJSONString(append(b, key...), v)
 }

@@ -49,16 +49,26 @@ func entityName(e *Entity) string {
 
 func (p *planner) conflict(c *Conflict) { p.plan.Conflicts = append(p.plan.Conflicts, *c) }
 
-func (p *planner) planDevice(e *Entity, host bool) {
+// writableName is the entity's name, or false (noted, and every fact of the entity not
+// written) when NetBox cannot take it: none, or longer than NetBox's 64 characters.
+func (p *planner) writableName(e *Entity, kind string) (string, bool) {
 	name := entityName(e)
 	if name == "" {
-		p.note(e.ID, "name", "no source names this device: not written")
-		p.entityNotWritten(e, e.ID, "no source names this device")
-		return
+		p.note(e.ID, "name", "no source names this %s: not written", kind)
+		p.entityNotWritten(e, e.ID, "no source names this "+kind)
+		return "", false
 	}
 	if len(name) > 64 {
 		p.note(e.ID, "name", "name %q is longer than NetBox's 64 characters: not written", name)
-		p.entityNotWritten(e, e.ID, "the device's name is longer than NetBox's 64 characters")
+		p.entityNotWritten(e, e.ID, "the "+kind+"'s name is longer than NetBox's 64 characters")
+		return "", false
+	}
+	return name, true
+}
+
+func (p *planner) planDevice(e *Entity, host bool) {
+	name, ok := p.writableName(e, "device")
+	if !ok {
 		return
 	}
 	site, siteName := p.site(e)
@@ -140,15 +150,8 @@ func (p *planner) deviceCluster(e *Entity, site any) any {
 }
 
 func (p *planner) planVM(e *Entity) {
-	name := entityName(e)
-	if name == "" {
-		p.note(e.ID, "name", "no source names this virtual machine: not written")
-		p.entityNotWritten(e, e.ID, "no source names this virtual machine")
-		return
-	}
-	if len(name) > 64 {
-		p.note(e.ID, "name", "name %q is longer than NetBox's 64 characters: not written", name)
-		p.entityNotWritten(e, e.ID, "the virtual machine's name is longer than NetBox's 64 characters")
+	name, ok := p.writableName(e, "virtual machine")
+	if !ok {
 		return
 	}
 	var cluster any

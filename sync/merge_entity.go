@@ -257,14 +257,6 @@ func mergeServices(obs []*sources.Observation) []EntityService {
 		slices.Sort(es.Sources)
 		out = append(out, *es)
 	}
-	slices.SortFunc(out, func(a, b EntityService) int {
-		if c := cmp.Compare(a.Protocol, b.Protocol); c != 0 {
-			return c
-		}
-		if c := slices.Compare(a.Ports, b.Ports); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.Name, b.Name)
-	})
+	slices.SortFunc(out, func(a, b EntityService) int { return sources.CompareServices(a.Service, b.Service) })
 	return out
 }

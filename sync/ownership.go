@@ -139,10 +139,7 @@ func appendOwnerRecord(b []byte, r ownerRecord) ([]byte, error) {
 	b = strconv.AppendBool(b, r.Created)
 	b = append(b, `,"id":`...)
 	b = netbox.AppendJSONString(b, r.ID)
-	if r.Instance != "" {
-		b = append(b, `,"instance":`...)
-		b = netbox.AppendJSONString(b, r.Instance)
-	}
+	b = appendIfSet(b, `,"instance":`, r.Instance)
 	if r.Keys.MACs != nil || r.Keys.Serial != "" || r.Keys.SystemUUID != "" { // omitzero
 		b = append(b, `,"keys":{`...)
 		sep := ""
@@ -168,10 +165,7 @@ func appendOwnerRecord(b []byte, r ownerRecord) ([]byte, error) {
 		}
 		b = append(b, '}')
 	}
-	if r.LastSeen != "" {
-		b = append(b, `,"last_seen":`...)
-		b = netbox.AppendJSONString(b, r.LastSeen)
-	}
+	b = appendIfSet(b, `,"last_seen":`, r.LastSeen)
 	if len(r.Sources) > 0 {
 		b = append(b, `,"sources":[`...)
 		for i, src := range r.Sources {
@@ -190,10 +184,7 @@ func appendOwnerRecord(b []byte, r ownerRecord) ([]byte, error) {
 		}
 		b = append(b, ']')
 	}
-	if r.StaleSince != "" {
-		b = append(b, `,"stale_since":`...)
-		b = netbox.AppendJSONString(b, r.StaleSince)
-	}
+	b = appendIfSet(b, `,"stale_since":`, r.StaleSince)
 	if len(r.Written) > 0 {
 		b = append(b, `,"written":`...)
 		var err error
@@ -302,6 +293,15 @@ func (p *planner) foreign(rec ownerRecord) (owner string, isForeign bool) {
 		strings.Join(slices.Compact(notHere), ", "), p.cfg.Instance), true
 }
 
+// foreignOwner is foreign for an object's ownership record: an object without one is nobody's.
+func (p *planner) foreignOwner(o Object) (owner string, isForeign bool) {
+	rec, ok := ownership(o, p.cfg.CustomField)
+	if !ok {
+		return "", false
+	}
+	return p.foreign(rec)
+}
+
 // foreignConflict reports an object this agent sees but another
 // instance owns: the agent leaves it alone (no write, no stale mark, no delete, no child
 // objects added) and the plan says whose it is. The conflict is the same on every run until
@@ -323,11 +323,7 @@ func (p *planner) foreignConflict(entity, ep string, o Object, owner string) *Co
 // other instance's object). The object counts as matched, so nothing else claims it.
 func (p *planner) foreignMatch(e *Entity, ep string, id int) *Conflict {
 	o := p.s.byID[ep][id]
-	rec, ok := ownership(o, p.cfg.CustomField)
-	if !ok {
-		return nil
-	}
-	owner, isForeign := p.foreign(rec)
+	owner, isForeign := p.foreignOwner(o)
 	if !isForeign {
 		return nil
 	}
@@ -339,11 +335,7 @@ func (p *planner) foreignMatch(e *Entity, ep string, id int) *Conflict {
 // reached other than through its machine, such as a host's address found by two instances'
 // scans): true when another instance owns it, reported once per object and plan.
 func (p *planner) foreignObject(entity, ep string, o Object) bool {
-	rec, ok := ownership(o, p.cfg.CustomField)
-	if !ok {
-		return false
-	}
-	owner, isForeign := p.foreign(rec)
+	owner, isForeign := p.foreignOwner(o)
 	if !isForeign {
 		return false
 	}

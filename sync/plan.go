@@ -171,13 +171,7 @@ func (p *Plan) Empty() bool { return len(p.Actions) == 0 }
 // finish sorts the actions, counts them and computes the id.
 func (p *Plan) finish() {
 	slices.SortStableFunc(p.Actions, func(a, b Action) int {
-		if c := cmp.Compare(a.Level, b.Level); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(a.Endpoint, b.Endpoint); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.Key, b.Key)
+		return cmp.Or(cmp.Compare(a.Level, b.Level), cmp.Compare(a.Endpoint, b.Endpoint), cmp.Compare(a.Key, b.Key))
 	})
 	unchanged := p.Summary.Unchanged
 	p.Summary = Summary{Conflicts: len(p.Conflicts), Unchanged: unchanged, PossibleMatches: len(p.PossibleMatches), NotWritten: len(p.NotWritten)}

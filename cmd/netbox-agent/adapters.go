@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"time"
 
 	"github.com/netbox-agent/netbox-agent/server"
@@ -17,35 +18,35 @@ import (
 
 // adapterKinds are the source adapters, in the order their instances are configured, built and
 // run. Adding an adapter takes its package (a Config whose secrets are secret.Secret fields
-// with env tags, New, the Source), its field in SourcesConfig and one entry here.
+// with env tags, New, the Source) and one entry here: the entry's name is its section of the
+// config file (sources.<name>, decoded by SourcesConfig) and the prefix of its variables.
 var adapterKinds = []adapterKind{
-	adapterOf("proxmox", func(s *SourcesConfig) []proxmox.Config { return s.Proxmox },
-		func(c *proxmox.Config) string { return c.Name }, proxmox.New,
+	adapterOf("proxmox", func(c *proxmox.Config) string { return c.Name }, proxmox.New,
 		func(d *server.Deps, _ []proxmox.Config, srcs []*proxmox.Source) { d.Proxmox = asSources(srcs) }),
-	adapterOf("truenas", func(s *SourcesConfig) []truenas.Config { return s.TrueNAS },
-		func(c *truenas.Config) string { return c.Name }, truenas.New,
+	adapterOf("truenas", func(c *truenas.Config) string { return c.Name }, truenas.New,
 		func(d *server.Deps, _ []truenas.Config, srcs []*truenas.Source) {
 			for _, s := range srcs {
 				d.TrueNAS = append(d.TrueNAS, s)
 			}
 		}),
-	adapterOf("homeassistant", func(s *SourcesConfig) []homeassistant.Config { return s.HomeAssistant },
-		func(c *homeassistant.Config) string { return c.Name }, homeassistant.New,
+	adapterOf("homeassistant", func(c *homeassistant.Config) string { return c.Name }, homeassistant.New,
 		func(d *server.Deps, _ []homeassistant.Config, srcs []*homeassistant.Source) {
 			d.HomeAssistant = asSources(srcs)
 		}),
-	adapterOf("netscan", func(s *SourcesConfig) []netscan.Config { return s.NetScan },
-		func(c *netscan.Config) string { return c.Name }, netscan.New, serveScanner),
-	adapterOf("inventory", func(s *SourcesConfig) []inventory.Config { return s.Inventory },
-		func(c *inventory.Config) string { return c.Name }, inventory.New, serveInventory),
+	adapterOf("netscan", func(c *netscan.Config) string { return c.Name }, netscan.New, serveScanner),
+	adapterOf("inventory", func(c *inventory.Config) string { return c.Name }, inventory.New, serveInventory),
 }
 
 // adapterKind is one source adapter as the agent wires it (made by adapterOf).
 type adapterKind struct {
-	// instances are the configured instances, pointing into the config.
-	instances func(*SourcesConfig) []instance
+	// name is the key under sources: in the config file.
+	name string
+	// list is []C, C the adapter's Config: what sources.<name> decodes into.
+	list reflect.Type
+	// instances are the configured instances of list (a *[]C), pointing into it.
+	instances func(list any) []instance
 	// serve gives the MCP server this adapter's sources, picked from every built source.
-	serve func(d *server.Deps, cfg *SourcesConfig, all []sources.Source)
+	serve func(d *server.Deps, list any, all []sources.Source)
 }
 
 // instance is one configured instance of an adapter: sources.<adapter>[<index>].
@@ -62,20 +63,27 @@ type instance struct {
 // adapterConfig is what every adapter's Config offers.
 type adapterConfig[C any] interface {
 	*C
-	SetDefaults()
-	Validate() []error
+	sources.Configurable
 }
 
-// adapterOf describes an adapter by its name, its config list, its instances' names, its
-// constructor and the MCP tools it brings (serve, given the configs and sources in config
-// order). The name is the key under sources: in the config, the prefix of its environment
-// variables (PROXMOX_TOKEN_SECRET, and PROXMOX_<INSTANCE>_TOKEN_SECRET for one instance; see
+// adapterOf describes an adapter by its name, its instances' names, its constructor and the
+// MCP tools it brings (serve, given the configs and sources in config order). The name is the
+// key under sources: in the config, the prefix of its environment variables
+// (PROXMOX_TOKEN_SECRET, and PROXMOX_<INSTANCE>_TOKEN_SECRET for one instance; see
 // instanceSection) and of its errors (sources.proxmox[0]).
-func adapterOf[C any, PC adapterConfig[C], S sources.Source](name string, configs func(*SourcesConfig) []C,
-	nameOf func(*C) string, newSource func(C, *slog.Logger) (S, error), serve func(*server.Deps, []C, []S)) adapterKind {
+func adapterOf[C any, PC adapterConfig[C], S sources.Source](name string, nameOf func(*C) string,
+	newSource func(C, *slog.Logger) (S, error), serve func(*server.Deps, []C, []S)) adapterKind {
+	configs := func(list any) []C {
+		if p, ok := list.(*[]C); ok {
+			return *p
+		}
+		return nil
+	}
 	return adapterKind{
-		instances: func(sc *SourcesConfig) []instance {
-			cs := configs(sc)
+		name: name,
+		list: reflect.TypeFor[[]C](),
+		instances: func(list any) []instance {
+			cs := configs(list)
 			out := make([]instance, len(cs))
 			for i := range cs {
 				c := &cs[i]
@@ -97,19 +105,10 @@ func adapterOf[C any, PC adapterConfig[C], S sources.Source](name string, config
 			}
 			return out
 		},
-		serve: func(d *server.Deps, sc *SourcesConfig, all []sources.Source) {
-			serve(d, configs(sc), sourcesOf[S](all))
+		serve: func(d *server.Deps, list any, all []sources.Source) {
+			serve(d, configs(list), sourcesOf[S](all))
 		},
 	}
-}
-
-// instances lists every configured source instance, in adapterKinds order then config order.
-func (s *SourcesConfig) instances() []instance {
-	var out []instance
-	for _, k := range adapterKinds {
-		out = append(out, k.instances(s)...)
-	}
-	return out
 }
 
 // sourcesOf picks one adapter's sources, in config order, from every built source.

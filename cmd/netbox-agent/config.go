@@ -16,11 +16,6 @@ import (
 	"github.com/netbox-agent/netbox-agent/internal/secret"
 	"github.com/netbox-agent/netbox-agent/netbox"
 	"github.com/netbox-agent/netbox-agent/server"
-	"github.com/netbox-agent/netbox-agent/sources/homeassistant"
-	"github.com/netbox-agent/netbox-agent/sources/inventory"
-	"github.com/netbox-agent/netbox-agent/sources/netscan"
-	"github.com/netbox-agent/netbox-agent/sources/proxmox"
-	"github.com/netbox-agent/netbox-agent/sources/truenas"
 	"github.com/netbox-agent/netbox-agent/sync"
 )
 
@@ -35,8 +30,9 @@ type Config struct {
 	// Schedule runs the pipeline periodically in the HTTP mode.
 	Schedule schedule.Config `yaml:"schedule"`
 	// StateDir keeps previewed plans (StateDir/plans) so a later process can apply them.
-	StateDir string        `yaml:"state_dir"`
-	Sources  SourcesConfig `yaml:"sources"`
+	StateDir string `yaml:"state_dir"`
+	// Sources is decoded by the adapter table (see fileShape), not by this struct's tags.
+	Sources SourcesConfig `yaml:"-"`
 }
 
 // RunConfig is how the pipeline runs its sources.
@@ -46,9 +42,7 @@ type RunConfig struct {
 }
 
 func (c *RunConfig) SetDefaults() {
-	if c.SourceTimeout == 0 {
-		c.SourceTimeout = 5 * time.Minute
-	}
+	c.SourceTimeout = cmp.Or(c.SourceTimeout, 5*time.Minute)
 }
 
 func (c RunConfig) Validate() []error {
@@ -58,24 +52,20 @@ func (c RunConfig) Validate() []error {
 	return nil
 }
 
-// SourcesConfig lists the source instances, any number of each adapter (see adapterKinds).
-type SourcesConfig struct {
-	Proxmox       []proxmox.Config       `yaml:"proxmox"`
-	TrueNAS       []truenas.Config       `yaml:"truenas"`
-	HomeAssistant []homeassistant.Config `yaml:"homeassistant"`
-	NetScan       []netscan.Config       `yaml:"netscan"`
-	Inventory     []inventory.Config     `yaml:"inventory"`
-}
-
 // loadConfig reads the YAML file (strictly), overlays secrets from the environment, fills
 // defaults and validates. Every problem found is returned, each with file, line and field path.
 func loadConfig(path string, environ map[string]string) (*Config, error) {
+	return loadConfigOf(path, environ, adapterKinds)
+}
+
+// loadConfigOf is loadConfig with the adapters of a table.
+func loadConfigOf(path string, environ map[string]string, kinds []adapterKind) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, ConfigErrors{{File: path, Msg: fmt.Sprintf("cannot read config: %v", unwrapPathError(err))}}
 	}
 	cfg := &Config{Merge: sync.DefaultMergeConfig(), Schedule: schedule.DefaultConfig()}
-	root, yerr := decodeYAML(path, data, cfg)
+	root, yerr := newFileShape(kinds).decode(path, data, cfg)
 	var errs ConfigErrors
 	if yerr != nil {
 		if root == nil { // a syntax error: nothing else can be checked

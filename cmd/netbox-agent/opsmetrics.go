@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/netbox-agent/netbox-agent/internal/promdecl"
 	"github.com/netbox-agent/netbox-agent/internal/schedule"
 	"github.com/netbox-agent/netbox-agent/server"
 )
@@ -29,24 +30,16 @@ type opsMetrics struct {
 
 func newOpsMetrics(reg prometheus.Registerer, sched schedule.Config) *opsMetrics {
 	m := &opsMetrics{
-		lastSuccess: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "netbox_agent_last_success_timestamp_seconds",
-			Help: "Unix time the last scheduled run finished without error (0: none yet).",
-		}),
-		failStreak: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "netbox_agent_source_consecutive_failures",
-			Help: "Scheduled runs in a row in which the source failed (0 after a success).",
-		}, []string{"source"}),
-		held: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "netbox_agent_dropguard_held_sources",
-			Help: "Sources the drop guard treated as failed in the last scheduled plan (they ran but suddenly saw nothing of what they saw before).",
-		}),
+		lastSuccess: promdecl.Gauge("netbox_agent_last_success_timestamp_seconds",
+			"Unix time the last scheduled run finished without error (0: none yet)."),
+		failStreak: promdecl.GaugeVec("netbox_agent_source_consecutive_failures",
+			"Scheduled runs in a row in which the source failed (0 after a success).", "source"),
+		held: promdecl.Gauge("netbox_agent_dropguard_held_sources",
+			"Sources the drop guard treated as failed in the last scheduled plan (they ran but suddenly saw nothing of what they saw before)."),
 		streak: map[string]int{},
 	}
-	interval := prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "netbox_agent_schedule_interval_seconds",
-		Help: "The schedule's interval (schedule.interval; 0: no schedule in this process).",
-	})
+	interval := promdecl.Gauge("netbox_agent_schedule_interval_seconds",
+		"The schedule's interval (schedule.interval; 0: no schedule in this process).")
 	if sched.Enabled {
 		interval.Set(sched.Interval.Seconds())
 	}

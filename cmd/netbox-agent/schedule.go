@@ -51,8 +51,9 @@ func scheduledRunner(cfg schedule.Config, syncer server.Syncer, srv *server.Serv
 // watchInventories triggers a run of an inventory source when one of its files changes
 // (sources.inventory[].watch).
 func watchInventories(ctx context.Context, a *agent, sched *schedule.Scheduler) {
+	cfgs := configsOf[inventory.Config](&a.cfg.Sources)
 	for i, inv := range sourcesOf[*inventory.Source](a.all) {
-		if !a.cfg.Sources.Inventory[i].Watch {
+		if !cfgs[i].Watch {
 			continue
 		}
 		name := inv.Name()

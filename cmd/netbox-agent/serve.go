@@ -44,9 +44,7 @@ func mcpServer(cfg *Config, a *agent, metrics *server.Metrics, plansDir string, 
 		Secrets:         cfg.secrets(),
 		Version:         version,
 	}
-	for _, k := range adapterKinds {
-		k.serve(&deps, &cfg.Sources, a.all)
-	}
+	cfg.Sources.serve(&deps, a.all)
 	if ready != nil {
 		deps.Ready = ready(deps.Ready)
 	}

@@ -1,6 +1,7 @@
 package schedule
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"sort"
@@ -52,12 +53,8 @@ func DefaultConfig() Config {
 // SetDefaults fills the zero durations (Interval, Debounce). Jitter is left alone: 0 is a
 // valid choice (see DefaultConfig).
 func (c *Config) SetDefaults() {
-	if c.Interval == 0 {
-		c.Interval = DefaultInterval
-	}
-	if c.Debounce == 0 {
-		c.Debounce = DefaultDebounce
-	}
+	c.Interval = cmp.Or(c.Interval, DefaultInterval)
+	c.Debounce = cmp.Or(c.Debounce, DefaultDebounce)
 }
 
 // Validate reports every bad value, each message starting with its yaml path. Whether the

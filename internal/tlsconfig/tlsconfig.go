@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/http"
 	"os"
 )
 
@@ -39,6 +40,27 @@ type Settings struct {
 // callers build a client once, so the warning comes once per configured client.
 func Client(s Settings, logger *slog.Logger, client string) (*tls.Config, error) {
 	return newClient(s, logger, client, x509.SystemCertPool)
+}
+
+// Transport is a clone of http.DefaultTransport with Client's TLS configuration: the HTTP
+// transport every client of the agent starts from.
+func Transport(s Settings, logger *slog.Logger, client string) (*http.Transport, error) {
+	cfg, err := Client(s, logger, client)
+	if err != nil {
+		return nil, err
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = cfg
+	return tr, nil
+}
+
+// Untrusted reports whether err is a server certificate that did not verify (unknown
+// authority, wrong host name), for the hint to set ca_file.
+func Untrusted(err error) bool {
+	var certErr *tls.CertificateVerificationError
+	var unknownCA x509.UnknownAuthorityError
+	var hostErr x509.HostnameError
+	return errors.As(err, &certErr) || errors.As(err, &unknownCA) || errors.As(err, &hostErr)
 }
 
 // newClient takes the system pool's loader as an argument so tests can stand in a known one.

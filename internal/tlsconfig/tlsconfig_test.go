@@ -2,6 +2,7 @@ package tlsconfig
 
 import (
 	"bytes"
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -10,6 +11,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"math/big"
@@ -205,17 +207,25 @@ func TestCAFileReachesServer(t *testing.T) {
 		{"other CA", Settings{CAFile: writeFile(t, newTestCA(t, "other CA").pem)}, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg, err := Client(tt.settings, nil, "test")
+			tr, err := Transport(tt.settings, nil, "test")
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = get(t, cfg, url)
+			defer tr.CloseIdleConnections()
+			req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := (&http.Client{Transport: tr, Timeout: 10 * time.Second}).Do(req)
+			if err == nil {
+				_ = resp.Body.Close()
+			}
 			if (err == nil) != tt.wantOK {
 				t.Fatalf("GET %s: %v, want success %v", url, err, tt.wantOK)
 			}
 			var unknown x509.UnknownAuthorityError
-			if err != nil && !errors.As(err, &unknown) {
-				t.Errorf("want an unknown-authority error, got %v", err)
+			if err != nil && (!errors.As(err, &unknown) || !Untrusted(err)) {
+				t.Errorf("want an unknown-authority error that Untrusted knows, got %v", err)
 			}
 		})
 	}
@@ -278,4 +288,21 @@ func TestCAFileAddsToSystemRoots(t *testing.T) {
 			t.Error("RootCAs lacks the ca_file's certificate")
 		}
 	})
+}
+
+func TestUntrusted(t *testing.T) {
+	for _, tt := range []struct {
+		err  error
+		want bool
+	}{
+		{fmt.Errorf("get: %w", x509.UnknownAuthorityError{}), true},
+		{x509.HostnameError{Host: "pve"}, true},
+		{&tls.CertificateVerificationError{Err: errors.New("expired")}, true},
+		{errors.New("connection refused"), false},
+		{fmt.Errorf("x: %w", context.DeadlineExceeded), false},
+	} {
+		if got := Untrusted(tt.err); got != tt.want {
+			t.Errorf("Untrusted(%v) = %v, want %v", tt.err, got, tt.want)
+		}
+	}
 }

@@ -45,13 +45,11 @@ func newClient(cfg Config, logger *slog.Logger) (*client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("url: %q: %w", redactURL(cfg.URL), err)
 	}
-	tlsCfg, err := tlsconfig.Client(tlsconfig.Settings{CAFile: cfg.CAFile, InsecureSkipVerify: cfg.InsecureSkipVerify},
+	transport, err := tlsconfig.Transport(tlsconfig.Settings{CAFile: cfg.CAFile, InsecureSkipVerify: cfg.InsecureSkipVerify},
 		logger, fmt.Sprintf("homeassistant %q", cfg.Name))
 	if err != nil {
 		return nil, err
 	}
-	transport := http.DefaultTransport.(*http.Transport).Clone()
-	transport.TLSClientConfig = tlsCfg
 	return &client{
 		name:    cfg.Name,
 		base:    base,
@@ -109,14 +107,11 @@ func (c *client) explain(ctx context.Context, err error) error {
 	if errors.As(err, &urlErr) {
 		err = urlErr.Err // url.Error repeats the URL, which Error already gives
 	}
-	var certErr *tls.CertificateVerificationError
-	var unknownCA x509.UnknownAuthorityError
-	var hostErr x509.HostnameError
 	var invalidCert x509.CertificateInvalidError
 	var recordErr tls.RecordHeaderError
 	var netErr net.Error
 	switch {
-	case errors.As(err, &certErr), errors.As(err, &unknownCA), errors.As(err, &hostErr), errors.As(err, &invalidCert):
+	case tlsconfig.Untrusted(err), errors.As(err, &invalidCert):
 		return fmt.Errorf("TLS certificate not trusted (set ca_file to the CA that signed it, or insecure_skip_verify): %w", err)
 	case strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
 		return fmt.Errorf("TLS handshake failed: the server speaks plain HTTP (use an http:// URL): %w", err)

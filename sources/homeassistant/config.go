@@ -1,6 +1,7 @@
 package homeassistant
 
 import (
+	"cmp"
 	"fmt"
 	"net/url"
 	"slices"
@@ -95,18 +96,10 @@ type Filter struct {
 
 // SetDefaults fills unset fields.
 func (c *Config) SetDefaults() {
-	if c.Name == "" {
-		c.Name = AdapterName
-	}
-	if c.Timeout == 0 {
-		c.Timeout = DefaultTimeout
-	}
-	if c.MaxMessageBytes == 0 {
-		c.MaxMessageBytes = DefaultMaxMessageBytes
-	}
-	if c.Trackers == "" {
-		c.Trackers = TrackersAll
-	}
+	c.Name = cmp.Or(c.Name, AdapterName)
+	c.Timeout = cmp.Or(c.Timeout, DefaultTimeout)
+	c.MaxMessageBytes = cmp.Or(c.MaxMessageBytes, DefaultMaxMessageBytes)
+	c.Trackers = cmp.Or(c.Trackers, TrackersAll)
 }
 
 // Validate reports every problem; each message starts with the field path. Zero values that

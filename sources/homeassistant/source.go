@@ -24,14 +24,10 @@ var _ sources.Source = (*Source)(nil)
 
 // New checks the config (after filling defaults) and returns the source. It does not connect.
 func New(cfg Config, logger *slog.Logger) (*Source, error) {
-	cfg.SetDefaults()
-	if errs := cfg.Validate(); len(errs) > 0 {
-		return nil, fmt.Errorf("homeassistant %q: invalid config: %w", cfg.Name, errors.Join(errs...))
+	if err := sources.Configure(&cfg); err != nil {
+		return nil, fmt.Errorf("homeassistant %q: invalid config: %w", cfg.Name, err)
 	}
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	logger = logger.With("source", cfg.Name, "adapter", AdapterName)
+	logger = sources.AdapterLogger(logger, cfg.Name, AdapterName)
 	c, err := newClient(cfg, logger)
 	if err != nil {
 		return nil, fmt.Errorf("homeassistant %q: %w", cfg.Name, err)

@@ -60,6 +60,19 @@ func (p *yamlInv) warn(n *yaml.Node, format string, args ...any) {
 	p.warns = append(p.warns, warnf(p.file, n.Line, format, args...))
 }
 
+// mapping reports whether n is a mapping. A null is none, silently; anything else is warned
+// about: "<what>, got <its kind>: ignored".
+func (p *yamlInv) mapping(n *yaml.Node, what string) bool {
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return false
+	}
+	if n.Kind != yaml.MappingNode {
+		p.warn(n, "%s, got %s: ignored", what, nodeKind(n))
+		return false
+	}
+	return true
+}
+
 // group reads one group body; depth guards against alias loops.
 func (p *yamlInv) group(name string, body *yaml.Node, depth int) {
 	if depth > 64 {
@@ -67,11 +80,8 @@ func (p *yamlInv) group(name string, body *yaml.Node, depth int) {
 		return
 	}
 	p.inv.group(name)
-	if body.Kind == yaml.ScalarNode && (body.Tag == "!!null" || body.Value == "") {
-		return
-	}
-	if body.Kind != yaml.MappingNode {
-		p.warn(body, "group %q: want a mapping with hosts, vars or children, got %s: ignored", clip(name), nodeKind(body))
+	if body.Kind == yaml.ScalarNode && body.Value == "" ||
+		!p.mapping(body, fmt.Sprintf("group %q: want a mapping with hosts, vars or children", clip(name))) {
 		return
 	}
 	for i := 0; i+1 < len(body.Content); i += 2 {
@@ -87,11 +97,7 @@ func (p *yamlInv) group(name string, body *yaml.Node, depth int) {
 				}
 			}
 		case "children":
-			if val.Kind == yaml.ScalarNode && val.Tag == "!!null" {
-				continue
-			}
-			if val.Kind != yaml.MappingNode {
-				p.warn(val, "group %q: children must be a mapping, got %s: ignored", clip(name), nodeKind(val))
+			if !p.mapping(val, fmt.Sprintf("group %q: children must be a mapping", clip(name))) {
 				continue
 			}
 			for j := 0; j+1 < len(val.Content); j += 2 {
@@ -106,11 +112,7 @@ func (p *yamlInv) group(name string, body *yaml.Node, depth int) {
 }
 
 func (p *yamlInv) hosts(group string, n *yaml.Node) {
-	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
-		return
-	}
-	if n.Kind != yaml.MappingNode {
-		p.warn(n, "group %q: hosts must be a mapping of host names, got %s: ignored", clip(group), nodeKind(n))
+	if !p.mapping(n, fmt.Sprintf("group %q: hosts must be a mapping of host names", clip(group))) {
 		return
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {

@@ -89,82 +89,76 @@ func parseCSV(r io.Reader, file string) ([]*record, []sources.Warning, error) {
 
 	var recs []*record
 	seen := map[string]int{}
+	err = eachRow(file, cr, len(header), true, &warns, func(row []string, line int) {
+		rec, err := csvRecord(row, fields, line)
+		if err != nil {
+			warns = append(warns, warnf(file, line, "%v: skipped", err))
+			return
+		}
+		if first, dup := seen[rec.key]; dup {
+			warns = append(warns, warnf(file, line, "host %q already defined on line %d: skipped", rec.key, first))
+			return
+		}
+		seen[rec.key] = line
+		recs = append(recs, &rec)
+	})
+	return recs, warns, err
+}
+
+// eachRow hands each row of cr after the header to row, with its line. A malformed row, or one
+// with another number of fields than width, is a warning and skipped, and so, with skipBlank,
+// is a row of white space silently; an error reading the file ends the reading.
+func eachRow(file string, cr *csv.Reader, width int, skipBlank bool, warns *[]sources.Warning, row func([]string, int)) error {
 	for {
-		row, err := cr.Read()
+		fields, err := cr.Read()
 		if errors.Is(err, io.EOF) {
-			break
+			return nil
 		}
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
-				warns = append(warns, warnf(file, pe.StartLine, "malformed CSV row: %v: skipped", pe.Err))
+				*warns = append(*warns, warnf(file, pe.StartLine, "malformed CSV row: %v: skipped", pe.Err))
 				continue
 			}
-			return recs, warns, fmt.Errorf("%s: %w", file, err)
+			return fmt.Errorf("%s: %w", file, err)
 		}
 		line, _ := cr.FieldPos(0)
-		if len(row) == 1 && strings.TrimSpace(row[0]) == "" {
+		if skipBlank && len(fields) == 1 && strings.TrimSpace(fields[0]) == "" {
 			continue
 		}
-		if len(row) != len(header) {
-			warns = append(warns, warnf(file, line, "%d fields, header has %d: skipped", len(row), len(header)))
+		if len(fields) != width {
+			*warns = append(*warns, warnf(file, line, "%d fields, header has %d: skipped", len(fields), width))
 			continue
 		}
-		rec, err := csvRecord(row, fields, line)
-		if err != nil {
-			warns = append(warns, warnf(file, line, "%v: skipped", err))
-			continue
-		}
-		if first, dup := seen[rec.key]; dup {
-			warns = append(warns, warnf(file, line, "host %q already defined on line %d: skipped", rec.key, first))
-			continue
-		}
-		seen[rec.key] = line
-		recs = append(recs, &rec)
+		row(fields, line)
 	}
-	return recs, warns, nil
 }
 
 func csvRecord(row, fields []string, line int) (record, error) {
 	rec := record{line: line}
+	// Columns taken as they are, and columns holding a list of addresses.
+	text := map[string]*string{"name": &rec.name, "fqdn": &rec.fqdn, "serial": &rec.serial, "site": &rec.site,
+		"role": &rec.role, "manufacturer": &rec.manufacturer, "model": &rec.model, "platform": &rec.platform,
+		"os": &rec.os, "location": &rec.location, "description": &rec.descr}
+	lists := map[string]func(string) error{"ip": rec.addIP, "mac": rec.addMAC}
 	for i, v := range row {
 		v = strings.TrimSpace(v)
 		if v == "" || fields[i] == "" {
 			continue
 		}
+		if p, ok := text[fields[i]]; ok {
+			*p = v
+			continue
+		}
+		if add, ok := lists[fields[i]]; ok {
+			for _, a := range splitList(v) {
+				if err := add(a); err != nil {
+					return rec, err
+				}
+			}
+			continue
+		}
 		switch fields[i] {
-		case "name":
-			rec.name = v
-		case "fqdn":
-			rec.fqdn = v
-		case "ip":
-			for _, ip := range splitList(v) {
-				if err := rec.addIP(ip); err != nil {
-					return rec, err
-				}
-			}
-		case "mac":
-			for _, m := range splitList(v) {
-				if err := rec.addMAC(m); err != nil {
-					return rec, err
-				}
-			}
-		case "serial":
-			rec.serial = v
-		case "site":
-			rec.site = v
-		case "role":
-			rec.role = v
-		case "manufacturer":
-			rec.manufacturer = v
-		case "model":
-			rec.model = v
-		case "platform":
-			rec.platform = v
-		case "os":
-			rec.os = v
-		case "location":
-			rec.location = v
 		case "kind":
 			k, err := parseKind(v)
 			if err != nil {
@@ -172,8 +166,6 @@ func csvRecord(row, fields []string, line int) (record, error) {
 				rec.notes = append(rec.notes, err.Error()+": kind left to the merge")
 			}
 			rec.kind = k
-		case "description":
-			rec.descr = v
 		case "status":
 			rec.status = strings.ToLower(v)
 		case "tags":

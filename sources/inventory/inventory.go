@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -117,12 +118,8 @@ const DefaultDebounce = 500 * time.Millisecond
 
 // SetDefaults fills the zero values.
 func (c *Config) SetDefaults() {
-	if c.Name == "" {
-		c.Name = AdapterName
-	}
-	if c.Debounce == 0 {
-		c.Debounce = DefaultDebounce
-	}
+	c.Name = cmp.Or(c.Name, AdapterName)
+	c.Debounce = cmp.Or(c.Debounce, DefaultDebounce)
 }
 
 // Validate checks the config; each error starts with its field path.
@@ -166,14 +163,10 @@ type Source struct {
 
 // New checks cfg (after SetDefaults) and returns the source.
 func New(cfg Config, logger *slog.Logger) (*Source, error) {
-	cfg.SetDefaults()
-	if errs := cfg.Validate(); len(errs) > 0 {
-		return nil, fmt.Errorf("inventory %q: invalid config: %w", cfg.Name, errors.Join(errs...))
+	if err := sources.Configure(&cfg); err != nil {
+		return nil, fmt.Errorf("inventory %q: invalid config: %w", cfg.Name, err)
 	}
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	return &Source{cfg: cfg, log: logger.With("source", cfg.Name, "adapter", AdapterName), now: time.Now}, nil
+	return &Source{cfg: cfg, log: sources.AdapterLogger(logger, cfg.Name, AdapterName), now: time.Now}, nil
 }
 
 // Name is the instance name.

@@ -3,7 +3,6 @@ package inventory
 import (
 	"bufio"
 	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -144,33 +143,19 @@ func parseKea(r io.Reader, file string, now time.Time) ([]*record, []sources.War
 	var warns []sources.Warning
 	last := map[netip.Addr]keaRow{}
 	var order []netip.Addr
-	for {
-		row, err := cr.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				warns = append(warns, warnf(file, pe.StartLine, "malformed CSV row: %v: skipped", pe.Err))
-				continue
-			}
-			return nil, warns, fmt.Errorf("%s: %w", file, err)
-		}
-		line, _ := cr.FieldPos(0)
-		if len(row) != len(header) {
-			warns = append(warns, warnf(file, line, "%d fields, header has %d: skipped", len(row), len(header)))
-			continue
-		}
+	err = eachRow(file, cr, len(header), false, &warns, func(row []string, line int) {
 		ip, err := sources.ParseIP(get(row, "address"))
 		if err != nil {
 			warns = append(warns, warnf(file, line, "%v: skipped", err))
-			continue
+			return
 		}
 		if _, ok := last[ip]; !ok {
 			order = append(order, ip)
 		}
 		last[ip] = keaRow{line: line, row: row}
+	})
+	if err != nil {
+		return nil, warns, err
 	}
 	var recs []*record
 	for _, ip := range order {

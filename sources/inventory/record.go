@@ -3,6 +3,7 @@ package inventory
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -41,38 +42,26 @@ func (r *record) setAttr(k, v string) {
 
 // addIP parses an address or address/prefix; the error names the value.
 func (r *record) addIP(s string) error {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return nil
-	}
-	p, err := sources.ParseInterfaceIP(s)
-	if err != nil {
-		return err
-	}
-	for _, have := range r.ips {
-		if have.Addr() == p.Addr() {
-			return nil
-		}
-	}
-	r.ips = append(r.ips, p)
-	return nil
+	return addNew(&r.ips, s, sources.ParseInterfaceIP, func(a, b netip.Prefix) bool { return a.Addr() == b.Addr() })
 }
 
 func (r *record) addMAC(s string) error {
+	return addNew(&r.macs, s, sources.ParseMAC, func(a, b sources.MAC) bool { return a == b })
+}
+
+// addNew parses s (blank is nothing) and appends it to list unless it holds the same already.
+func addNew[T any](list *[]T, s string, parse func(string) (T, error), same func(a, b T) bool) error {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return nil
 	}
-	m, err := sources.ParseMAC(s)
+	v, err := parse(s)
 	if err != nil {
 		return err
 	}
-	for _, have := range r.macs {
-		if have == m {
-			return nil
-		}
+	if !slices.ContainsFunc(*list, func(have T) bool { return same(have, v) }) {
+		*list = append(*list, v)
 	}
-	r.macs = append(r.macs, m)
 	return nil
 }
 

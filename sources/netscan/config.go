@@ -1,6 +1,7 @@
 package netscan
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -73,27 +74,15 @@ type Config struct {
 
 // SetDefaults fills the zero values with defaults.
 func (c *Config) SetDefaults() {
-	if c.Name == "" {
-		c.Name = DefaultName
-	}
-	if c.MaxHosts == 0 {
-		c.MaxHosts = DefaultMaxHosts
-	}
-	if c.Profile == "" {
-		c.Profile = ProfilePing
-	}
+	c.Name = cmp.Or(c.Name, DefaultName)
+	c.MaxHosts = cmp.Or(c.MaxHosts, DefaultMaxHosts)
+	c.Profile = cmp.Or(c.Profile, ProfilePing)
 	if len(c.Ports) == 0 {
 		c.Ports = append([]string(nil), defaultPorts...)
 	}
-	if c.Privileged == "" {
-		c.Privileged = PrivilegeAuto
-	}
-	if c.HostTimeout == 0 {
-		c.HostTimeout = DefaultHostTimeout
-	}
-	if c.Timeout == 0 {
-		c.Timeout = DefaultTimeout
-	}
+	c.Privileged = cmp.Or(c.Privileged, PrivilegeAuto)
+	c.HostTimeout = cmp.Or(c.HostTimeout, DefaultHostTimeout)
+	c.Timeout = cmp.Or(c.Timeout, DefaultTimeout)
 	if c.ReverseDNS == nil {
 		t := true
 		c.ReverseDNS = &t

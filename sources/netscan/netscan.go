@@ -66,18 +66,14 @@ type Source struct {
 
 // New checks cfg (after SetDefaults) and returns the source.
 func New(cfg Config, logger *slog.Logger) (*Source, error) {
-	cfg.SetDefaults()
-	if errs := cfg.Validate(); len(errs) > 0 {
-		return nil, fmt.Errorf("netscan %q: invalid config: %w", cfg.Name, errors.Join(errs...))
-	}
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
+	if err := sources.Configure(&cfg); err != nil {
+		return nil, fmt.Errorf("netscan %q: invalid config: %w", cfg.Name, err)
 	}
 	allowed, _ := parseAllowed(cfg.AllowedNetworks)
 	s := &Source{
 		cfg:     cfg,
 		allowed: allowed,
-		log:     logger.With("source", cfg.Name, "adapter", AdapterName),
+		log:     sources.AdapterLogger(logger, cfg.Name, AdapterName),
 		runner:  libRunner{},
 		now:     time.Now,
 	}

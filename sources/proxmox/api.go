@@ -3,8 +3,6 @@ package proxmox
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -113,13 +111,11 @@ func newAPIClient(cfg Config, base string, logger *slog.Logger) (*pve.Client, er
 // newTransport is the HTTP transport to the cluster. TLS is configured here rather than with
 // the library's WithRootCAFile, which only logs an unreadable CA file.
 func newTransport(cfg Config, logger *slog.Logger) (*http.Transport, error) {
-	tlsCfg, err := tlsconfig.Client(tlsconfig.Settings{CAFile: cfg.CAFile, InsecureSkipVerify: cfg.InsecureSkipVerify},
+	tr, err := tlsconfig.Transport(tlsconfig.Settings{CAFile: cfg.CAFile, InsecureSkipVerify: cfg.InsecureSkipVerify},
 		logger, fmt.Sprintf("proxmox source %q", cfg.Name))
 	if err != nil {
 		return nil, err
 	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = tlsCfg
 	tr.MaxIdleConnsPerHost = cfg.Concurrency
 	tr.MaxConnsPerHost = cfg.Concurrency * 2
 	return tr, nil
@@ -274,11 +270,7 @@ func (s *Source) requestError(path string, err error) error {
 }
 
 func errorHint(err error) string {
-	var ce *tls.CertificateVerificationError
-	var ua x509.UnknownAuthorityError
-	var hn x509.HostnameError
-	switch {
-	case errors.As(err, &ce), errors.As(err, &ua), errors.As(err, &hn):
+	if tlsconfig.Untrusted(err) {
 		return "TLS certificate not trusted: set ca_file to the cluster's CA (/etc/pve/pve-root-ca.pem), or insecure_skip_verify for a lab"
 	}
 	switch code := StatusCode(err); {

@@ -1,6 +1,7 @@
 package proxmox
 
 import (
+	"cmp"
 	"fmt"
 	"net"
 	"net/url"
@@ -55,15 +56,9 @@ type Config struct {
 
 // SetDefaults fills zero values.
 func (c *Config) SetDefaults() {
-	if c.Name == "" {
-		c.Name = AdapterName
-	}
-	if c.Timeout == 0 {
-		c.Timeout = DefaultTimeout
-	}
-	if c.Concurrency == 0 {
-		c.Concurrency = DefaultConcurrency
-	}
+	c.Name = cmp.Or(c.Name, AdapterName)
+	c.Timeout = cmp.Or(c.Timeout, DefaultTimeout)
+	c.Concurrency = cmp.Or(c.Concurrency, DefaultConcurrency)
 }
 
 var (

@@ -3,7 +3,6 @@ package proxmox
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -35,14 +34,10 @@ var _ sources.Source = (*Source)(nil)
 
 // New checks cfg (after SetDefaults) and builds the source; it does not contact the server.
 func New(cfg Config, logger *slog.Logger) (*Source, error) {
-	cfg.SetDefaults()
-	if errs := cfg.Validate(); len(errs) > 0 {
-		return nil, fmt.Errorf("proxmox source %q: invalid config: %w", cfg.Name, errors.Join(errs...))
+	if err := sources.Configure(&cfg); err != nil {
+		return nil, fmt.Errorf("proxmox source %q: invalid config: %w", cfg.Name, err)
 	}
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	logger = logger.With("source", cfg.Name, "adapter", AdapterName)
+	logger = sources.AdapterLogger(logger, cfg.Name, AdapterName)
 	base := apiBase(cfg.URL)
 	client, err := newAPIClient(cfg, base, logger)
 	if err != nil {

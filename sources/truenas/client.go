@@ -2,8 +2,6 @@ package truenas
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -41,13 +39,11 @@ type conn interface {
 var errEndpointMissing = errors.New("endpoint not served")
 
 func newHTTPClient(cfg Config, logger *slog.Logger) (*http.Client, error) {
-	tlsCfg, err := tlsconfig.Client(tlsconfig.Settings{CAFile: cfg.CAFile, InsecureSkipVerify: cfg.InsecureSkipVerify},
+	tr, err := tlsconfig.Transport(tlsconfig.Settings{CAFile: cfg.CAFile, InsecureSkipVerify: cfg.InsecureSkipVerify},
 		logger, fmt.Sprintf("truenas source %q", cfg.Name))
 	if err != nil {
 		return nil, err
 	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = tlsCfg
 	tr.ResponseHeaderTimeout = cfg.Timeout
 	return &http.Client{Transport: tr, Timeout: cfg.Timeout}, nil
 }
@@ -134,12 +130,9 @@ func jsonProblem(body []byte) error {
 
 // describeTransportError names timeouts and TLS failures plainly, keeping the cause wrapped.
 func describeTransportError(err error, timeout time.Duration) error {
-	var certErr *tls.CertificateVerificationError
-	var unknownCA x509.UnknownAuthorityError
-	var hostErr x509.HostnameError
 	var netErr net.Error
 	switch {
-	case errors.As(err, &certErr), errors.As(err, &unknownCA), errors.As(err, &hostErr):
+	case tlsconfig.Untrusted(err):
 		return fmt.Errorf("TLS certificate not trusted (set ca_file, or insecure_skip_verify: true): %w", err)
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
 		return fmt.Errorf("no answer within the timeout of %s: %w", timeout, err)

@@ -1,6 +1,7 @@
 package truenas
 
 import (
+	"cmp"
 	"fmt"
 	"net/url"
 	"strings"
@@ -55,15 +56,9 @@ type Config struct {
 
 // SetDefaults fills the documented defaults.
 func (c *Config) SetDefaults() {
-	if c.Name == "" {
-		c.Name = AdapterName
-	}
-	if c.API == "" {
-		c.API = APIAuto
-	}
-	if c.Timeout == 0 {
-		c.Timeout = DefaultTimeout
-	}
+	c.Name = cmp.Or(c.Name, AdapterName)
+	c.API = cmp.Or(c.API, APIAuto)
+	c.Timeout = cmp.Or(c.Timeout, DefaultTimeout)
 }
 
 // Validate reports every problem, each message starting with the field's yaml path.

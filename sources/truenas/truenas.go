@@ -28,18 +28,14 @@ var _ sources.Source = (*Source)(nil)
 
 // New validates cfg (after SetDefaults) and returns the source. It does not contact the system.
 func New(cfg Config, logger *slog.Logger) (*Source, error) {
-	cfg.SetDefaults()
-	if errs := cfg.Validate(); len(errs) > 0 {
-		return nil, fmt.Errorf("truenas source %q: invalid config: %w", cfg.Name, errors.Join(errs...))
+	if err := sources.Configure(&cfg); err != nil {
+		return nil, fmt.Errorf("truenas source %q: invalid config: %w", cfg.Name, err)
 	}
 	ep, err := parseEndpoints(cfg.URL)
 	if err != nil {
 		return nil, fmt.Errorf("truenas source %q: %w", cfg.Name, err)
 	}
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	logger = logger.With("source", cfg.Name, "adapter", AdapterName)
+	logger = sources.AdapterLogger(logger, cfg.Name, AdapterName)
 	client, err := newHTTPClient(cfg, logger)
 	if err != nil {
 		return nil, fmt.Errorf("truenas source %q: %w", cfg.Name, err)
