@@ -97,7 +97,7 @@ func (s *Server) objectChanges(r *http.Request) (response, bool) {
 		if !ok {
 			return detail(http.StatusNotFound, "No ObjectChange matches the given query."), true
 		}
-		return jsonResp(http.StatusOK, renderChange(base, entries[i], nil)), true
+		return jsonResp(http.StatusOK, renderChange(base, entries[i], nil, s.cfg.profile)), true
 	}
 	q := r.URL.Query()
 	var ignored []string
@@ -190,13 +190,13 @@ func (s *Server) objectChanges(r *http.Request) (response, bool) {
 		offset = n
 	}
 	var fields []string
-	if f := q.Get("fields"); f != "" {
+	if f := q.Get("fields"); f != "" && s.cfg.profile.changeLogV2() {
 		fields = strings.Split(f, ",")
 	}
 	lo, hi := min(offset, len(matches)), min(offset+limit, len(matches))
 	results := make([]any, 0, hi-lo)
 	for _, c := range matches[lo:hi] {
-		results = append(results, renderChange(base, c, fields))
+		results = append(results, renderChange(base, c, fields, s.cfg.profile))
 	}
 	page := map[string]any{"count": len(matches), "next": nil, "previous": nil, "results": results}
 	if hi < len(matches) {
@@ -221,7 +221,7 @@ func (s *Server) objectChanges(r *http.Request) (response, bool) {
 	return resp, true
 }
 
-func renderChange(base string, c change, fields []string) map[string]any {
+func renderChange(base string, c change, fields []string, p Profile) map[string]any {
 	full := map[string]any{
 		"id": c.id, "url": fmt.Sprintf("%s%s%d/", base, pathObjectChanges, c.id),
 		"display_url": fmt.Sprintf("%s/core/changelog/%d/", base, c.id),
@@ -232,6 +232,10 @@ func renderChange(base string, c change, fields []string) map[string]any {
 		"action":              map[string]any{"value": c.action, "label": changeActionLabels[c.action]},
 		"changed_object_type": c.objType, "changed_object_id": c.objID, "changed_object": nil,
 		"object_repr": c.repr, "message": "", "prechange_data": nil, "postchange_data": nil,
+	}
+	if !p.changeLogV2() {
+		delete(full, "object_repr")
+		delete(full, "message")
 	}
 	if len(fields) == 0 {
 		return full

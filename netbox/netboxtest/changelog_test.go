@@ -9,7 +9,7 @@ import (
 )
 
 func TestChangeLogFollowsWrites(t *testing.T) {
-	s := NewTestServer(t)
+	s := NewTestServer(t, WithProfile(Profile47))
 	do := func(method, path, body string) (int, map[string]any) {
 		t.Helper()
 		req, _ := http.NewRequest(method, s.URL+path, strings.NewReader(body))
@@ -70,5 +70,28 @@ func TestChangeLogFollowsWrites(t *testing.T) {
 	}
 	if len(ids) != 3 || ids[0] != 1 || ids[1] != 2 || ids[2] <= 3 {
 		t.Errorf("change ids %v, want 1, 2 and one after the rolled back request's", ids)
+	}
+}
+
+func TestChangeLogOf43HasNoReprAndIgnoresFields(t *testing.T) {
+	s := NewTestServer(t)
+	s.MustSeed("/api/dcim/sites/", map[string]any{"name": "a", "slug": "a"})
+	req, _ := http.NewRequest("GET", s.URL+"/api/core/object-changes/?fields=id", nil)
+	req.Header.Set("Authorization", s.AuthHeader())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var page struct{ Results []map[string]any }
+	if err := json.NewDecoder(resp.Body).Decode(&page); err != nil || len(page.Results) != 1 {
+		t.Fatalf("answer %v, %v; want one entry", page, err)
+	}
+	e := page.Results[0]
+	if _, ok := e["object_repr"]; ok {
+		t.Error("4.3 answers object_repr; NetBox 4.3.7 does not")
+	}
+	if _, ok := e["changed_object_type"]; !ok {
+		t.Error("4.3 honoured fields=id; NetBox 4.3.7 answers every field")
 	}
 }

@@ -50,6 +50,10 @@ func (p Profile) cursorPagination() bool        { return p >= Profile47 }
 func (p Profile) standaloneVMs() bool           { return p >= Profile47 }
 func (p Profile) etags() bool                   { return p >= Profile47 }
 
+// changeLogV2: the change log answers object_repr and message and honours ?fields= (4.4+;
+// 4.3.7 answers neither field and every field whatever fields= says).
+func (p Profile) changeLogV2() bool { return p >= Profile47 }
+
 // FaultKind is a failure the simulator can inject.
 type FaultKind int
 
