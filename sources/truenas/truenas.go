@@ -74,7 +74,7 @@ func (s *Source) fail(err error) error {
 // falls back to REST only when the websocket endpoint is absent (CORE 13, SCALE < 25.04), never
 // on a login, TLS or timeout failure, which REST would repeat.
 func (s *Source) connect(ctx context.Context) (conn, error) {
-	rest := &restConn{base: s.ep.rest, client: s.client, key: s.cfg.APIKey, timeout: s.cfg.Timeout}
+	rest := &restConn{peer: peer{url: s.ep.rest, apiName: APIREST, timeout: s.cfg.Timeout}, client: s.client, key: s.cfg.APIKey}
 	switch {
 	case s.cfg.API == APIREST:
 		return rest, nil
