@@ -25,8 +25,7 @@ type DiscoverInput struct {
 	Kind     string `json:"kind,omitempty" jsonschema:"enum=device,enum=virtual_machine,enum=host" jsonschema_description:"Only observations of this kind."`
 	Name     string `json:"name,omitempty" jsonschema_description:"Only observations whose name contains this text (case-insensitive)."`
 	NativeID string `json:"native_id,omitempty" jsonschema_description:"Return this one observation in full in 'detail'."`
-	Limit    int    `json:"limit,omitempty" jsonschema_description:"Page size (default 50, at most 200)."`
-	Offset   int    `json:"offset,omitempty" jsonschema_description:"Items to skip (use page.next_offset)."`
+	PageInput
 }
 
 func (in DiscoverInput) filter() observationFilter {
@@ -39,8 +38,7 @@ type ScanInput struct {
 	Profile string   `json:"profile,omitempty" jsonschema:"enum=ping,enum=ports,enum=services,enum=os" jsonschema_description:"ping: live hosts only; ports: also the port list; services: also what runs on open ports; os: also an OS guess (needs raw sockets). Default: the configured profile."`
 	Ports   []string `json:"ports,omitempty" jsonschema_description:"TCP ports or port ranges (\"22\", \"8000-8100\") to probe instead of the configured list."`
 	Kind    string   `json:"kind,omitempty" jsonschema:"enum=device,enum=virtual_machine,enum=host" jsonschema_description:"Only observations of this kind."`
-	Limit   int      `json:"limit,omitempty" jsonschema_description:"Page size (default 50, at most 200)."`
-	Offset  int      `json:"offset,omitempty" jsonschema_description:"Items to skip (use page.next_offset)."`
+	PageInput
 }
 
 // InventoryInput is what read_inventory takes.
@@ -50,8 +48,7 @@ type InventoryInput struct {
 	Format   string `json:"format,omitempty" jsonschema_description:"File format; default: detected from the name and content."`
 	Kind     string `json:"kind,omitempty" jsonschema:"enum=device,enum=virtual_machine,enum=host" jsonschema_description:"Only observations of this kind."`
 	NativeID string `json:"native_id,omitempty" jsonschema_description:"Return this one observation in full in 'detail'."`
-	Limit    int    `json:"limit,omitempty" jsonschema_description:"Page size (default 50, at most 200)."`
-	Offset   int    `json:"offset,omitempty" jsonschema_description:"Items to skip (use page.next_offset)."`
+	PageInput
 }
 
 // PoolsInput is what list_truenas_pools takes.

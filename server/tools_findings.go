@@ -12,8 +12,7 @@ import (
 type ConflictsInput struct {
 	PlanID string `json:"plan_id,omitempty" jsonschema_description:"Plan id; default: the latest plan."`
 	Show   string `json:"show,omitempty" jsonschema:"enum=conflicts,enum=warnings,enum=notes" jsonschema_description:"conflicts (default): what needs a person's decision; warnings: per-item source problems; notes: what the plan deliberately does not do."`
-	Limit  int    `json:"limit,omitempty" jsonschema_description:"Page size (default 50, at most 200)."`
-	Offset int    `json:"offset,omitempty" jsonschema_description:"Items to skip (use page.next_offset)."`
+	PageInput
 }
 
 // ConflictsOutput is one page of a plan's conflicts, warnings or notes.
@@ -58,7 +57,7 @@ func (s *Server) listConflicts(ctx context.Context, _ mcp.CallToolRequest, in Co
 	default:
 		return out, fmt.Errorf("show: %s is not one of conflicts, warnings, notes", quoteArg(in.Show))
 	}
-	page, lo, hi, err := pageOf(n, in.Limit, in.Offset)
+	page, lo, hi, err := in.page(n)
 	if err != nil {
 		return out, err
 	}
