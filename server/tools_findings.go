@@ -25,18 +25,6 @@ type ConflictsOutput struct {
 	Page      Page            `json:"page"`
 }
 
-func (s *Server) registerFindingTools() {
-	if s.deps.Sync == nil {
-		return
-	}
-	addTool(s, mcp.NewTool("list_conflicts",
-		mcp.WithTitleAnnotation("List a plan's conflicts, warnings or notes"),
-		mcp.WithDescription("Page through every conflict of a plan (with evidence), or its source warnings or notes."),
-		mcp.WithInputSchema[ConflictsInput](), mcp.WithOutputSchema[ConflictsOutput](),
-		readOnly(false),
-	), s.listConflicts)
-}
-
 func (s *Server) listConflicts(ctx context.Context, _ mcp.CallToolRequest, in ConflictsInput) (ConflictsOutput, error) {
 	plan, err := s.planArg(ctx, in.PlanID)
 	if err != nil {
