@@ -95,7 +95,7 @@ func New(cfg Config, logger *slog.Logger, opts ...Option) (*Client, error) {
 	base.Path = strings.TrimSuffix(strings.TrimRight(base.Path, "/"), "/api")
 	base.RawPath = ""
 
-	tr, err := tlsconfig.Transport(tlsconfig.Settings{CAFile: cfg.CAFile, InsecureSkipVerify: cfg.InsecureSkipVerify}, logger, "netbox")
+	tr, err := tlsconfig.Transport(cfg.Settings, logger, "netbox")
 	if err != nil {
 		return nil, fmt.Errorf("netbox config: %w", err)
 	}

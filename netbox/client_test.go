@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/netbox-agent/netbox-agent/internal/secret"
+	"github.com/netbox-agent/netbox-agent/internal/tlsconfig"
 )
 
 const (
@@ -65,9 +66,9 @@ func TestConfigValidate(t *testing.T) {
 		{"userinfo", Config{URL: "https://u:pw@nb", Token: secret.New("x1234")}, []string{"url: \"https://nb\" must not carry credentials"}},
 		{"ranges", Config{URL: "https://nb", Token: secret.New("x1234"), BatchSize: 5000, MaxInFlight: -1, Retries: 99, Timeout: -1},
 			[]string{"timeout: -1ns is negative", "max_in_flight: -1", "batch_size: 5000", "retries: 99"}},
-		{"ca", Config{URL: "https://nb", Token: secret.New("x1234"), CAFile: filepath.Join(dir, "nope.pem")},
+		{"ca", Config{URL: "https://nb", Token: secret.New("x1234"), Settings: tlsconfig.Settings{CAFile: filepath.Join(dir, "nope.pem")}},
 			[]string{`ca_file: "` + filepath.Join(dir, "nope.pem") + `": no such file or directory`}},
-		{"ca not PEM", Config{URL: "https://nb", Token: secret.New("x1234"), CAFile: notPEM},
+		{"ca not PEM", Config{URL: "https://nb", Token: secret.New("x1234"), Settings: tlsconfig.Settings{CAFile: notPEM}},
 			[]string{`ca_file: "` + notPEM + `": no PEM certificates found`}},
 	}
 	for _, tt := range tests {
@@ -108,7 +109,7 @@ func TestCAFile(t *testing.T) {
 		t.Fatalf("Status with ca_file: %v %v", st, err)
 	}
 	var logs bytes.Buffer
-	c, err := New(Config{URL: srv.URL, Token: secret.New(v1Token), InsecureSkipVerify: true}, slog.New(slog.NewTextHandler(&logs, nil)))
+	c, err := New(Config{URL: srv.URL, Token: secret.New(v1Token), Settings: tlsconfig.Settings{InsecureSkipVerify: true}}, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,10 +31,8 @@ type Config struct {
 	URL string `yaml:"url"`
 	// Token is a v1 token (sent as "Token x") or a v2 token nbt_<key>.<secret> (sent as "Bearer").
 	Token secret.Secret `yaml:"token" env:"NETBOX_TOKEN"`
-	// CAFile is a PEM bundle trusted in addition to the system's roots (internal/tlsconfig).
-	CAFile string `yaml:"ca_file"`
-	// InsecureSkipVerify turns TLS verification off. Off by default; only for labs.
-	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
+	// Settings are ca_file and insecure_skip_verify (internal/tlsconfig).
+	tlsconfig.Settings `yaml:",inline"`
 	// Timeout bounds one HTTP request (each attempt). Default 60s.
 	Timeout time.Duration `yaml:"timeout"`
 	// RequestsPerSecond is the client-side rate limit. 0 means the default (100); negative
@@ -79,10 +77,8 @@ func (c Config) Validate() []error {
 	} else if strings.ContainsAny(c.Token.Reveal(), " \t\r\n") {
 		errs = append(errs, errors.New("token: contains whitespace"))
 	}
-	if c.CAFile != "" {
-		if err := tlsconfig.CheckCAFile(c.CAFile); err != nil {
-			errs = append(errs, err)
-		}
+	if err := c.Check(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Timeout < 0 {
 		errs = append(errs, fmt.Errorf("timeout: %s is negative", c.Timeout))

@@ -55,33 +55,30 @@ func DefaultLookupKey(endpoint string) func(Object) url.Values {
 			return nil
 		}
 	}
-	withParent := func(field, parent, filter string) func(Object) url.Values {
+	withParent := func(field, parent string) func(Object) url.Values {
 		return func(o Object) url.Values {
 			v, ok := str(o, field)
 			p := o.RefID(parent)
 			if !ok || p == 0 {
 				return nil
 			}
-			return url.Values{field: {v}, filter: {strconv.Itoa(p)}}
+			return url.Values{field: {v}, parent + "_id": {strconv.Itoa(p)}}
 		}
+	}
+	// parent is the object a name or slug is unique within; its filter is parent + "_id".
+	parent := map[string]string{
+		Locations: "site", DeviceTypes: "manufacturer", Devices: "site", Interfaces: "device",
+		VMInterfaces: "virtual_machine", VirtualDisks: "virtual_machine", VirtualMachines: "cluster",
 	}
 	switch endpoint {
 	case Tags, Sites, Manufacturers, ClusterTypes, DeviceRoles, Platforms:
 		return byField("slug")
 	case CustomFields, Clusters:
 		return byField("name")
-	case Locations:
-		return withParent("slug", "site", "site_id")
-	case DeviceTypes:
-		return withParent("slug", "manufacturer", "manufacturer_id")
-	case Devices:
-		return withParent("name", "site", "site_id")
-	case Interfaces:
-		return withParent("name", "device", "device_id")
-	case VMInterfaces, VirtualDisks:
-		return withParent("name", "virtual_machine", "virtual_machine_id")
-	case VirtualMachines:
-		return withParent("name", "cluster", "cluster_id")
+	case Locations, DeviceTypes:
+		return withParent("slug", parent[endpoint])
+	case Devices, Interfaces, VMInterfaces, VirtualDisks, VirtualMachines:
+		return withParent("name", parent[endpoint])
 	case IPAddresses:
 		return assigned("address", "assigned_object_type", "assigned_object_id")
 	case MACAddresses:

@@ -15,6 +15,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/netbox-agent/netbox-agent/internal/secret"
+	"github.com/netbox-agent/netbox-agent/internal/tlsconfig"
 	"github.com/netbox-agent/netbox-agent/server"
 	"github.com/netbox-agent/netbox-agent/sources"
 	"github.com/netbox-agent/netbox-agent/sources/homeassistant"
@@ -39,7 +40,7 @@ func realLab(t *testing.T) (*server.Server, string) {
 		t.Fatal(err)
 	}
 	pve, err := proxmox.New(proxmox.Config{Name: "pve-lab", URL: pveSim.URL, TokenID: proxmoxtest.DefaultTokenID,
-		TokenSecret: secret.New(proxmoxtest.DefaultTokenSecret), CAFile: ca, Timeout: 10 * time.Second}, nil)
+		TokenSecret: secret.New(proxmoxtest.DefaultTokenSecret), Settings: tlsconfig.Settings{CAFile: ca}, Timeout: 10 * time.Second}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +51,7 @@ func realLab(t *testing.T) (*server.Server, string) {
 		t.Fatal(err)
 	}
 	nas, err := truenas.New(truenas.Config{Name: "nas-lab", URL: nasSim.URL, APIKey: secret.New(nasSim.APIKey()),
-		Username: nasSim.Username(), CAFile: nasCA, Timeout: 10 * time.Second}, nil)
+		Username: nasSim.Username(), Settings: tlsconfig.Settings{CAFile: nasCA}, Timeout: 10 * time.Second}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

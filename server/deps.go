@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/netbox-agent/netbox-agent/internal/secret"
@@ -42,23 +43,16 @@ type Pool struct {
 	Datasets     []PoolDataset `json:"datasets,omitempty"`
 }
 
-// PoolDataset is one dataset or zvol of a pool.
-type PoolDataset struct {
-	Name           string `json:"name"`
-	Type           string `json:"type"`
-	Mountpoint     string `json:"mountpoint,omitempty"`
-	UsedBytes      uint64 `json:"used_bytes"`
-	AvailableBytes uint64 `json:"available_bytes"`
-}
+// PoolDataset is one dataset or zvol of a pool, as the adapter reports it.
+type PoolDataset = truenas.Dataset
 
 // poolOf is a TrueNAS pool as list_truenas_pools shows it, with every dataset.
 func poolOf(p truenas.Pool) Pool {
 	out := Pool{Name: p.Name, GUID: p.GUID, Status: p.Status, Healthy: p.Healthy, SizeBytes: p.SizeBytes,
 		AllocatedBytes: p.AllocatedBytes, FreeBytes: p.FreeBytes, Disks: p.Disks, LastScrub: p.LastScrub,
 		DatasetCount: len(p.Datasets)}
-	for _, d := range p.Datasets {
-		out.Datasets = append(out.Datasets, PoolDataset{Name: d.Name, Type: d.Type, Mountpoint: d.Mountpoint,
-			UsedBytes: d.UsedBytes, AvailableBytes: d.AvailableBytes})
+	if len(p.Datasets) > 0 {
+		out.Datasets = slices.Clone(p.Datasets)
 	}
 	return out
 }

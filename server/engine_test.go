@@ -15,6 +15,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/netbox-agent/netbox-agent/internal/secret"
+	"github.com/netbox-agent/netbox-agent/internal/tlsconfig"
 	"github.com/netbox-agent/netbox-agent/netbox"
 	"github.com/netbox-agent/netbox-agent/netbox/netboxtest"
 	"github.com/netbox-agent/netbox-agent/server"
@@ -44,12 +45,12 @@ func newEngineLabOf(t *testing.T, nodes, guests int) *engineLab {
 		t.Fatal(err)
 	}
 	pve, err := proxmox.New(proxmox.Config{Name: "pve-lab", URL: pveSim.URL, TokenID: proxmoxtest.DefaultTokenID,
-		TokenSecret: secret.New(proxmoxtest.DefaultTokenSecret), CAFile: ca, Timeout: 10 * time.Second}, nil)
+		TokenSecret: secret.New(proxmoxtest.DefaultTokenSecret), Settings: tlsconfig.Settings{CAFile: ca}, Timeout: 10 * time.Second}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	broken, err := proxmox.New(proxmox.Config{Name: "pve-old", URL: pveSim.URL, TokenID: proxmoxtest.DefaultTokenID,
-		TokenSecret: secret.New("wrong-secret"), CAFile: ca, Timeout: 10 * time.Second}, nil)
+		TokenSecret: secret.New("wrong-secret"), Settings: tlsconfig.Settings{CAFile: ca}, Timeout: 10 * time.Second}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

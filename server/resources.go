@@ -55,11 +55,8 @@ func fitPage[T any](items []T, budget int) int {
 // PlanPage is a plan resource: the summary, the first conflicts and notes, and one page of
 // actions in the order a person should read them.
 type PlanPage struct {
-	ID            string        `json:"id"`
-	CreatedAt     time.Time     `json:"created_at"`
-	Sources       []string      `json:"sources"`
-	Scope         string        `json:"scope,omitempty"`
-	Summary       PlanSummary   `json:"summary"`
+	ID string `json:"id"`
+	PlanHead
 	Conflicts     []Conflict    `json:"conflicts,omitempty"`
 	Notes         []Note        `json:"notes,omitempty"`
 	SourceErrors  []SourceError `json:"source_errors,omitempty"`
@@ -74,7 +71,7 @@ func planPage(p *Plan, offset int) PlanPage {
 	ordered := orderedActions(p.Actions)
 	lo := min(offset, len(ordered))
 	n := fitPage(ordered[lo:], pageBytes)
-	out := PlanPage{ID: p.ID, CreatedAt: p.CreatedAt, Sources: p.Sources, Scope: p.Scope, Summary: summarizePlan(p),
+	out := PlanPage{ID: p.ID, PlanHead: headOf(p),
 		SourceErrors: p.SourceErrors, Actions: ordered[lo : lo+n], Offset: offset, Total: len(ordered)}
 	if offset == 0 {
 		out.Conflicts = p.Conflicts[:min(maxConflictsShown, len(p.Conflicts))]

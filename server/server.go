@@ -186,7 +186,6 @@ func (s *Server) scrubValue(v any) any {
 	return out
 }
 
-// addTool registers a tool whose handler binds In and returns Out as structured content.
 // readOnly annotates a tool that writes nothing and may be repeated; openWorld: it reaches
 // systems outside the agent (the sources, NetBox).
 func readOnly(openWorld bool) mcp.ToolOption {
@@ -198,7 +197,23 @@ func readOnly(openWorld bool) mcp.ToolOption {
 	}
 }
 
-func addTool[In, Out any](s *Server, tool mcp.Tool, h func(ctx context.Context, req mcp.CallToolRequest, in In) (Out, error)) {
+// toolSpec is a tool as the server declares it, written {name, title, description} on one line
+// per tool. Its input and output schemas are not part of it: newTool takes them from the
+// handler's types, so they cannot drift apart.
+type toolSpec struct {
+	name, title, description string
+}
+
+// newTool is spec with In and Out as its input and output schemas, then opts (annotations such
+// as readOnly, schema refinements such as withEnum).
+func newTool[In, Out any](spec toolSpec, opts ...mcp.ToolOption) mcp.Tool {
+	return mcp.NewTool(spec.name, append([]mcp.ToolOption{mcp.WithTitleAnnotation(spec.title),
+		mcp.WithDescription(spec.description), mcp.WithInputSchema[In](), mcp.WithOutputSchema[Out]()}, opts...)...)
+}
+
+// addTool registers a tool whose handler binds In and returns Out as structured content.
+func addTool[In, Out any](s *Server, spec toolSpec, h func(ctx context.Context, req mcp.CallToolRequest, in In) (Out, error), opts ...mcp.ToolOption) {
+	tool := newTool[In, Out](spec, opts...)
 	s.addRawTool(tool, func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		var in In
 		if err := req.BindArguments(&in); err != nil {

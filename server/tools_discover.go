@@ -25,8 +25,7 @@ type DiscoverInput struct {
 	Kind     string `json:"kind,omitempty" jsonschema:"enum=device,enum=virtual_machine,enum=host" jsonschema_description:"Only observations of this kind."`
 	Name     string `json:"name,omitempty" jsonschema_description:"Only observations whose name contains this text (case-insensitive)."`
 	NativeID string `json:"native_id,omitempty" jsonschema_description:"Return this one observation in full in 'detail'."`
-	Limit    int    `json:"limit,omitempty" jsonschema_description:"Page size (default 50, at most 200)."`
-	Offset   int    `json:"offset,omitempty" jsonschema_description:"Items to skip (use page.next_offset)."`
+	PageInput
 }
 
 func (in DiscoverInput) filter() observationFilter {
@@ -39,8 +38,7 @@ type ScanInput struct {
 	Profile string   `json:"profile,omitempty" jsonschema:"enum=ping,enum=ports,enum=services,enum=os" jsonschema_description:"ping: live hosts only; ports: also the port list; services: also what runs on open ports; os: also an OS guess (needs raw sockets). Default: the configured profile."`
 	Ports   []string `json:"ports,omitempty" jsonschema_description:"TCP ports or port ranges (\"22\", \"8000-8100\") to probe instead of the configured list."`
 	Kind    string   `json:"kind,omitempty" jsonschema:"enum=device,enum=virtual_machine,enum=host" jsonschema_description:"Only observations of this kind."`
-	Limit   int      `json:"limit,omitempty" jsonschema_description:"Page size (default 50, at most 200)."`
-	Offset  int      `json:"offset,omitempty" jsonschema_description:"Items to skip (use page.next_offset)."`
+	PageInput
 }
 
 // InventoryInput is what read_inventory takes.
@@ -50,8 +48,7 @@ type InventoryInput struct {
 	Format   string `json:"format,omitempty" jsonschema_description:"File format; default: detected from the name and content."`
 	Kind     string `json:"kind,omitempty" jsonschema:"enum=device,enum=virtual_machine,enum=host" jsonschema_description:"Only observations of this kind."`
 	NativeID string `json:"native_id,omitempty" jsonschema_description:"Return this one observation in full in 'detail'."`
-	Limit    int    `json:"limit,omitempty" jsonschema_description:"Page size (default 50, at most 200)."`
-	Offset   int    `json:"offset,omitempty" jsonschema_description:"Items to skip (use page.next_offset)."`
+	PageInput
 }
 
 // PoolsInput is what list_truenas_pools takes.
@@ -90,22 +87,10 @@ func (s *Server) registerDiscoveryTools() {
 		if len(d.srcs) == 0 {
 			continue
 		}
-		tool := mcp.NewTool("discover_"+d.adapter,
-			mcp.WithTitleAnnotation(d.title),
-			mcp.WithDescription("Discover "+d.what+". Writes nothing. Returns per-source counts, then a page of observations; pass native_id for one in full."),
-			mcp.WithInputSchema[DiscoverInput](), mcp.WithOutputSchema[DiscoverOutput](),
-			readOnly(true),
-		)
-		addTool(s, tool, s.discoverHandler(d.adapter, d.srcs))
+		addTool(s, toolSpec{"discover_" + d.adapter, d.title, "Discover " + d.what + ". Writes nothing. Returns per-source counts, then a page of observations; pass native_id for one in full."}, s.discoverHandler(d.adapter, d.srcs), readOnly(true))
 	}
 	if len(s.deps.TrueNAS) > 0 {
-		tool := mcp.NewTool("list_truenas_pools",
-			mcp.WithTitleAnnotation("List TrueNAS pools"),
-			mcp.WithDescription("List the storage pools of the configured TrueNAS systems with health and capacity. Writes nothing."),
-			mcp.WithInputSchema[PoolsInput](), mcp.WithOutputSchema[PoolsOutput](),
-			readOnly(true),
-		)
-		addTool(s, tool, s.listPools)
+		addTool(s, toolSpec{"list_truenas_pools", "List TrueNAS pools", "List the storage pools of the configured TrueNAS systems with health and capacity. Writes nothing."}, s.listPools, readOnly(true))
 	}
 	scannerOK := s.deps.Scanner != nil
 	if scannerOK && s.deps.ScannerReady != nil {
@@ -117,26 +102,14 @@ func (s *Server) registerDiscoveryTools() {
 		}
 	}
 	if scannerOK {
-		tool := mcp.NewTool("scan_subnet",
-			mcp.WithTitleAnnotation("Scan a subnet"),
-			mcp.WithDescription("Scan addresses or CIDR prefixes with nmap to find live hosts, their MACs and open ports. Only targets inside the configured scan networks and size limits are accepted. Sends progress notifications; can be cancelled. Writes nothing to NetBox."),
-			mcp.WithInputSchema[ScanInput](), mcp.WithOutputSchema[DiscoverOutput](),
-			readOnly(true),
-		)
-		addTool(s, tool, s.scanSubnet)
+		addTool(s, toolSpec{"scan_subnet", "Scan a subnet", "Scan addresses or CIDR prefixes with nmap to find live hosts, their MACs and open ports. Only targets inside the configured scan networks and size limits are accepted. Sends progress notifications; can be cancelled. Writes nothing to NetBox."}, s.scanSubnet, readOnly(true))
 	}
 	if s.deps.Inventory != nil && len(s.deps.InventoryPaths) > 0 {
 		var formats []string
 		for _, f := range inventory.Formats() {
 			formats = append(formats, string(f))
 		}
-		tool := mcp.NewTool("read_inventory",
-			mcp.WithTitleAnnotation("Read inventory files"),
-			mcp.WithDescription("Read hosts from the configured inventory files ("+strings.Join(formats, ", ")+"). Only files inside the configured inventory paths can be read."),
-			mcp.WithInputSchema[InventoryInput](), withEnum("format", formats), mcp.WithOutputSchema[DiscoverOutput](),
-			readOnly(false),
-		)
-		addTool(s, tool, s.readInventory)
+		addTool(s, toolSpec{"read_inventory", "Read inventory files", "Read hosts from the configured inventory files (" + strings.Join(formats, ", ") + "). Only files inside the configured inventory paths can be read."}, s.readInventory, withEnum("format", formats), readOnly(false))
 	}
 }
 

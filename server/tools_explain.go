@@ -68,12 +68,7 @@ func (s *Server) registerExplainTools() {
 	if _, ok := s.deps.Sync.(EntityFinder); !ok {
 		return
 	}
-	addTool(s, mcp.NewTool("find_host",
-		mcp.WithTitleAnnotation("Find and explain one machine"),
-		mcp.WithDescription("Find a machine of the latest preview by name, IP or MAC and explain it: what each source saw, which keys joined them, its NetBox match and what the next apply changes on it."),
-		mcp.WithInputSchema[FindHostInput](), mcp.WithOutputSchema[FindHostOutput](),
-		readOnly(false),
-	), s.findHost)
+	addTool(s, toolSpec{"find_host", "Find and explain one machine", "Find a machine of the latest preview by name, IP or MAC and explain it: what each source saw, which keys joined them, its NetBox match and what the next apply changes on it."}, s.findHost, readOnly(false))
 }
 
 func (s *Server) findHost(ctx context.Context, _ mcp.CallToolRequest, in FindHostInput) (FindHostOutput, error) {

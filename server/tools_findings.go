@@ -12,8 +12,7 @@ import (
 type ConflictsInput struct {
 	PlanID string `json:"plan_id,omitempty" jsonschema_description:"Plan id; default: the latest plan."`
 	Show   string `json:"show,omitempty" jsonschema:"enum=conflicts,enum=warnings,enum=notes" jsonschema_description:"conflicts (default): what needs a person's decision; warnings: per-item source problems; notes: what the plan deliberately does not do."`
-	Limit  int    `json:"limit,omitempty" jsonschema_description:"Page size (default 50, at most 200)."`
-	Offset int    `json:"offset,omitempty" jsonschema_description:"Items to skip (use page.next_offset)."`
+	PageInput
 }
 
 // ConflictsOutput is one page of a plan's conflicts, warnings or notes.
@@ -24,18 +23,6 @@ type ConflictsOutput struct {
 	Warnings  []SourceWarning `json:"warnings,omitempty"`
 	Notes     []Note          `json:"notes,omitempty"`
 	Page      Page            `json:"page"`
-}
-
-func (s *Server) registerFindingTools() {
-	if s.deps.Sync == nil {
-		return
-	}
-	addTool(s, mcp.NewTool("list_conflicts",
-		mcp.WithTitleAnnotation("List a plan's conflicts, warnings or notes"),
-		mcp.WithDescription("Page through every conflict of a plan (with evidence), or its source warnings or notes."),
-		mcp.WithInputSchema[ConflictsInput](), mcp.WithOutputSchema[ConflictsOutput](),
-		readOnly(false),
-	), s.listConflicts)
 }
 
 func (s *Server) listConflicts(ctx context.Context, _ mcp.CallToolRequest, in ConflictsInput) (ConflictsOutput, error) {
@@ -58,7 +45,7 @@ func (s *Server) listConflicts(ctx context.Context, _ mcp.CallToolRequest, in Co
 	default:
 		return out, fmt.Errorf("show: %s is not one of conflicts, warnings, notes", quoteArg(in.Show))
 	}
-	page, lo, hi, err := pageOf(n, in.Limit, in.Offset)
+	page, lo, hi, err := in.page(n)
 	if err != nil {
 		return out, err
 	}

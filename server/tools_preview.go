@@ -74,11 +74,8 @@ type GetPlanInput struct {
 
 // GetPlanOutput is one page of a plan's actions with their diffs.
 type GetPlanOutput struct {
-	PlanID       string          `json:"plan_id"`
-	CreatedAt    time.Time       `json:"created_at"`
-	Sources      []string        `json:"sources"`
-	Scope        string          `json:"scope,omitempty"`
-	Summary      PlanSummary     `json:"summary"`
+	PlanID string `json:"plan_id"`
+	PlanHead
 	Conflicts    []Conflict      `json:"conflicts,omitempty"`
 	SourceErrors []SourceError   `json:"source_errors,omitempty"`
 	Warnings     []SourceWarning `json:"warnings,omitempty"`
@@ -87,6 +84,18 @@ type GetPlanOutput struct {
 	Notes   []Note       `json:"notes,omitempty"`
 	Actions []PlanAction `json:"actions"`
 	Page    Page         `json:"page"`
+}
+
+// PlanHead is what get_plan and the plan resource show of a plan after its id.
+type PlanHead struct {
+	CreatedAt time.Time   `json:"created_at"`
+	Sources   []string    `json:"sources"`
+	Scope     string      `json:"scope,omitempty"`
+	Summary   PlanSummary `json:"summary"`
+}
+
+func headOf(p *Plan) PlanHead {
+	return PlanHead{CreatedAt: p.CreatedAt, Sources: p.Sources, Scope: p.Scope, Summary: summarizePlan(p)}
 }
 
 func summarizePlan(p *Plan) PlanSummary {
@@ -171,8 +180,7 @@ func (s *Server) getPlan(ctx context.Context, _ mcp.CallToolRequest, in GetPlanI
 		return GetPlanOutput{}, err
 	}
 	out := GetPlanOutput{
-		PlanID: plan.ID, CreatedAt: plan.CreatedAt, Sources: plan.Sources, Scope: plan.Scope,
-		Summary: summarizePlan(plan), Conflicts: plan.Conflicts, SourceErrors: plan.SourceErrors,
+		PlanID: plan.ID, PlanHead: headOf(plan), Conflicts: plan.Conflicts, SourceErrors: plan.SourceErrors,
 		Actions: []PlanAction{},
 	}
 	if out.Sources == nil {

@@ -17,40 +17,25 @@ const (
 	sourceCheckLimit  = 10 * time.Second
 )
 
+// registerSyncTools registers the tools backed by Sync: preview, plan pages, apply, status and
+// the plan's findings.
 func (s *Server) registerSyncTools() {
 	if s.deps.Sync == nil {
 		return
 	}
-	addTool(s, mcp.NewTool("preview_sync",
-		mcp.WithTitleAnnotation("Preview a sync to NetBox"),
-		mcp.WithDescription("Discover from the sources, merge, match against NetBox and build a plan of every create, update, delete and stale mark, writing nothing. Returns a plan id, the summary, the conflicts and the first actions; review with get_plan, write with apply_sync."),
-		mcp.WithInputSchema[PreviewInput](), mcp.WithOutputSchema[PreviewOutput](),
-		readOnly(true),
-	), s.previewSync)
-	addTool(s, mcp.NewTool("get_plan",
-		mcp.WithTitleAnnotation("Show a sync plan"),
-		mcp.WithDescription("Page through a plan's actions, most important first (deletes, stale marks, updates with their field diffs, then creates of machines, their parts, scaffolding). ref shows one action in full, a create's fields too. Filters: op, object_type, name."),
-		mcp.WithInputSchema[GetPlanInput](), mcp.WithOutputSchema[GetPlanOutput](),
-		readOnly(false),
-	), s.getPlan)
-	s.addRawTool(mcp.NewTool("apply_sync",
-		mcp.WithTitleAnnotation("Apply a sync plan to NetBox"),
-		mcp.WithDescription("Write exactly the plan with this id (from preview_sync) to NetBox. The person must confirm: the client is asked (elicitation) where it can, otherwise pass confirm: true only after the person agreed. Objects changed in NetBox since the plan are refused. Refused while MCP writes are off in the config. Returns per-object results; sends progress."),
-		mcp.WithInputSchema[ApplyInput](), mcp.WithOutputSchema[ApplyOutput](),
+	addTool(s, toolSpec{"preview_sync", "Preview a sync to NetBox", "Discover from the sources, merge, match against NetBox and build a plan of every create, update, delete and stale mark, writing nothing. Returns a plan id, the summary, the conflicts and the first actions; review with get_plan, write with apply_sync."}, s.previewSync, readOnly(true))
+	addTool(s, toolSpec{"get_plan", "Show a sync plan", "Page through a plan's actions, most important first (deletes, stale marks, updates with their field diffs, then creates of machines, their parts, scaffolding). ref shows one action in full, a create's fields too. Filters: op, object_type, name."}, s.getPlan, readOnly(false))
+	// apply_sync asks the person itself (elicitation), so it handles its raw request.
+	s.addRawTool(newTool[ApplyInput, ApplyOutput](toolSpec{"apply_sync", "Apply a sync plan to NetBox", "Write exactly the plan with this id (from preview_sync) to NetBox. The person must confirm: the client is asked (elicitation) where it can, otherwise pass confirm: true only after the person agreed. Objects changed in NetBox since the plan are refused. Refused while MCP writes are off in the config. Returns per-object results; sends progress."},
 		mcp.WithReadOnlyHintAnnotation(false), mcp.WithDestructiveHintAnnotation(true),
 		mcp.WithIdempotentHintAnnotation(false), mcp.WithOpenWorldHintAnnotation(true),
 	), s.applySync)
-	addTool(s, mcp.NewTool("sync_status",
-		mcp.WithTitleAnnotation("Sync status"),
-		mcp.WithDescription("Last previews and applies, per-source health, NetBox readiness and the open conflicts of the latest plan."),
-		mcp.WithInputSchema[StatusInput](), mcp.WithOutputSchema[StatusOutput](),
-		readOnly(true),
-	), s.syncStatus)
+	addTool(s, toolSpec{"sync_status", "Sync status", "Last previews and applies, per-source health, NetBox readiness and the open conflicts of the latest plan."}, s.syncStatus, readOnly(true))
+	addTool(s, toolSpec{"list_conflicts", "List a plan's conflicts, warnings or notes", "Page through every conflict of a plan (with evidence), or its source warnings or notes."}, s.listConflicts, readOnly(false))
 }
 
 func (s *Server) registerTools() {
 	s.registerDiscoveryTools()
 	s.registerSyncTools()
-	s.registerFindingTools()
 	s.registerExplainTools()
 }

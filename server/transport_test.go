@@ -490,7 +490,7 @@ func TestResultSizeLimit(t *testing.T) {
 	type big struct {
 		Blob string `json:"blob"`
 	}
-	addTool(f.srv, mcp.NewTool("huge", mcp.WithInputSchema[struct{}](), mcp.WithOutputSchema[big]()),
+	addTool(f.srv, toolSpec{name: "huge"},
 		func(context.Context, mcp.CallToolRequest, struct{}) (big, error) {
 			return big{Blob: strings.Repeat("x", maxResultBytes)}, nil
 		})
@@ -505,7 +505,7 @@ func TestResultSizeLimit(t *testing.T) {
 // and is cut after maxErrorText, instead of being replaced by the size refusal.
 func TestLongErrorIsCutNotReplaced(t *testing.T) {
 	f := newFixture(t, Config{})
-	addTool(f.srv, mcp.NewTool("echoes", mcp.WithInputSchema[struct{}](), mcp.WithOutputSchema[struct{}]()),
+	addTool(f.srv, toolSpec{name: "echoes"},
 		func(context.Context, mcp.CallToolRequest, struct{}) (struct{}, error) {
 			return struct{}{}, fmt.Errorf("target: %s is not an address", strings.Repeat("x", 2*maxResultBytes))
 		})

@@ -46,6 +46,15 @@ func pageOf(n, limit, offset int) (Page, int, int, error) {
 	return p, lo, hi, nil
 }
 
+// PageInput is the limit and offset of every tool that returns a list in pages.
+type PageInput struct {
+	Limit  int `json:"limit,omitempty" jsonschema_description:"Page size (default 50, at most 200)."`
+	Offset int `json:"offset,omitempty" jsonschema_description:"Items to skip (use page.next_offset)."`
+}
+
+// page is pageOf for this input's limit and offset.
+func (in PageInput) page(n int) (Page, int, int, error) { return pageOf(n, in.Limit, in.Offset) }
+
 // ObservationSummary is one line of a discovery result.
 type ObservationSummary struct {
 	Source     string   `json:"source"`

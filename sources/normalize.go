@@ -273,3 +273,15 @@ func SplitFQDN(s string) (short, fqdn string) {
 	}
 	return h, ""
 }
+
+// SplitList splits a list kept in one text field (tags: "a;b", "a, b") on any rune of seps,
+// trimming each item and dropping empty ones.
+func SplitList(s, seps string) []string {
+	var out []string
+	for _, t := range strings.FieldsFunc(s, func(r rune) bool { return strings.ContainsRune(seps, r) }) {
+		if t = strings.TrimSpace(t); t != "" {
+			out = append(out, t)
+		}
+	}
+	return out
+}

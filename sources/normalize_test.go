@@ -177,3 +177,20 @@ func TestNormalizeRefusesMalformedMAC(t *testing.T) {
 		t.Errorf("skipped = %+v", r.Skipped)
 	}
 }
+
+func TestSplitList(t *testing.T) {
+	tests := []struct {
+		in, seps string
+		want     []string
+	}{
+		{in: "prod;web, db", seps: "; ,", want: []string{"prod", "web", "db"}},
+		{in: "rack 1 | core;; edge ,", seps: ";|,", want: []string{"rack 1", "core", "edge"}},
+		{in: " ;, ", seps: ";,", want: nil},
+		{in: "", seps: ";", want: nil},
+	}
+	for _, tt := range tests {
+		if got := SplitList(tt.in, tt.seps); !slices.Equal(got, tt.want) {
+			t.Errorf("SplitList(%q, %q) = %q, want %q", tt.in, tt.seps, got, tt.want)
+		}
+	}
+}

@@ -25,13 +25,14 @@ const CAFileField = "ca_file"
 // ErrNoCertificates is returned for a ca_file that holds no PEM certificate.
 var ErrNoCertificates = errors.New("no PEM certificates found")
 
-// Settings are the TLS fields of a client's config section.
+// Settings are the TLS fields of a client's config section. Every section embeds them
+// (`yaml:",inline"`), so the keys, their meaning and their check are written once.
 type Settings struct {
 	// CAFile is a PEM bundle trusted in addition to the system's roots; "" trusts the system's
 	// roots only.
-	CAFile string
-	// InsecureSkipVerify turns certificate verification off.
-	InsecureSkipVerify bool
+	CAFile string `yaml:"ca_file"`
+	// InsecureSkipVerify turns certificate verification off (default false; only for labs).
+	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
 }
 
 // Client returns the TLS configuration of one client: TLS 1.2 or newer, the system's roots
@@ -91,10 +92,13 @@ func newClient(s Settings, logger *slog.Logger, client string, systemPool func()
 	return cfg, nil
 }
 
-// CheckCAFile reports whether path can be read and holds at least one certificate, as
-// Config.Validate needs it: the error starts with "ca_file: " and names the file.
-func CheckCAFile(path string) error {
-	_, err := readCAFile(path)
+// Check reports, for Config.Validate, whether a set CAFile can be read and holds at least one
+// certificate: the error starts with "ca_file: " and names the file. No CAFile is no error.
+func (s Settings) Check() error {
+	if s.CAFile == "" {
+		return nil
+	}
+	_, err := readCAFile(s.CAFile)
 	return err
 }
 

@@ -153,8 +153,8 @@ func TestClient(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var logs bytes.Buffer
 			cfg, err := Client(tt.settings, slog.New(slog.NewTextHandler(&logs, nil)), `test source "a"`)
-			if checkErr := CheckCAFile(tt.settings.CAFile); tt.settings.CAFile != "" && (checkErr == nil) != (err == nil) {
-				t.Errorf("CheckCAFile = %v, Client = %v: want the same verdict", checkErr, err)
+			if checkErr := tt.settings.Check(); (checkErr == nil) != (err == nil) {
+				t.Errorf("Check = %v, Client = %v: want the same verdict", checkErr, err)
 			}
 			if tt.wantErr != nil {
 				if err == nil {

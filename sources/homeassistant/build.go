@@ -72,6 +72,13 @@ type haState struct {
 	Attributes json.RawMessage `json:"attributes"`
 }
 
+// key and label make the registry types registryEntry.
+func (a haArea) key() string     { return a.AreaID }
+func (a haArea) label() string   { return "area " + a.AreaID }
+func (e haEntity) key() string   { return e.EntityID }
+func (e haEntity) label() string { return e.EntityID }
+func (d haDevice) key() string   { return d.ID }
+
 // label names a device in warnings.
 func (d haDevice) label() string {
 	name := cmp.Or(d.NameByUser, d.Name)
@@ -159,36 +166,14 @@ func (s *Source) build(in input, seenAt time.Time) (sources.Result, skipCounts) 
 		entities: map[string]haEntity{},
 		byDevice: map[string][]haEntity{},
 	}
-	for i, raw := range in.areas {
-		where := fmt.Sprintf("area_registry[%d]", i)
-		a, bad, err := decodeEntry[haArea](raw)
-		if err != nil || a.AreaID == "" {
-			b.skip(sources.ReasonMalformedRecord, where, "skipped: %s", entryProblem(err, "no area_id"))
-			continue
-		}
-		b.warnBad(where, "area "+a.AreaID, bad)
+	for _, a := range decodeRegistry[haArea](b, "area_registry", "area_id", in.areas) {
 		b.areas[a.AreaID] = a
 	}
-	var devices []haDevice
-	for i, raw := range in.devices {
-		where := fmt.Sprintf("device_registry[%d]", i)
-		d, bad, err := decodeEntry[haDevice](raw)
-		if err != nil || d.ID == "" {
-			b.skip(sources.ReasonMalformedRecord, where, "skipped: %s", entryProblem(err, "no id"))
-			continue
-		}
-		b.warnBad(where, d.label(), bad)
-		devices = append(devices, d)
+	devices := decodeRegistry[haDevice](b, "device_registry", "id", in.devices)
+	for _, d := range devices {
 		b.devices[d.ID] = d
 	}
-	for i, raw := range in.entities {
-		where := fmt.Sprintf("entity_registry[%d]", i)
-		e, bad, err := decodeEntry[haEntity](raw)
-		if err != nil || e.EntityID == "" {
-			b.skip(sources.ReasonMalformedRecord, where, "skipped: %s", entryProblem(err, "no entity_id"))
-			continue
-		}
-		b.warnBad(where, e.EntityID, bad)
+	for _, e := range decodeRegistry[haEntity](b, "entity_registry", "entity_id", in.entities) {
 		b.entities[e.EntityID] = e
 		if e.DeviceID != "" {
 			b.byDevice[e.DeviceID] = append(b.byDevice[e.DeviceID], e)
@@ -211,11 +196,32 @@ func (s *Source) build(in input, seenAt time.Time) (sources.Result, skipCounts) 
 	return b.res, b.skipped
 }
 
-func entryProblem(err error, missing string) string {
-	if err != nil {
-		return err.Error()
+// registryEntry is an entry of one of Home Assistant's registries.
+type registryEntry interface {
+	key() string   // its id; "" leaves the entry out
+	label() string // how warnings name it
+}
+
+// decodeRegistry decodes the entries of one registry (list names it in warnings); an entry that
+// does not decode or has no id (keyField) is skipped with a warning, and keys of the wrong type
+// are warned about while the rest of the entry is kept.
+func decodeRegistry[T registryEntry](b *builder, list, keyField string, raws []rawJSON) []T {
+	var out []T
+	for i, raw := range raws {
+		where := fmt.Sprintf("%s[%d]", list, i)
+		v, bad, err := decodeEntry[T](raw)
+		if err != nil || v.key() == "" {
+			problem := "no " + keyField
+			if err != nil {
+				problem = err.Error()
+			}
+			b.skip(sources.ReasonMalformedRecord, where, "skipped: %s", problem)
+			continue
+		}
+		b.warnBad(where, v.label(), bad)
+		out = append(out, v)
 	}
-	return missing
+	return out
 }
 
 // addDevices reports devices, one observation per group of devices sharing a MAC.

@@ -45,8 +45,7 @@ func newClient(cfg Config, logger *slog.Logger) (*client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("url: %q: %w", redactURL(cfg.URL), err)
 	}
-	transport, err := tlsconfig.Transport(tlsconfig.Settings{CAFile: cfg.CAFile, InsecureSkipVerify: cfg.InsecureSkipVerify},
-		logger, fmt.Sprintf("homeassistant %q", cfg.Name))
+	transport, err := tlsconfig.Transport(cfg.Settings, logger, fmt.Sprintf("homeassistant %q", cfg.Name))
 	if err != nil {
 		return nil, err
 	}

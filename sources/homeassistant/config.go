@@ -57,10 +57,8 @@ type Config struct {
 	// Token is a long-lived access token (profile page, "Long-lived access tokens"). The
 	// commands and paths read need no administrator.
 	Token secret.Secret `yaml:"token" env:"TOKEN"`
-	// CAFile is a PEM bundle trusted in addition to the system's roots (internal/tlsconfig).
-	CAFile string `yaml:"ca_file"`
-	// InsecureSkipVerify turns TLS certificate verification off.
-	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
+	// Settings are ca_file and insecure_skip_verify (internal/tlsconfig).
+	tlsconfig.Settings `yaml:",inline"`
 	// Timeout bounds each request and each websocket step (default 30s).
 	Timeout time.Duration `yaml:"timeout"`
 	// MaxMessageBytes bounds one websocket message (default 64 MiB).
@@ -129,10 +127,10 @@ func (c Config) Validate() []error {
 	if !c.Token.IsSet() {
 		add("token: required: a long-lived access token (set token or the TOKEN environment variable)")
 	}
+	if err := c.Check(); err != nil {
+		errs = append(errs, err)
+	}
 	if c.CAFile != "" {
-		if err := tlsconfig.CheckCAFile(c.CAFile); err != nil {
-			errs = append(errs, err)
-		}
 		if c.InsecureSkipVerify {
 			add("insecure_skip_verify: true makes ca_file %q pointless: set one of them", c.CAFile)
 		}

@@ -169,7 +169,7 @@ func csvRecord(row, fields []string, line int) (record, error) {
 		case "status":
 			rec.status = strings.ToLower(v)
 		case "tags":
-			rec.tags = append(rec.tags, splitTags(v)...)
+			rec.tags = append(rec.tags, sources.SplitList(v, ";|,")...) // tags may hold spaces
 		}
 	}
 	switch {
@@ -193,15 +193,4 @@ func csvRecord(row, fields []string, line int) (record, error) {
 // own, "a,b".
 func splitList(s string) []string {
 	return strings.FieldsFunc(s, func(r rune) bool { return r == ';' || r == '|' || r == ',' || r == ' ' || r == '\t' })
-}
-
-// splitTags splits a tags cell on ";", "|" or ","; tags may hold spaces.
-func splitTags(s string) []string {
-	var out []string
-	for _, t := range strings.FieldsFunc(s, func(r rune) bool { return r == ';' || r == '|' || r == ',' }) {
-		if t = strings.TrimSpace(t); t != "" {
-			out = append(out, t)
-		}
-	}
-	return out
 }

@@ -111,8 +111,7 @@ func newAPIClient(cfg Config, base string, logger *slog.Logger) (*pve.Client, er
 // newTransport is the HTTP transport to the cluster. TLS is configured here rather than with
 // the library's WithRootCAFile, which only logs an unreadable CA file.
 func newTransport(cfg Config, logger *slog.Logger) (*http.Transport, error) {
-	tr, err := tlsconfig.Transport(tlsconfig.Settings{CAFile: cfg.CAFile, InsecureSkipVerify: cfg.InsecureSkipVerify},
-		logger, fmt.Sprintf("proxmox source %q", cfg.Name))
+	tr, err := tlsconfig.Transport(cfg.Settings, logger, fmt.Sprintf("proxmox source %q", cfg.Name))
 	if err != nil {
 		return nil, err
 	}

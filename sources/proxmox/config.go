@@ -38,11 +38,9 @@ type Config struct {
 	TokenID string `yaml:"token_id"`
 	// TokenSecret is the token's UUID secret.
 	TokenSecret secret.Secret `yaml:"token_secret" env:"TOKEN_SECRET"`
-	// CAFile is a PEM bundle trusted in addition to the system's roots, to verify the
-	// cluster's certificate (e.g. a copy of /etc/pve/pve-root-ca.pem).
-	CAFile string `yaml:"ca_file"`
-	// InsecureSkipVerify turns certificate verification off (default false).
-	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
+	// Settings are ca_file, a PEM bundle to verify the cluster's certificate with (e.g. a copy
+	// of /etc/pve/pve-root-ca.pem), and insecure_skip_verify (internal/tlsconfig).
+	tlsconfig.Settings `yaml:",inline"`
 	// Timeout bounds each API request (default 30s).
 	Timeout time.Duration `yaml:"timeout"`
 	// Concurrency is how many API requests run at once (default 8, at most 64).
@@ -85,10 +83,8 @@ func (c Config) Validate() []error {
 	if !c.TokenSecret.IsSet() {
 		errs = append(errs, fmt.Errorf("token_secret: missing (set it in the config or the TOKEN_SECRET environment variable)"))
 	}
-	if c.CAFile != "" {
-		if err := tlsconfig.CheckCAFile(c.CAFile); err != nil {
-			errs = append(errs, err)
-		}
+	if err := c.Check(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Timeout <= 0 {
 		errs = append(errs, fmt.Errorf("timeout: %s must be positive", c.Timeout))

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/netbox-agent/netbox-agent/internal/secret"
+	"github.com/netbox-agent/netbox-agent/internal/tlsconfig"
 	"github.com/netbox-agent/netbox-agent/sources/proxmox"
 	"github.com/netbox-agent/netbox-agent/sources/proxmox/proxmoxtest"
 )
@@ -28,7 +29,7 @@ func ExampleSource_Discover() {
 
 	src, err := proxmox.New(proxmox.Config{
 		Name: "pve-lab", URL: srv.URL, TokenID: proxmoxtest.DefaultTokenID,
-		TokenSecret: secret.New(proxmoxtest.DefaultTokenSecret), CAFile: ca, Timeout: 10 * time.Second,
+		TokenSecret: secret.New(proxmoxtest.DefaultTokenSecret), Settings: tlsconfig.Settings{CAFile: ca}, Timeout: 10 * time.Second,
 	}, nil)
 	if err != nil {
 		fmt.Println(err)

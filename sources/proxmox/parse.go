@@ -275,15 +275,7 @@ func sizeMB(s string) (int64, error) {
 }
 
 // splitTags splits PVE's tag list ("a;b", older "a,b" or "a b").
-func splitTags(s string) []string {
-	var out []string
-	for _, t := range strings.FieldsFunc(s, func(r rune) bool { return r == ';' || r == ',' || r == ' ' }) {
-		if t = strings.TrimSpace(t); t != "" {
-			out = append(out, t)
-		}
-	}
-	return out
-}
+func splitTags(s string) []string { return sources.SplitList(s, "; ,") }
 
 // guestStatus maps a PVE guest status to a NetBox status ("" when unknown).
 func guestStatus(s string) string {

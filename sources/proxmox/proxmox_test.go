@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/netbox-agent/netbox-agent/internal/secret"
+	"github.com/netbox-agent/netbox-agent/internal/tlsconfig"
 	"github.com/netbox-agent/netbox-agent/sources"
 	"github.com/netbox-agent/netbox-agent/sources/proxmox/proxmoxtest"
 )
@@ -94,7 +95,7 @@ func configFor(t testing.TB, srv *proxmoxtest.Server, name string) Config {
 		t.Fatal(err)
 	}
 	return Config{Name: name, URL: srv.URL, TokenID: proxmoxtest.DefaultTokenID,
-		TokenSecret: secret.New(proxmoxtest.DefaultTokenSecret), CAFile: ca, Timeout: 5 * time.Second}
+		TokenSecret: secret.New(proxmoxtest.DefaultTokenSecret), Settings: tlsconfig.Settings{CAFile: ca}, Timeout: 5 * time.Second}
 }
 
 func discover(t testing.TB, cfg Config) (sources.Result, error) {

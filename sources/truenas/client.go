@@ -39,8 +39,7 @@ type conn interface {
 var errEndpointMissing = errors.New("endpoint not served")
 
 func newHTTPClient(cfg Config, logger *slog.Logger) (*http.Client, error) {
-	tr, err := tlsconfig.Transport(tlsconfig.Settings{CAFile: cfg.CAFile, InsecureSkipVerify: cfg.InsecureSkipVerify},
-		logger, fmt.Sprintf("truenas source %q", cfg.Name))
+	tr, err := tlsconfig.Transport(cfg.Settings, logger, fmt.Sprintf("truenas source %q", cfg.Name))
 	if err != nil {
 		return nil, err
 	}
@@ -48,17 +47,24 @@ func newHTTPClient(cfg Config, logger *slog.Logger) (*http.Client, error) {
 	return &http.Client{Transport: tr, Timeout: cfg.Timeout}, nil
 }
 
-// restConn speaks REST v2.0: GET <base>/<service path>, Bearer API key, bare JSON answers.
-type restConn struct {
-	base    string
-	client  *http.Client
-	key     secret.Secret
+// peer is what both sessions know of their other end, and how long one request may take.
+type peer struct {
+	url     string // REST base or websocket URL
+	apiName string // APIREST or APIWebsocket
 	timeout time.Duration
 }
 
-func (r *restConn) endpoint() string { return r.base }
-func (r *restConn) api() string      { return APIREST }
-func (r *restConn) close()           {}
+func (p peer) endpoint() string { return p.url }
+func (p peer) api() string      { return p.apiName }
+
+// restConn speaks REST v2.0: GET <base>/<service path>, Bearer API key, bare JSON answers.
+type restConn struct {
+	peer
+	client *http.Client
+	key    secret.Secret
+}
+
+func (r *restConn) close() {}
 
 // restPath maps a middleware method to its REST resource: "pool.dataset.query" ->
 // "pool/dataset", "iscsi.global.config" -> "iscsi/global", "system.info" -> "system/info".
@@ -70,7 +76,7 @@ func restPath(method string) string {
 // call ignores params: REST takes filters in the query string and we query whole collections.
 // pool/dataset therefore answers with children nested as well as flat; the reader dedups.
 func (r *restConn) call(ctx context.Context, method string, _ []any) (json.RawMessage, error) {
-	u := r.base + "/" + restPath(method)
+	u := r.url + "/" + restPath(method)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, fmt.Errorf("GET %s: %w", u, err)
@@ -144,15 +150,12 @@ func describeTransportError(err error, timeout time.Duration) error {
 
 // wsConn speaks JSON-RPC 2.0 over the websocket at /api/current, one call at a time.
 type wsConn struct {
-	url     string
-	c       *websocket.Conn
-	nextID  atomic.Int64
-	timeout time.Duration
+	peer
+	c      *websocket.Conn
+	nextID atomic.Int64
 }
 
-func (w *wsConn) endpoint() string { return w.url }
-func (w *wsConn) api() string      { return APIWebsocket }
-func (w *wsConn) close()           { _ = w.c.Close(websocket.StatusNormalClosure, "") }
+func (w *wsConn) close() { _ = w.c.Close(websocket.StatusNormalClosure, "") }
 
 // dialWebsocket opens the websocket and logs in with the API key.
 func dialWebsocket(ctx context.Context, u string, client *http.Client, cfg Config) (*wsConn, error) {
@@ -171,7 +174,7 @@ func dialWebsocket(ctx context.Context, u string, client *http.Client, cfg Confi
 		return nil, fmt.Errorf("%s: %w", u, describeTransportError(err, cfg.Timeout))
 	}
 	c.SetReadLimit(maxMessage)
-	w := &wsConn{url: u, c: c, timeout: cfg.Timeout}
+	w := &wsConn{peer: peer{url: u, apiName: APIWebsocket, timeout: cfg.Timeout}, c: c}
 	if err := w.login(ctx, cfg); err != nil {
 		w.close()
 		return nil, fmt.Errorf("%s: %w", u, err)

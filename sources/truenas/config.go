@@ -42,10 +42,9 @@ type Config struct {
 	// first (the only API from TrueNAS 26 on) and falls back to REST v2.0 when that endpoint
 	// does not exist (CORE 13, SCALE before 25.04).
 	API string `yaml:"api"`
-	// CAFile is a PEM bundle trusted in addition to the system's roots (self-signed NAS certs).
-	CAFile string `yaml:"ca_file"`
-	// InsecureSkipVerify turns TLS certificate verification off.
-	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
+	// Settings are ca_file, a PEM bundle for a self-signed NAS certificate, and
+	// insecure_skip_verify (internal/tlsconfig).
+	tlsconfig.Settings `yaml:",inline"`
 	// AllowInsecureTransport permits http:// and ws:// URLs with an API key.
 	AllowInsecureTransport bool `yaml:"allow_insecure_transport"`
 	// Timeout bounds each request (default 30s).
@@ -88,10 +87,8 @@ func (c Config) Validate() []error {
 			errs = append(errs, fmt.Errorf("api: \"rest\" does not go with the websocket url %q", c.URL))
 		}
 	}
-	if c.CAFile != "" {
-		if err := tlsconfig.CheckCAFile(c.CAFile); err != nil {
-			errs = append(errs, err)
-		}
+	if err := c.Check(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Timeout < 0 {
 		errs = append(errs, fmt.Errorf("timeout: %s is negative", c.Timeout))

@@ -19,30 +19,36 @@ type flexUint struct {
 	Valid bool
 }
 
-func (f *flexUint) UnmarshalJSON(b []byte) error {
+// stringOrLiteral splits a JSON scalar: a string comes back unquoted with isString set (null
+// counts as ""); anything else comes back as its literal text for the caller to parse.
+func stringOrLiteral(b []byte) (text string, isString bool, err error) {
 	b = bytes.TrimSpace(b)
-	if string(b) == "null" {
+	switch {
+	case string(b) == "null":
+		return "", true, nil
+	case len(b) > 0 && b[0] == '"':
+		err = json.Unmarshal(b, &text)
+		return text, true, err
+	}
+	return string(b), false, nil
+}
+
+func (f *flexUint) UnmarshalJSON(b []byte) error {
+	text, isString, err := stringOrLiteral(b)
+	if err != nil {
+		return err
+	}
+	if isString && text == "" {
 		*f = flexUint{}
 		return nil
 	}
-	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		if s == "" {
-			*f = flexUint{}
-			return nil
-		}
-		b = []byte(s)
-	}
-	if n, err := strconv.ParseUint(string(b), 10, 64); err == nil {
+	if n, err := strconv.ParseUint(text, 10, 64); err == nil {
 		*f = flexUint{N: n, Valid: true}
 		return nil
 	}
-	fl, err := strconv.ParseFloat(string(b), 64)
+	fl, err := strconv.ParseFloat(text, 64)
 	if err != nil || fl < 0 || math.IsInf(fl, 0) || math.IsNaN(fl) {
-		return fmt.Errorf("%q is not a byte count", b)
+		return fmt.Errorf("%q is not a byte count", text)
 	}
 	*f = flexUint{N: uint64(fl), Valid: true}
 	return nil
@@ -118,22 +124,17 @@ func (d *jsonDate) UnmarshalJSON(b []byte) error {
 type flexString string
 
 func (s *flexString) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if string(b) == "null" {
-		*s = ""
-		return nil
+	text, isString, err := stringOrLiteral(b)
+	if err != nil {
+		return err
 	}
-	if len(b) > 0 && b[0] == '"' {
-		var v string
-		if err := json.Unmarshal(b, &v); err != nil {
-			return err
-		}
-		*s = flexString(v)
+	if isString {
+		*s = flexString(text)
 		return nil
 	}
 	var n json.Number
-	if err := json.Unmarshal(b, &n); err != nil {
-		return fmt.Errorf("%s is neither a string nor a number", b)
+	if err := json.Unmarshal([]byte(text), &n); err != nil {
+		return fmt.Errorf("%s is neither a string nor a number", text)
 	}
 	*s = flexString(n.String())
 	return nil

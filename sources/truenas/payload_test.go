@@ -54,4 +54,11 @@ func TestDecoders(t *testing.T) {
 		g.A != "11523431734892347691" || g.B != "11523431734892347691" {
 		t.Errorf("guid: %+v %v", g, err)
 	}
+	g.A = "set"
+	if err := json.Unmarshal([]byte(`{"A": null}`), &g); err != nil || g.A != "" {
+		t.Errorf("guid null: %+v %v", g, err)
+	}
+	if err := json.Unmarshal([]byte(`{"A": true}`), &g); err == nil {
+		t.Errorf("guid true: no error, got %+v", g)
+	}
 }

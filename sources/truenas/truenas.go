@@ -74,7 +74,7 @@ func (s *Source) fail(err error) error {
 // falls back to REST only when the websocket endpoint is absent (CORE 13, SCALE < 25.04), never
 // on a login, TLS or timeout failure, which REST would repeat.
 func (s *Source) connect(ctx context.Context) (conn, error) {
-	rest := &restConn{base: s.ep.rest, client: s.client, key: s.cfg.APIKey, timeout: s.cfg.Timeout}
+	rest := &restConn{peer: peer{url: s.ep.rest, apiName: APIREST, timeout: s.cfg.Timeout}, client: s.client, key: s.cfg.APIKey}
 	switch {
 	case s.cfg.API == APIREST:
 		return rest, nil
@@ -131,55 +131,46 @@ type snapshot struct {
 // all of it, and a half-read system would look like shares or pools that vanished.
 func (s *Source) fetchAll(ctx context.Context, c conn, progress sources.Progress) (*snapshot, error) {
 	snap := &snapshot{}
-	steps := []struct {
-		what string
-		run  func() error
-	}{
-		{"system.info", func() error { return fetchObject(ctx, c, "system.info", &snap.info) }},
-		{"network.configuration.config", func() error {
-			return fetchObject(ctx, c, "network.configuration.config", &snap.network)
-		}},
-		{"interface.query", func() (err error) {
-			snap.interfaces, err = fetchList[interfacePayload](ctx, c, "interface.query", nil, &snap.warnings)
-			return
-		}},
-		{"disk.query", func() (err error) {
-			snap.disks, err = fetchList[diskPayload](ctx, c, "disk.query", nil, &snap.warnings)
-			return
-		}},
-		{"pool.query", func() (err error) {
-			snap.pools, err = fetchList[poolPayload](ctx, c, "pool.query", nil, &snap.warnings)
-			return
-		}},
-		{"pool.dataset.query", func() (err error) {
-			snap.datasets, err = fetchList[datasetPayload](ctx, c, "pool.dataset.query", datasetParams, &snap.warnings)
-			return
-		}},
-		{"sharing.nfs.query", func() (err error) {
-			snap.nfs, err = fetchList[nfsShare](ctx, c, "sharing.nfs.query", nil, &snap.warnings)
-			return
-		}},
-		{"sharing.smb.query", func() (err error) {
-			snap.smb, err = fetchList[smbShare](ctx, c, "sharing.smb.query", nil, &snap.warnings)
-			return
-		}},
-		{"iscsi.global.config", func() error { return fetchObject(ctx, c, "iscsi.global.config", &snap.iscsi) }},
-		{"iscsi.target.query", func() (err error) {
-			snap.targets, err = fetchList[iscsiTarget](ctx, c, "iscsi.target.query", nil, &snap.warnings)
-			return
-		}},
-		{"iscsi.extent.query", func() (err error) {
-			snap.extents, err = fetchList[iscsiExtent](ctx, c, "iscsi.extent.query", nil, &snap.warnings)
-			return
-		}},
+	steps := []fetchStep{
+		objectStep("system.info", &snap.info),
+		objectStep("network.configuration.config", &snap.network),
+		listStep("interface.query", nil, &snap.interfaces, &snap.warnings),
+		listStep("disk.query", nil, &snap.disks, &snap.warnings),
+		listStep("pool.query", nil, &snap.pools, &snap.warnings),
+		listStep("pool.dataset.query", datasetParams, &snap.datasets, &snap.warnings),
+		listStep("sharing.nfs.query", nil, &snap.nfs, &snap.warnings),
+		listStep("sharing.smb.query", nil, &snap.smb, &snap.warnings),
+		objectStep("iscsi.global.config", &snap.iscsi),
+		listStep("iscsi.target.query", nil, &snap.targets, &snap.warnings),
+		listStep("iscsi.extent.query", nil, &snap.extents, &snap.warnings),
 	}
 	for i, st := range steps {
-		if err := st.run(); err != nil {
+		if err := st.read(ctx, c); err != nil {
 			return nil, err
 		}
-		progress.Report(i+1, len(steps), st.what)
+		progress.Report(i+1, len(steps), st.method)
 	}
 	return snap, nil
+}
+
+// fetchStep is one call of fetchAll: the middleware method (also the progress label) and how
+// its answer lands in the snapshot.
+type fetchStep struct {
+	method string
+	read   func(ctx context.Context, c conn) error
+}
+
+// objectStep reads a method that answers one object into out.
+func objectStep[T any](method string, out *T) fetchStep {
+	return fetchStep{method, func(ctx context.Context, c conn) error { return fetchObject(ctx, c, method, out) }}
+}
+
+// listStep reads a method that answers a list into out (fetchList: bad items become warnings).
+func listStep[T any](method string, params []any, out *[]T, warnings *[]sources.Warning) fetchStep {
+	return fetchStep{method, func(ctx context.Context, c conn) (err error) {
+		*out, err = fetchList[T](ctx, c, method, params, warnings)
+		return err
+	}}
 }
 
 // callErr puts the endpoint into websocket call errors (REST errors already name their URL).

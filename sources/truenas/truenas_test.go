@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/netbox-agent/netbox-agent/internal/secret"
+	"github.com/netbox-agent/netbox-agent/internal/tlsconfig"
 	"github.com/netbox-agent/netbox-agent/sources"
 	"github.com/netbox-agent/netbox-agent/sources/truenas/truenastest"
 )
@@ -460,9 +461,9 @@ func TestConfigValidate(t *testing.T) {
 		{"bad api", Config{Name: "n", URL: "https://nas.lan", APIKey: key, API: "soap"}, []string{`api: "soap" is not one of`}},
 		{"rest on wss", Config{Name: "n", URL: "wss://nas.lan", APIKey: key, API: APIREST}, []string{`api: "rest" does not go with`}},
 		{"negative timeout", Config{Name: "n", URL: "https://nas.lan", APIKey: key, Timeout: -time.Second}, []string{"timeout: -1s is negative"}},
-		{"missing ca file", Config{Name: "n", URL: "https://nas.lan", APIKey: key, CAFile: "/nonexistent/ca.pem"},
+		{"missing ca file", Config{Name: "n", URL: "https://nas.lan", APIKey: key, Settings: tlsconfig.Settings{CAFile: "/nonexistent/ca.pem"}},
 			[]string{`ca_file: "/nonexistent/ca.pem": no such file or directory`}},
-		{"ca file without certificates", Config{Name: "n", URL: "https://nas.lan", APIKey: key, CAFile: notPEM},
+		{"ca file without certificates", Config{Name: "n", URL: "https://nas.lan", APIKey: key, Settings: tlsconfig.Settings{CAFile: notPEM}},
 			[]string{`ca_file: "` + notPEM + `": no PEM certificates found`}},
 	}
 	for _, tc := range tests {
