@@ -199,22 +199,7 @@ func (s *Server) objectChanges(r *http.Request) (response, bool) {
 		results = append(results, renderChange(base, c, fields, s.cfg.profile))
 	}
 	page := map[string]any{"count": len(matches), "next": nil, "previous": nil, "results": results}
-	if hi < len(matches) {
-		nq := cloneQuery(q)
-		nq.Set("limit", strconv.Itoa(limit))
-		nq.Set("offset", strconv.Itoa(hi))
-		page["next"] = base + r.URL.Path + "?" + nq.Encode()
-	}
-	if lo > 0 {
-		pq := cloneQuery(q)
-		pq.Set("limit", strconv.Itoa(limit))
-		if lo-limit <= 0 {
-			pq.Del("offset")
-		} else {
-			pq.Set("offset", strconv.Itoa(lo-limit))
-		}
-		page["previous"] = base + r.URL.Path + "?" + pq.Encode()
-	}
+	offsetLinks(page, base+r.URL.Path, q, offset, limit, len(matches))
 	resp := jsonResp(http.StatusOK, page)
 	resp.objects = len(results)
 	resp.ignored = ignored

@@ -77,22 +77,7 @@ func (s *Server) list(r *http.Request, def *endpoint) response {
 		lo := min(offset, len(matches))
 		hi := min(offset+limit, len(matches))
 		window = matches[lo:hi]
-		if offset+limit < len(matches) {
-			nq := cloneQuery(q)
-			nq.Set("limit", strconv.Itoa(limit))
-			nq.Set("offset", strconv.Itoa(offset+limit))
-			page["next"] = base + "?" + nq.Encode()
-		}
-		if offset > 0 {
-			pq := cloneQuery(q)
-			pq.Set("limit", strconv.Itoa(limit))
-			if offset-limit <= 0 {
-				pq.Del("offset")
-			} else {
-				pq.Set("offset", strconv.Itoa(offset-limit))
-			}
-			page["previous"] = base + "?" + pq.Encode()
-		}
+		offsetLinks(page, base, q, offset, limit, len(matches))
 	}
 	results, _ := rc.appendRenderedList(make([]byte, 0, 1024+len(window)*2048), window, plan)
 	s.mu.RUnlock()
@@ -104,6 +89,26 @@ func (s *Server) list(r *http.Request, def *endpoint) response {
 		s.checkResponse(r, es.listResp, resp.body)
 	}
 	return resp
+}
+
+// offsetLinks sets a page's next and previous links as NetBox's limit/offset paginator does.
+func offsetLinks(page map[string]any, base string, q url.Values, offset, limit, count int) {
+	if offset+limit < count {
+		nq := cloneQuery(q)
+		nq.Set("limit", strconv.Itoa(limit))
+		nq.Set("offset", strconv.Itoa(offset+limit))
+		page["next"] = base + "?" + nq.Encode()
+	}
+	if offset > 0 {
+		pq := cloneQuery(q)
+		pq.Set("limit", strconv.Itoa(limit))
+		if offset-limit <= 0 {
+			pq.Del("offset")
+		} else {
+			pq.Set("offset", strconv.Itoa(offset-limit))
+		}
+		page["previous"] = base + "?" + pq.Encode()
+	}
 }
 
 func cloneQuery(q url.Values) url.Values {
