@@ -48,6 +48,11 @@ var endpointOfType = map[string]string{
 	"ipam.service": epServices, "virtualization.virtualdisk": epVirtualDisks,
 }
 
+// shownElsewhere are kinds the snapshot does not hold but whose name its objects show: a
+// cluster's scope can be a region or site group, a cluster belongs to a group. A change to
+// one makes a full read, as a change to a site does.
+var shownElsewhere = map[string]bool{"dcim.region": true, "dcim.sitegroup": true, "virtualization.clustergroup": true}
+
 // embeddedBy says which snapshot fields hold a reference to an object of an endpoint, with
 // the referenced object's display text: when the object changes or goes, the objects that
 // embed it are read again (a delete's SET_NULL on them is not in the change log).
@@ -238,6 +243,9 @@ func (e *Engine) classify(changes []LogEntry) (reread, removed map[string]map[in
 	touched := map[string]map[int]bool{}
 	for _, ch := range changes {
 		ep, known := endpointOfType[ch.Type]
+		if shownElsewhere[ch.Type] && ch.Action != "create" {
+			return nil, nil, fmt.Sprintf("a %s was %sd (objects show it by name)", ch.Type, ch.Action)
+		}
 		if !known {
 			continue // a kind the snapshot does not hold
 		}
@@ -343,11 +351,12 @@ func (e *Engine) fullRead(ctx context.Context, cl ChangeLog, why string) error {
 	if err != nil {
 		watermark = -1 // no change log: never caught up, always a full read
 	}
+	c := &e.cache
+	c.st, c.tags = nil, map[string]any{} // the old copy goes before the new one is read: one in memory at a time
 	major, minor, objs, err := readObjects(ctx, e.nb, e.cfg.CustomField)
 	if err != nil {
 		return err
 	}
-	c := &e.cache
 	if watermark < 0 {
 		c.st = &cacheState{Format: cacheFormat, Key: "no change log", Major: major, Minor: minor, Objs: objs}
 		return nil

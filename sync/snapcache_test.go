@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -345,5 +346,46 @@ func TestVirtualDisksOfOneVMInOneRequest(t *testing.T) {
 			t.Errorf("%s: disk %d on %s, want 15000 (the sum of its 4 virtual disks)", o.Name, got, l.srv.Name())
 		}
 		l.srv.Update("virtualization/virtual-machines", testnetbox.IntOf(vm["id"]), map[string]any{"description": "still editable"})
+	}
+}
+
+func TestClassifyNamesWhyAFullRead(t *testing.T) {
+	e := NewEngine(nil, Config{}, nil)
+	e.cache.st = &cacheState{Objs: map[string][]Object{
+		epTags: {{"id": 1.0, "slug": "lock"}, {"id": 2.0, "slug": "gold"}},
+		epVMs:  {{"id": 10.0, "tags": []any{map[string]any{"name": "gold", "slug": "gold"}}, "primary_ip4": nestedRef{ID: 7}}},
+	}}
+	cases := []struct {
+		name   string
+		change LogEntry
+		full   bool
+		reread string
+	}{
+		{"a VM edited", LogEntry{Type: "virtualization.virtualmachine", ObjectID: 10, Action: "update"}, false, "virtualization/virtual-machines:[10]"},
+		{"a primary IP deleted: its VM is read again", LogEntry{Type: "ipam.ipaddress", ObjectID: 7, Action: "delete"}, false, "virtualization/virtual-machines:[10]"},
+		{"a site renamed", LogEntry{Type: "dcim.site", ObjectID: 1, Action: "update"}, true, ""},
+		{"a site created", LogEntry{Type: "dcim.site", ObjectID: 2, Action: "create"}, false, "dcim/sites:[2]"},
+		{"an unused tag deleted (the apply lock)", LogEntry{Type: "extras.tag", ObjectID: 1, Action: "delete"}, false, ""},
+		{"a tag in use renamed", LogEntry{Type: "extras.tag", ObjectID: 2, Action: "update"}, true, ""},
+		{"a region renamed (a cluster's scope)", LogEntry{Type: "dcim.region", ObjectID: 3, Action: "update"}, true, ""},
+		{"a journal entry", LogEntry{Type: "extras.journalentry", ObjectID: 3, Action: "create"}, false, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			reread, _, why := e.classify([]LogEntry{c.change})
+			if (why != "") != c.full {
+				t.Fatalf("full read %q, want full read %v", why, c.full)
+			}
+			var got []string
+			for ep, ids := range reread {
+				if len(ids) > 0 {
+					got = append(got, fmt.Sprintf("%s:%v", ep, slices.Sorted(maps.Keys(ids))))
+				}
+			}
+			slices.Sort(got)
+			if strings.Join(got, " ") != c.reread {
+				t.Errorf("re-read %q, want %q", strings.Join(got, " "), c.reread)
+			}
+		})
 	}
 }
