@@ -177,7 +177,7 @@ func netboxFaultCases(timeout time.Duration) []netboxFaultCase {
 		{name: "connection dropped before the write, 30%", rate: 0.3, fault: f(netboxtest.FaultDrop)},
 		{name: "connection dropped after the write committed, 30%", rate: 0.3, fault: committed(netboxtest.FaultDrop), reachesNetBox: true},
 		{name: fmt.Sprintf("slow answers (%s, client timeout %s), 30%%", slow, timeout), rate: 0.3,
-			fault: netboxtest.Fault{Kind: netboxtest.FaultSlow, Delay: slow}, reachesNetBox: true},
+			fault: netboxtest.Fault{Kind: netboxtest.FaultSlow, Delay: slow}},
 		{name: fmt.Sprintf("answers slower than the client timeout (%s > %s) on 30%% of PATCHes", slower, timeout), rate: 0.3,
 			fault: netboxtest.Fault{Kind: netboxtest.FaultSlow, Delay: slower}, match: patches},
 		{name: fmt.Sprintf("the write committed, answered after the client timeout (%s > %s), 30%%", slower, timeout), rate: 0.3,
