@@ -155,44 +155,46 @@ func (e *Engine) refreshLocked(ctx context.Context, cl ChangeLog) error {
 	if c.tags == nil {
 		c.tags = map[string]any{}
 	}
-	if why := e.needFullRead(); why != "" {
-		return e.fullRead(ctx, cl, why)
-	}
+	// The newest entry is read once: it is the watermark of a full read as well (taken before
+	// reading, so changes made meanwhile are read again at the next catch-up, never lost).
 	last, err := cl.LastChangeID(ctx)
 	if err != nil {
-		return e.fullRead(ctx, cl, "the change log cannot be read: "+err.Error())
+		return e.fullRead(ctx, -1, "the change log cannot be read: "+err.Error())
+	}
+	if why := e.needFullRead(); why != "" {
+		return e.fullRead(ctx, last, why)
 	}
 	if last < c.st.Watermark {
-		return e.fullRead(ctx, cl, fmt.Sprintf("the change log went back (newest entry %d, cache at %d): NetBox was restored", last, c.st.Watermark))
+		return e.fullRead(ctx, last, fmt.Sprintf("the change log went back (newest entry %d, cache at %d): NetBox was restored", last, c.st.Watermark))
 	}
 	if last == c.st.Watermark && len(c.st.Gaps) == 0 {
 		return nil // nothing happened since
 	}
 	if last-c.st.Watermark > 2*maxIncremental {
 		// A first sync's apply, or a long pause: reading the log would cost more than it saves.
-		return e.fullRead(ctx, cl, fmt.Sprintf("%d change log entries since the last run", last-c.st.Watermark))
+		return e.fullRead(ctx, last, fmt.Sprintf("%d change log entries since the last run", last-c.st.Watermark))
 	}
 	changes, err := cl.ChangesAfter(ctx, c.st.Watermark)
 	if err != nil {
-		return e.fullRead(ctx, cl, "the change log cannot be read: "+err.Error())
+		return e.fullRead(ctx, last, "the change log cannot be read: "+err.Error())
 	}
 	if len(c.st.Gaps) > 0 {
 		late, err := cl.ChangesByID(ctx, slices.Sorted(maps.Keys(c.st.Gaps)))
 		if err != nil {
-			return e.fullRead(ctx, cl, "the change log cannot be read: "+err.Error())
+			return e.fullRead(ctx, last, "the change log cannot be read: "+err.Error())
 		}
 		changes = append(late, changes...)
 	}
 	reread, removed, why := e.classify(changes)
 	if why != "" {
-		return e.fullRead(ctx, cl, why)
+		return e.fullRead(ctx, last, why)
 	}
 	n := 0
 	for _, ids := range reread {
 		n += len(ids)
 	}
 	if n > maxIncremental {
-		return e.fullRead(ctx, cl, fmt.Sprintf("%d objects changed", n))
+		return e.fullRead(ctx, last, fmt.Sprintf("%d objects changed", n))
 	}
 	t0 := time.Now()
 	fresh := map[string][]Object{}
@@ -343,14 +345,10 @@ func (e *Engine) needFullRead() string {
 	return ""
 }
 
-// fullRead reads every object, as a first run does. The watermark is taken first: changes
-// made while reading are read again at the next catch-up, never lost.
-func (e *Engine) fullRead(ctx context.Context, cl ChangeLog, why string) error {
+// fullRead reads every object, as a first run does; watermark is the change log's newest
+// entry, read before (-1: NetBox has no change log, so every plan reads everything).
+func (e *Engine) fullRead(ctx context.Context, watermark int, why string) error {
 	e.log.Debug("snapshot: full read", "why", why)
-	watermark, err := cl.LastChangeID(ctx)
-	if err != nil {
-		watermark = -1 // no change log: never caught up, always a full read
-	}
 	c := &e.cache
 	c.st, c.tags = nil, map[string]any{} // the old copy goes before the new one is read: one in memory at a time
 	major, minor, objs, err := readObjects(ctx, e.nb, e.cfg.CustomField)
