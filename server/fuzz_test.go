@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -68,6 +69,7 @@ func FuzzToolArguments(f *testing.F) {
 		`{"limit":-1,"offset":1e308}`, `{"limit":"all"}`, `{"sources":[null,1,{}]}`, `{"scope":"'; drop"}`, `{"kind":"\u202e"}`,
 		`{"source":"` + strings.Repeat("../", 300) + `"}`, `{"check_sources":"yes"}`, `{"op":"nuke","ref":{"$ref":"x"}}`,
 		`{"":""}`, `{"native_id":"` + strings.Repeat("\xff", 64) + `"}`, `{"format":"exe"}`, `{"include_datasets":[true]}`,
+		`{"\u007f":[]}`, `{"\u007f":[],"":1,"ok\u200b":2}`, // invisible names: the refusal must still show them
 	}
 	for i, s := range seeds {
 		for j := range tools {
@@ -116,8 +118,11 @@ func FuzzToolArguments(f *testing.F) {
 				return
 			}
 		}
-		if _, empty := obj[""]; empty && strings.Contains(text, `unknown argument ""`) {
-			return // an argument named "" cannot be named more clearly than the refusal does
+		// unknown names are quoted Go-style, so an invisible or empty name is still shown
+		for k := range obj {
+			if strings.Contains(text, "unknown argument "+strconv.Quote(k)) || strings.Contains(text, ", "+strconv.Quote(k)) {
+				return
+			}
 		}
 		t.Fatalf("%s %s: the error names no argument (%v): %s", tool, args, names, text)
 	})
