@@ -441,9 +441,10 @@ func TestPerGuestFaults(t *testing.T) {
 			proxmoxtest.Fault{PathContains: "/qemu/100/config", Malformed: true},
 			proxmoxtest.Fault{PathContains: "/lxc/200/interfaces", Status: 500, Message: "got timeout"},
 			proxmoxtest.Fault{PathContains: "/nodes/pve1/status", Status: 500},
-			proxmoxtest.Fault{PathContains: "/qemu/102/config", Delay: 2 * time.Second},
+			proxmoxtest.Fault{PathContains: "/qemu/102/config", Delay: time.Minute},
 		))
-	cfg.Timeout = 300 * time.Millisecond
+	// long enough that no unfaulted request times out under CI load (-race, 2 cores)
+	cfg.Timeout = 2 * time.Second
 	res, err := discover(t, cfg)
 	if err != nil {
 		t.Fatal(err)
