@@ -13,6 +13,7 @@ import (
 	"github.com/netbox-agent/netbox-agent/sources/inventory"
 	"github.com/netbox-agent/netbox-agent/sources/netscan"
 	"github.com/netbox-agent/netbox-agent/sources/truenas"
+	syncengine "github.com/netbox-agent/netbox-agent/sync"
 )
 
 // The interfaces below are what the server needs from the packages it wraps. They are defined
@@ -135,45 +136,22 @@ type Plan struct {
 	Warnings        []SourceWarning `json:"warnings,omitempty"`
 }
 
-// Conflict is something the engine refused to guess about (the JSON shape of sync.Conflict).
-type Conflict struct {
-	Kind     string         `json:"kind"` // "identity" (merge), "match" (NetBox candidates), ...
-	Key      string         `json:"key"`
-	Reason   string         `json:"reason"`
-	Evidence []ConflictSide `json:"evidence,omitempty"`
-}
-
-// ConflictSide is one party to a conflict with the values that disagree.
-type ConflictSide struct {
-	Ref    SourceRef         `json:"ref"`
-	Name   string            `json:"name,omitempty"`
-	Values map[string]string `json:"values,omitempty"`
-}
-
-// SourceRef names one observation.
-type SourceRef struct {
-	Source   string `json:"source"`
-	Adapter  string `json:"adapter"`
-	NativeID string `json:"native_id"`
-}
-
-// NotWritten is one fact (a MAC, an IP, a service, a disk) of an entity that the plan does not
-// write, and why (the JSON shape of sync.NotWritten).
-type NotWritten struct {
-	Entity string `json:"entity"`
-	Object string `json:"object,omitempty"`
-	Fact   string `json:"fact"`
-	Value  string `json:"value"`
-	Reason string `json:"reason"`
-}
-
-// Note is something a plan deliberately does not do, and why (a person's edit kept, deletes
-// refused by the guard, a source that failed).
-type Note struct {
-	Object string `json:"object,omitempty"`
-	Field  string `json:"field,omitempty"`
-	Reason string `json:"reason"`
-}
+// The plan's findings are the engine's own types: the tools show them as the engine
+// records them (conflicts, the values that disagree, notes, facts left out).
+type (
+	// Conflict is something the engine refused to guess about.
+	Conflict = syncengine.Conflict
+	// ConflictSide is one party to a conflict with the values that disagree.
+	ConflictSide = syncengine.ConflictSide
+	// SourceRef names one observation.
+	SourceRef = syncengine.SourceRef
+	// NotWritten is one fact (a MAC, an IP, a service, a disk) of an entity that the plan does
+	// not write, and why.
+	NotWritten = syncengine.NotWritten
+	// Note is something a plan deliberately does not do, and why (a person's edit kept,
+	// deletes refused by the guard, a source that failed).
+	Note = syncengine.Note
+)
 
 // Plan operations.
 const (

@@ -338,27 +338,11 @@ func PlanView(p *syncengine.Plan) *Plan {
 		}
 		v.Actions = append(v.Actions, pa)
 	}
-	v.Conflicts = conflictViews(p.Conflicts)
-	v.PossibleMatches = conflictViews(p.PossibleMatches)
-	for _, n := range p.Notes {
-		v.Notes = append(v.Notes, Note{Object: n.Object, Field: n.Field, Reason: n.Reason})
-	}
-	for _, n := range p.NotWritten {
-		v.NotWritten = append(v.NotWritten, NotWritten{Entity: n.Entity, Object: n.Object, Fact: n.Fact, Value: n.Value, Reason: n.Reason})
-	}
+	v.Conflicts = slices.Clone(p.Conflicts)
+	v.PossibleMatches = slices.Clone(p.PossibleMatches)
+	v.Notes = slices.Clone(p.Notes)
+	v.NotWritten = slices.Clone(p.NotWritten)
 	return v
-}
-
-func conflictViews(cs []syncengine.Conflict) []Conflict {
-	var out []Conflict
-	for _, c := range cs {
-		vc := Conflict{Kind: c.Kind, Key: c.Key, Reason: c.Reason}
-		for _, side := range c.Evidence {
-			vc.Evidence = append(vc.Evidence, ConflictSide{Ref: SourceRef{Source: side.Ref.Source, Adapter: side.Ref.Adapter, NativeID: side.Ref.NativeID}, Name: side.Name, Values: side.Values})
-		}
-		out = append(out, vc)
-	}
-	return out
 }
 
 // ReportView converts an engine apply report.
@@ -427,16 +411,9 @@ func (e *EngineSyncer) FindEntities(_ context.Context, planID, query string, lim
 
 // EntityViewOf converts a merged entity for find_host.
 func EntityViewOf(en *syncengine.Entity) EntityView {
-	v := EntityView{ID: en.ID, Kind: string(en.Kind), Name: en.Name.V, Sources: []SourceRef{}, Fields: map[string]string{}}
-	for _, r := range en.Sources {
-		v.Sources = append(v.Sources, SourceRef{Source: r.Source, Adapter: r.Adapter, NativeID: r.NativeID})
-	}
+	v := EntityView{ID: en.ID, Kind: string(en.Kind), Name: en.Name.V, Sources: append([]SourceRef{}, en.Sources...), Fields: map[string]string{}}
 	for _, ev := range en.Evidence {
-		k := JoinKey{Key: ev.Key, Strong: ev.Strong}
-		for _, r := range ev.Sources {
-			k.Sources = append(k.Sources, SourceRef{Source: r.Source, Adapter: r.Adapter, NativeID: r.NativeID})
-		}
-		v.JoinedBy = append(v.JoinedBy, k)
+		v.JoinedBy = append(v.JoinedBy, JoinKey{Key: ev.Key, Strong: ev.Strong, Sources: slices.Clone(ev.Sources)})
 	}
 	field := func(name, val, src string) {
 		if val == "" || val == "0" {

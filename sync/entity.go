@@ -98,7 +98,7 @@ type Conflict struct {
 	Kind     string         `json:"kind"` // "identity" (merge), "match" (NetBox candidates), ...
 	Key      string         `json:"key"`
 	Reason   string         `json:"reason"`
-	Evidence []ConflictSide `json:"evidence"`
+	Evidence []ConflictSide `json:"evidence,omitempty"`
 }
 
 // ConflictSide is one party to a conflict with the values that disagree.
