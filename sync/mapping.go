@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/netbox-agent/netbox-agent/sources"
 )
@@ -58,7 +59,7 @@ func (p *planner) writableName(e *Entity, kind string) (string, bool) {
 		p.entityNotWritten(e, e.ID, "no source names this "+kind)
 		return "", false
 	}
-	if len(name) > 64 {
+	if utf8.RuneCountInString(name) > 64 { // NetBox counts characters, not bytes
 		p.note(e.ID, "name", "name %q is longer than NetBox's 64 characters: not written", name)
 		p.entityNotWritten(e, e.ID, "the "+kind+"'s name is longer than NetBox's 64 characters")
 		return "", false

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/netbox-agent/netbox-agent/netbox"
 )
@@ -218,6 +219,7 @@ func (p *planner) diff(objName string, cur Object, rec ownerRecord, fields []wan
 	var acc [24]fieldValue      // the written values, in the order of fields; sorted at the end
 	wr := acc[:0]
 	for _, w := range fields {
+		w.value = p.fitLength(objName, w.field, w.value)
 		if w.value == nil {
 			if b, ok := rec.Written.get(w.field); ok {
 				wr = putField(wr, w.field, b)
@@ -286,6 +288,34 @@ func (p *planner) diff(objName string, cur Object, rec ownerRecord, fields []wan
 		d.written = append(make(written, 0, len(wr)), wr...)
 	}
 	return d
+}
+
+// NetBox's length limits on free-text fields sources fill (Django counts characters). A
+// longer value would make NetBox refuse the whole object, and with it everything that hangs
+// on it (interfaces, addresses, disks).
+var (
+	// cutFields are cut to fit: a description is prose, its start says what it is.
+	cutFields = map[string]int{"description": 200}
+	// droppedFields are not written when too long: a cut serial would be a wrong serial.
+	droppedFields = map[string]int{"serial": 50, "asset_tag": 50}
+)
+
+// fitLength returns v fitted to NetBox's limit on field, noting what it did, or v unchanged.
+func (p *planner) fitLength(objName, field string, v any) any {
+	s, ok := v.(string)
+	if !ok {
+		return v
+	}
+	n := utf8.RuneCountInString(s)
+	if limit, ok := cutFields[field]; ok && n > limit {
+		p.note(objName, field, "%d characters, longer than NetBox's %d: cut to %d", n, limit, limit)
+		return string([]rune(s)[:limit-1]) + "…"
+	}
+	if limit, ok := droppedFields[field]; ok && n > limit {
+		p.note(objName, field, "%q is %d characters, longer than NetBox's %d: not written", s, n, limit)
+		return nil
+	}
+	return v
 }
 
 // putField sets field in an unsorted list of written values.

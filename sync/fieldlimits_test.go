@@ -1,0 +1,58 @@
+package sync
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/netbox-agent/netbox-agent/sources"
+)
+
+// NetBox refuses a whole object whose description is over 200 characters or serial over 50,
+// and with it everything that hangs on it: the plan fits such values instead (a description
+// is cut, a serial is left out), says so, and converges. Characters, not bytes, as Django
+// counts them.
+func TestValuesOverNetBoxLimitsDoNotCostTheObject(t *testing.T) {
+	l := newLab(t, Config{})
+	obs := homelab()
+	longSerial := "SN-" + strings.Repeat("0123456789", 6)[:57] // 60 characters
+	obs[0].Keys.Serial = longSerial                            // pve1
+	obs[1].Facts.Description = strings.Repeat("ä", 250)        // web: 500 bytes, 250 characters
+	obs[3].Services[0].Description = strings.Repeat("share ", 40)
+	umlauts := strings.Repeat("ü", 40) // 80 bytes, 40 characters: a name NetBox takes
+	obs = append(obs, sources.Observation{Source: "inventory", Adapter: "inventory", NativeID: "inventory/hosts.csv:2",
+		Kind: sources.KindDevice, Name: umlauts, Facts: sources.Facts{Manufacturer: "Ubiquiti", Model: "ER-4", Role: "router"}})
+
+	p, rep := l.sync(obs, nil) // fails the test on any failed action
+	if rep.Summary.Failed != 0 {
+		t.Fatalf("apply failed %d actions:\n%s", rep.Summary.Failed, planText(p))
+	}
+	vm := l.find("virtualization/virtual-machines", "web")
+	if d, _ := vm["description"].(string); utf8.RuneCountInString(d) != 200 || !strings.HasPrefix(d, "ääää") || !strings.HasSuffix(d, "…") {
+		t.Errorf("web's description = %q (%d characters), want the first 199 and an ellipsis", d, utf8.RuneCountInString(d))
+	}
+	var svc map[string]any
+	for _, o := range l.objects("ipam/services") {
+		if o["name"] == "smb" {
+			svc = o
+		}
+	}
+	if d, _ := svc["description"].(string); utf8.RuneCountInString(d) != 200 || !strings.HasPrefix(d, "share share") {
+		t.Errorf("smb's description = %q, want it cut to 200 characters", d)
+	}
+	if s := l.find("dcim/devices", "pve1")["serial"]; s != "" {
+		t.Errorf("pve1's serial = %q, want none (NetBox takes 50 characters, a cut serial is wrong)", s)
+	}
+	if l.find("dcim/devices", umlauts) == nil {
+		t.Errorf("device %q (40 characters, 80 bytes) was not created", umlauts)
+	}
+	text := planText(p)
+	for _, want := range []string{"250 characters, longer than NetBox's 200: cut to 200", longSerial + `\" is 60 characters, longer than NetBox's 50: not written`} {
+		if !strings.Contains(text, want) {
+			t.Errorf("plan does not say %q:\n%s", want, text)
+		}
+	}
+	if p := l.plan(obs, nil); !p.Empty() {
+		t.Errorf("not converged:\n%s", planText(p))
+	}
+}
