@@ -274,7 +274,7 @@ func (s *Source) services(snap *snapshot) ([]sources.Service, []sources.Warning)
 			continue
 		}
 		out = append(out, sources.Service{Name: truncate("SMB "+sh.Name, maxServiceName), Protocol: "tcp",
-			Ports: []int{portSMB}, Description: join(sh.Path, sh.Comment)})
+			Ports: []int{portSMB}, Description: join(sh.location(), sh.Comment)})
 	}
 	for _, t := range snap.targets {
 		if t.Name == "" {

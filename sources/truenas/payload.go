@@ -216,6 +216,28 @@ type smbShare struct {
 	Path    string      `json:"path"`
 	Comment string      `json:"comment"`
 	Enabled *bool       `json:"enabled"`
+	// Options depend on the share's purpose (25.10+); only a DFS proxy's remote_path is read.
+	Options json.RawMessage `json:"options"`
+}
+
+// smbExternalPath is the path TrueNAS gives a share that is a DFS proxy to shares on other
+// servers (purpose EXTERNAL_SHARE, 25.10+); options.remote_path lists them as SERVER\SHARE.
+const smbExternalPath = "EXTERNAL"
+
+// location says where a share's data lives, for its service description: the local path, or
+// the servers a DFS proxy refers clients to.
+func (s smbShare) location() string {
+	if s.Path != smbExternalPath {
+		return s.Path
+	}
+	var opts struct {
+		RemotePath []string `json:"remote_path"`
+	}
+	// options of another shape, or null, leave the targets unknown: the share is still reported
+	if json.Unmarshal(s.Options, &opts) != nil || len(opts.RemotePath) == 0 {
+		return "DFS proxy"
+	}
+	return "DFS proxy to " + strings.Join(opts.RemotePath, ", ")
 }
 
 type iscsiGlobal struct {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -593,5 +594,49 @@ func TestCAFileTLS(t *testing.T) {
 	}
 	if n := strings.Count(logs.String(), `truenas source \"nas-lab\": TLS certificate verification is OFF`); n != 1 {
 		t.Errorf("want one warning naming the source, got %d:\n%s", n, logs.String())
+	}
+}
+
+// A DFS proxy share (25.10+: purpose EXTERNAL_SHARE, path "EXTERNAL") is described by the
+// servers it refers clients to, not by the placeholder path.
+func TestSMBDFSProxyShare(t *testing.T) {
+	for _, fl := range []truenastest.Flavour{truenastest.Scale2510, truenastest.TrueNAS26} {
+		t.Run(string(fl), func(t *testing.T) {
+			srv := truenastest.NewTestServer(t, truenastest.WithFlavour(fl))
+			srv.Update(func(st *truenastest.State) {
+				st.SMBShares = append(st.SMBShares, truenastest.SMBShare{ID: 9, Name: "archive", Comment: "old filer", Enabled: true,
+					RemotePaths: []string{`192.168.0.200\ARCHIVE`, `filer2.lab.example\ARCHIVE`}})
+			})
+			var got string
+			for _, s := range discover(t, testConfig(t, srv, APIAuto)).Observations[0].Services {
+				if s.Name == "SMB archive" {
+					got = s.Description
+				}
+			}
+			if want := `DFS proxy to 192.168.0.200\ARCHIVE, filer2.lab.example\ARCHIVE — old filer`; got != want {
+				t.Errorf("description %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+func TestSMBShareLocation(t *testing.T) {
+	tests := []struct {
+		name, path, options, want string
+	}{
+		{"local share", "/mnt/tank/media", `{"aapl_name_mangling": false}`, "/mnt/tank/media"},
+		{"DFS proxy", "EXTERNAL", `{"remote_path": ["nas2\\SHARE"]}`, `DFS proxy to nas2\SHARE`},
+		{"options null", "EXTERNAL", `null`, "DFS proxy"},
+		{"options absent", "EXTERNAL", ``, "DFS proxy"},
+		{"remote_path not a list", "EXTERNAL", `{"remote_path": "nas2\\SHARE"}`, "DFS proxy"},
+		{"remote_path empty", "EXTERNAL", `{"remote_path": []}`, "DFS proxy"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sh := smbShare{Path: tt.path, Options: json.RawMessage(tt.options)}
+			if got := sh.location(); got != tt.want {
+				t.Errorf("location() = %q, want %q", got, tt.want)
+			}
+		})
 	}
 }

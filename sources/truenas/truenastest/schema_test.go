@@ -270,7 +270,8 @@ func edgeState() State {
 		{Name: "vault/zv", Type: "VOLUME", Volsize: 1 << 33},
 	}
 	st.NFSShares = []NFSShare{{ID: 9, Paths: []string{"/mnt/vault/a", "/mnt/vault/a/b"}, Enabled: true}}
-	st.SMBShares = []SMBShare{{ID: 4, Name: "vault", Path: "/mnt/vault/a", Enabled: false}}
+	st.SMBShares = []SMBShare{{ID: 4, Name: "vault", Path: "/mnt/vault/a", Enabled: false},
+		{ID: 5, Name: "archive", Enabled: true, RemotePaths: []string{`nas2.lab.example\ARCHIVE`}}} // a DFS proxy
 	st.ISCSITargets = []ISCSITarget{{ID: 2, Name: "iqn.2001-04.com.example:bare"}}
 	st.ISCSIExtents = []ISCSIExtent{{ID: 3, Name: "file-extent", Type: "FILE", Path: "/mnt/vault/a/extent.img", Enabled: false}}
 	return st

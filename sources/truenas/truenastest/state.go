@@ -3,6 +3,7 @@ package truenastest
 import (
 	"fmt"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -159,6 +160,10 @@ type SMBShare struct {
 	Path    string
 	Comment string
 	Enabled bool
+	// RemotePaths make the share a DFS proxy to SERVER\SHARE targets (purpose EXTERNAL_SHARE,
+	// path "EXTERNAL", options.remote_path), as 25.10 and later have it; Path is then ignored.
+	// Earlier flavours render the share as an ordinary one.
+	RemotePaths []string
 }
 
 // ISCSITarget is an iSCSI target; Name is the IQN suffix.
@@ -635,6 +640,10 @@ func renderSMBShare(fl Flavour, s SMBShare) object {
 		o["readonly"], o["access_based_share_enumeration"] = false, false
 		o["audit"] = object{"enable": false, "watch_list": []any{}, "ignore_list": []any{}}
 		o["options"] = object{"aapl_name_mangling": false, "hostsallow": []any{}, "hostsdeny": []any{}}
+		if len(s.RemotePaths) > 0 {
+			o["purpose"], o["path"] = "EXTERNAL_SHARE", "EXTERNAL"
+			o["options"] = object{"remote_path": slices.Clone(s.RemotePaths)}
+		}
 		return o
 	}
 	o["ro"] = false
