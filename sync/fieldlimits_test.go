@@ -8,9 +8,9 @@ import (
 	"github.com/netbox-agent/netbox-agent/sources"
 )
 
-// NetBox refuses a whole object whose description is over 200 characters or serial over 50,
-// and with it everything that hangs on it: the plan fits such values instead (a description
-// is cut, a serial is left out), says so, and converges. Characters, not bytes, as Django
+// NetBox refuses a whole object whose description is over 200 characters, serial over 50 or
+// (shared objects) name over 100, and with it everything that hangs on it: the plan fits such
+// values instead (a description or name is cut, a serial is left out), says so, and converges. Characters, not bytes, as Django
 // counts them.
 func TestValuesOverNetBoxLimitsDoNotCostTheObject(t *testing.T) {
 	l := newLab(t, Config{})
@@ -19,6 +19,9 @@ func TestValuesOverNetBoxLimitsDoNotCostTheObject(t *testing.T) {
 	obs[0].Keys.Serial = longSerial                            // pve1
 	obs[1].Facts.Description = strings.Repeat("ä", 250)        // web: 500 bytes, 250 characters
 	obs[3].Services[0].Description = strings.Repeat("share ", 40)
+	obs[3].Facts.Manufacturer = strings.Repeat("Manufacturer ", 10) // nas: 129 characters once trimmed
+	obs[3].Facts.Model = strings.Repeat("Model ", 20)
+	obs[3].Facts.Platform = strings.Repeat("Platform ", 15)
 	umlauts := strings.Repeat("ü", 40) // 80 bytes, 40 characters: a name NetBox takes
 	obs = append(obs, sources.Observation{Source: "inventory", Adapter: "inventory", NativeID: "inventory/hosts.csv:2",
 		Kind: sources.KindDevice, Name: umlauts, Facts: sources.Facts{Manufacturer: "Ubiquiti", Model: "ER-4", Role: "router"}})
@@ -43,11 +46,33 @@ func TestValuesOverNetBoxLimitsDoNotCostTheObject(t *testing.T) {
 	if s := l.find("dcim/devices", "pve1")["serial"]; s != "" {
 		t.Errorf("pve1's serial = %q, want none (NetBox takes 50 characters, a cut serial is wrong)", s)
 	}
+	nas := l.find("dcim/devices", "nas")
+	if nas == nil {
+		t.Fatal("nas was not created")
+	}
+	for _, c := range []struct{ ep, field, prefix string }{
+		{"dcim/manufacturers", "name", "Manufacturer Manufacturer"},
+		{"dcim/device-types", "model", "Model Model"},
+		{"dcim/platforms", "name", "Platform Platform"},
+	} {
+		found := false
+		for _, o := range l.objects(c.ep) {
+			if v, _ := o[c.field].(string); strings.HasPrefix(v, c.prefix) {
+				found = true
+				if utf8.RuneCountInString(v) != 100 || !strings.HasSuffix(v, "…") {
+					t.Errorf("%s %q: want it cut to 100 characters", c.ep, v)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s: no object %s…", c.ep, c.prefix)
+		}
+	}
 	if l.find("dcim/devices", umlauts) == nil {
 		t.Errorf("device %q (40 characters, 80 bytes) was not created", umlauts)
 	}
 	text := planText(p)
-	for _, want := range []string{"250 characters, longer than NetBox's 200: cut to 200", longSerial + `\" is 60 characters, longer than NetBox's 50: not written`} {
+	for _, want := range []string{"250 characters, longer than NetBox's 200: cut to 200", "129 characters, longer than NetBox's 100: cut to 100", longSerial + `\" is 60 characters, longer than NetBox's 50: not written`} {
 		if !strings.Contains(text, want) {
 			t.Errorf("plan does not say %q:\n%s", want, text)
 		}

@@ -129,6 +129,16 @@ func (p *planner) ensureShared(ep string, level int, typ, name string, filter fu
 	if v, ok := p.shared[ck]; ok {
 		return v
 	}
+	if n := utf8.RuneCountInString(name); n > sharedNameLimit {
+		long := name
+		name = cutToFit(name, sharedNameLimit)
+		for _, f := range []string{"name", "model"} { // a device type is named by its model
+			if body[f] == long {
+				body[f] = name
+			}
+		}
+		p.note(typ+" "+name, "name", "%d characters, longer than NetBox's %d: cut to %d", n, sharedNameLimit, sharedNameLimit)
+	}
 	if o := p.s.findByName(ep, name, filter); o != nil {
 		p.shared[ck] = int64(objID(o))
 		return p.shared[ck]
@@ -300,6 +310,16 @@ var (
 	droppedFields = map[string]int{"serial": 50, "asset_tag": 50}
 )
 
+// sharedNameLimit is NetBox's limit on the names of shared objects (sites, manufacturers,
+// device types' models, roles, platforms, clusters, locations, tags): a longer name from a
+// source (a Home Assistant model string) is cut rather than losing every machine of it.
+const sharedNameLimit = 100
+
+// cutToFit cuts s to limit characters, the last an ellipsis, so a reader sees it was cut.
+func cutToFit(s string, limit int) string {
+	return string([]rune(s)[:limit-1]) + "…"
+}
+
 // fitLength returns v fitted to NetBox's limit on field, noting what it did, or v unchanged.
 func (p *planner) fitLength(objName, field string, v any) any {
 	s, ok := v.(string)
@@ -309,7 +329,7 @@ func (p *planner) fitLength(objName, field string, v any) any {
 	n := utf8.RuneCountInString(s)
 	if limit, ok := cutFields[field]; ok && n > limit {
 		p.note(objName, field, "%d characters, longer than NetBox's %d: cut to %d", n, limit, limit)
-		return string([]rune(s)[:limit-1]) + "…"
+		return cutToFit(s, limit)
 	}
 	if limit, ok := droppedFields[field]; ok && n > limit {
 		p.note(objName, field, "%q is %d characters, longer than NetBox's %d: not written", s, n, limit)
