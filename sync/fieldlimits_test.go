@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"net/netip"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -22,9 +23,14 @@ func TestValuesOverNetBoxLimitsDoNotCostTheObject(t *testing.T) {
 	obs[3].Facts.Manufacturer = strings.Repeat("Manufacturer ", 10) // nas: 129 characters once trimmed
 	obs[3].Facts.Model = strings.Repeat("Model ", 20)
 	obs[3].Facts.Platform = strings.Repeat("Platform ", 15)
-	umlauts := strings.Repeat("ü", 40) // 80 bytes, 40 characters: a name NetBox takes
+	umlauts := strings.Repeat("ü", 40)      // 80 bytes, 40 characters: a name NetBox takes
+	longIf := strings.Repeat("uplink-", 10) // 70 characters: NetBox takes 64
 	obs = append(obs, sources.Observation{Source: "inventory", Adapter: "inventory", NativeID: "inventory/hosts.csv:2",
-		Kind: sources.KindDevice, Name: umlauts, Facts: sources.Facts{Manufacturer: "Ubiquiti", Model: "ER-4", Role: "router"}})
+		Kind: sources.KindDevice, Name: umlauts, Facts: sources.Facts{Manufacturer: "Ubiquiti", Model: "ER-4", Role: "router"},
+		Interfaces: []sources.Interface{
+			{Name: "eth0", MAC: "78:8A:20:00:00:01", IPs: []netip.Prefix{e2ePfx("10.9.8.1/24")}},
+			{Name: longIf, MAC: "78:8A:20:00:00:02", IPs: []netip.Prefix{e2ePfx("10.9.9.1/24")}},
+		}})
 
 	p, rep := l.sync(obs, nil) // fails the test on any failed action
 	if rep.Summary.Failed != 0 {
@@ -70,6 +76,24 @@ func TestValuesOverNetBoxLimitsDoNotCostTheObject(t *testing.T) {
 	}
 	if l.find("dcim/devices", umlauts) == nil {
 		t.Errorf("device %q (40 characters, 80 bytes) was not created", umlauts)
+	}
+	var ifNames []string
+	for _, o := range l.objects("dcim/interfaces") {
+		if d, _ := o["device"].(map[string]any); d != nil && d["name"] == umlauts {
+			ifNames = append(ifNames, o["name"].(string))
+		}
+	}
+	if len(ifNames) != 1 || ifNames[0] != "eth0" {
+		t.Errorf("%s's interfaces = %q, want eth0 only (the 70-character one left out)", umlauts, ifNames)
+	}
+	left := map[string]bool{}
+	for _, nw := range p.NotWritten {
+		if strings.Contains(nw.Reason, "70 characters, longer than NetBox's 64") {
+			left[nw.Value] = true
+		}
+	}
+	if !left["78:8A:20:00:00:02"] || !left["10.9.9.1/24"] {
+		t.Errorf("the long interface's MAC and address are not listed as not written: %v", left)
 	}
 	text := planText(p)
 	for _, want := range []string{"250 characters, longer than NetBox's 200: cut to 200", "129 characters, longer than NetBox's 100: cut to 100", longSerial + `\" is 60 characters, longer than NetBox's 50: not written`} {

@@ -5,7 +5,11 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
+
+// interfaceNameLimit is NetBox's limit on interface names, device and VM alike.
+const interfaceNameLimit = 64
 
 // planInterfaces plans the machine's interfaces with their MACs (primary MAC) and IPs, and
 // returns the primary IPv4 and IPv6 the machine should point to.
@@ -20,6 +24,18 @@ func (p *planner) planInterfaces(e *Entity, mep string, mobj Object, mref any, m
 	}
 	for _, ifc := range placeInterfaces(e) {
 		name := ifc.Name.V
+		if n := utf8.RuneCountInString(name); n > interfaceNameLimit {
+			// NetBox would refuse the interface; a cut name could be another interface's
+			why := fmt.Sprintf("interface name %q is %d characters, longer than NetBox's %d", name, n, interfaceNameLimit)
+			p.note(machine, "interfaces", "%s: not written", why)
+			if ifc.MAC != "" {
+				p.notWritten(e, machine, FactMAC, string(ifc.MAC), why)
+			}
+			for _, pfx := range ifc.IPs {
+				p.notWritten(e, machine, FactIP, pfx.String(), why)
+			}
+			continue
+		}
 		var cur Object
 		for _, o := range existing {
 			if objStr(o, "name") == name && p.claimed[objKey(ifep, objID(o))] == "" {
