@@ -59,9 +59,9 @@ func (p *planner) writableName(e *Entity, kind string) (string, bool) {
 		p.entityNotWritten(e, e.ID, "no source names this "+kind)
 		return "", false
 	}
-	if utf8.RuneCountInString(name) > 64 { // NetBox counts characters, not bytes
-		p.note(e.ID, "name", "name %q is longer than NetBox's 64 characters: not written", name)
-		p.entityNotWritten(e, e.ID, "the "+kind+"'s name is longer than NetBox's 64 characters")
+	if utf8.RuneCountInString(name) > machineNameLimit { // NetBox counts characters, not bytes
+		p.note(e.ID, "name", "name %q is longer than NetBox's %d characters: not written", name, machineNameLimit)
+		p.entityNotWritten(e, e.ID, fmt.Sprintf("the %s's name is longer than NetBox's %d characters", kind, machineNameLimit))
 		return "", false
 	}
 	return name, true

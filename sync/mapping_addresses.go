@@ -8,9 +8,6 @@ import (
 	"unicode/utf8"
 )
 
-// interfaceNameLimit is NetBox's limit on interface names, device and VM alike.
-const interfaceNameLimit = 64
-
 // planInterfaces plans the machine's interfaces with their MACs (primary MAC) and IPs, and
 // returns the primary IPv4 and IPv6 the machine should point to.
 func (p *planner) planInterfaces(e *Entity, mep string, mobj Object, mref any, machine string) (v4, v6 *want) {

@@ -300,20 +300,29 @@ func (p *planner) diff(objName string, cur Object, rec ownerRecord, fields []wan
 	return d
 }
 
-// NetBox's length limits on free-text fields sources fill (Django counts characters). A
+// NetBox's length limits on what sources name and describe (Django counts characters). A
 // longer value would make NetBox refuse the whole object, and with it everything that hangs
 // on it (interfaces, addresses, disks).
-var (
-	// cutFields are cut to fit: a description is prose, its start says what it is.
-	cutFields = map[string]int{"description": 200}
-	// droppedFields are not written when too long: a cut serial would be a wrong serial.
-	droppedFields = map[string]int{"serial": 50, "asset_tag": 50}
+const (
+	// machineNameLimit and interfaceNameLimit bound device, VM and interface names: a longer
+	// name is not written (a cut one could be another machine's or interface's).
+	machineNameLimit   = 64
+	interfaceNameLimit = 64
+	// sharedNameLimit bounds the names of shared objects (sites, manufacturers, device types'
+	// models, roles, platforms, clusters, locations, tags): a longer name from a source (a
+	// Home Assistant model string) is cut rather than losing every machine of it.
+	sharedNameLimit = 100
 )
 
-// sharedNameLimit is NetBox's limit on the names of shared objects (sites, manufacturers,
-// device types' models, roles, platforms, clusters, locations, tags): a longer name from a
-// source (a Home Assistant model string) is cut rather than losing every machine of it.
-const sharedNameLimit = 100
+// fieldLimit is NetBox's limit on one field the planner writes; cut says a longer value is
+// cut to fit (a description is prose, its start says what it is) rather than left out (a
+// cut serial would be a wrong serial).
+type fieldLimit struct {
+	max int
+	cut bool
+}
+
+var fieldLimits = map[string]fieldLimit{"description": {200, true}, "serial": {50, false}, "asset_tag": {50, false}}
 
 // cutToFit cuts s to limit characters, the last an ellipsis, so a reader sees it was cut.
 func cutToFit(s string, limit int) string {
@@ -321,21 +330,27 @@ func cutToFit(s string, limit int) string {
 }
 
 // fitLength returns v fitted to NetBox's limit on field, noting what it did, or v unchanged.
+// It runs for every field of every object planned: fields without a limit cost one lookup.
 func (p *planner) fitLength(objName, field string, v any) any {
+	lim, ok := fieldLimits[field]
+	if !ok {
+		return v
+	}
 	s, ok := v.(string)
 	if !ok {
 		return v
 	}
 	n := utf8.RuneCountInString(s)
-	if limit, ok := cutFields[field]; ok && n > limit {
-		p.note(objName, field, "%d characters, longer than NetBox's %d: cut to %d", n, limit, limit)
-		return cutToFit(s, limit)
-	}
-	if limit, ok := droppedFields[field]; ok && n > limit {
-		p.note(objName, field, "%q is %d characters, longer than NetBox's %d: not written", s, n, limit)
+	switch {
+	case n <= lim.max:
+		return v
+	case lim.cut:
+		p.note(objName, field, "%d characters, longer than NetBox's %d: cut to %d", n, lim.max, lim.max)
+		return cutToFit(s, lim.max)
+	default:
+		p.note(objName, field, "%q is %d characters, longer than NetBox's %d: not written", s, n, lim.max)
 		return nil
 	}
-	return v
 }
 
 // putField sets field in an unsorted list of written values.
